@@ -1,0 +1,139 @@
+"""Top-level Typer application. Each command sets Django up lazily so ``tandem --help`` is instant."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="tandem",
+    help="Tandem: customer success and account management.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")
+    import django
+
+    django.setup()
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate(quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
+    """Create or upgrade the database schema."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
+
+
+@app.command()
+def createuser(
+    username: str,
+    email: Annotated[str, typer.Option(help="Email address.")] = "",
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role", "-r", help="admin, cs_manager, csm, account_manager or read_only; repeatable."
+        ),
+    ] = [],  # noqa: B006
+    password: Annotated[
+        str | None, typer.Option(help="Password; prompted for when omitted.")
+    ] = None,
+    first_name: Annotated[str, typer.Option("--first-name")] = "",
+    last_name: Annotated[str, typer.Option("--last-name")] = "",
+) -> None:
+    """Create a user with one or more roles."""
+    setup_django()
+    from tandem.core.errors import DomainError
+    from tandem.users.services import user_create
+
+    if password is None:
+        if not sys.stdin.isatty():
+            fail("--password is required when not running interactively.")
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = user_create(
+            username=username,
+            password=password,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            roles=role,
+        )
+    except DomainError as exc:
+        fail(str(exc), code=2)
+    console.print(f"Created user [bold]{user.username}[/] with roles: {', '.join(role) or 'none'}")
+
+
+@app.command()
+def token(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+) -> None:
+    """Create an API token for a user and print it (shown once)."""
+    setup_django()
+    from tandem.users.models import User
+    from tandem.users.services import api_token_create
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        fail(f"no user named '{username}'.", code=2)
+    _token, secret = api_token_create(user=user, name=name)
+    console.print(secret)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 8,
+) -> None:
+    """Serve the web UI and API (waitress, a production WSGI server)."""
+    setup_django()
+    from tandem.web.server import run_server
+
+    run_server(host=host, port=port, threads=threads)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command (for example `tandem manage makemigrations`)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["tandem manage", *ctx.args])
+
+
+def _register_subcommands() -> None:
+    from tandem.cli import demo, imports
+
+    demo.register(app)
+    imports.register(app)
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

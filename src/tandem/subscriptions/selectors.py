@@ -1,0 +1,45 @@
+"""Reads on subscriptions and exchange rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from tandem.subscriptions.models import ExchangeRate, Subscription, SubscriptionStatus
+
+
+def reporting_currency() -> str:
+    return settings.TANDEM_REPORTING_CURRENCY
+
+
+def exchange_rates_as_of(*, on: dt.date) -> dict[str, Decimal]:
+    """Rate to the reporting currency for every currency known on ``on`` (latest valid_from <= on)."""
+    rates: dict[str, Decimal] = {}
+    for currency, rate in (
+        ExchangeRate.objects.filter(valid_from__lte=on)
+        .order_by("currency", "-valid_from")
+        .values_list("currency", "rate")
+    ):
+        rates.setdefault(currency, rate)
+    rates[reporting_currency()] = Decimal("1")
+    return rates
+
+
+def subscriptions_current(*, on: dt.date) -> QuerySet[Subscription]:
+    """Subscriptions that generate revenue on ``on``."""
+    return Subscription.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=on),
+        status=SubscriptionStatus.ACTIVE,
+        start_date__lte=on,
+    )
+
+
+def account_subscriptions(*, account_id: int) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(account_id=account_id)
+        .prefetch_related("items__product")
+        .order_by("-start_date", "-id")
+    )

@@ -1,0 +1,232 @@
+"""The embedded product-usage event store (DuckDB).
+
+One table, ``events``, append-only. Rows are appended in batches through Arrow, and the store is
+sorted by (account_id, ts) on compaction so account x time-range scans touch few row groups.
+
+Concurrency: DuckDB allows one read-write process per file. Each Tandem process opens the file once
+(``EventStore.for_settings()``) and hands each thread its own cursor; writers outside the web
+process (the demo builder, bulk imports) run while the web server is stopped or use their own file.
+Later ingestion work builds on this module, so its API stays small and typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+SCHEMA = pa.schema(
+    [
+        pa.field("account_id", pa.int64(), nullable=False),
+        pa.field("contact_id", pa.int64()),
+        pa.field("user_id", pa.string()),
+        pa.field("event", pa.string(), nullable=False),
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("quantity", pa.float64(), nullable=False),
+        pa.field("properties", pa.string()),
+    ]
+)
+
+DDL = """
+CREATE TABLE IF NOT EXISTS events (
+    account_id BIGINT NOT NULL,
+    contact_id BIGINT,
+    user_id VARCHAR,
+    event VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    quantity DOUBLE NOT NULL DEFAULT 1,
+    properties JSON
+)
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    account_id: int
+    event: str
+    ts: dt.datetime
+    quantity: float = 1.0
+    contact_id: int | None = None
+    user_id: str | None = None
+    properties: str | None = None  # a JSON document
+
+
+@dataclass(frozen=True)
+class DailyCount:
+    day: dt.date
+    event: str
+    events: float
+    users: int
+
+
+class EventStore:
+    """A DuckDB file holding usage events, safe to share between threads of one process."""
+
+    _instances: dict[Path, EventStore] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls) -> EventStore:
+        """The process-wide store at settings.TANDEM_EVENTS_PATH."""
+        from django.conf import settings
+
+        path = Path(settings.TANDEM_EVENTS_PATH)
+        with cls._instances_lock:
+            store = cls._instances.get(path)
+            if store is None:
+                store = cls._instances[path] = cls(path)
+            return store
+
+    @classmethod
+    def close_all(cls) -> None:
+        with cls._instances_lock:
+            for store in cls._instances.values():
+                store.close()
+            cls._instances.clear()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._conn is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = duckdb.connect(str(self.path), read_only=self.read_only)
+                if not self.read_only:
+                    self._conn.execute(DDL)
+            return self._conn
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self._connection().cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def append_arrow(self, table: pa.Table) -> int:
+        """Append an Arrow table with the columns of SCHEMA (missing optional columns are null)."""
+        table = _conform(table)
+        with self.cursor() as cur:
+            cur.register("incoming", table)
+            cur.execute(
+                "INSERT INTO events SELECT account_id, contact_id, user_id, event, ts, quantity, "
+                "CAST(properties AS JSON) FROM incoming"
+            )
+            cur.unregister("incoming")
+        return table.num_rows
+
+    def append(self, events: Sequence[Event]) -> int:
+        if not events:
+            return 0
+        columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+        for e in events:
+            columns["account_id"].append(e.account_id)
+            columns["contact_id"].append(e.contact_id)
+            columns["user_id"].append(e.user_id)
+            columns["event"].append(e.event)
+            columns["ts"].append(_as_utc(e.ts))
+            columns["quantity"].append(float(e.quantity))
+            columns["properties"].append(e.properties)
+        return self.append_arrow(pa.table(columns, schema=SCHEMA))
+
+    def compact(self) -> None:
+        """Rewrite the table sorted by account and time so range scans stay cheap."""
+        with self.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute(
+                "CREATE TABLE events_sorted AS SELECT * FROM events ORDER BY account_id, ts"
+            )
+            cur.execute("DROP TABLE events")
+            cur.execute("ALTER TABLE events_sorted RENAME TO events")
+            cur.execute("COMMIT")
+            cur.execute("CHECKPOINT")
+
+    def delete_all(self) -> None:
+        with self.cursor() as cur:
+            cur.execute("DELETE FROM events")
+            cur.execute("CHECKPOINT")
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def count(self, *, account_id: int | None = None) -> int:
+        with self.cursor() as cur:
+            if account_id is None:
+                row = cur.execute("SELECT count(*) FROM events").fetchone()
+            else:
+                row = cur.execute(
+                    "SELECT count(*) FROM events WHERE account_id = ?", [account_id]
+                ).fetchone()
+        return int(row[0]) if row else 0
+
+    def event_names(self) -> list[str]:
+        with self.cursor() as cur:
+            return [
+                r[0]
+                for r in cur.execute("SELECT DISTINCT event FROM events ORDER BY event").fetchall()
+            ]
+
+    def daily_counts(
+        self, *, account_id: int, start: dt.date, end: dt.date, events: Sequence[str] | None = None
+    ) -> list[DailyCount]:
+        """Per-day, per-event totals and distinct users for one account, ``start`` <= day < ``end``."""
+        sql = (
+            "SELECT CAST(timezone('UTC', ts) AS DATE) AS day, event, sum(quantity), "
+            "count(DISTINCT coalesce(user_id, CAST(contact_id AS VARCHAR))) "
+            "FROM events WHERE account_id = ? AND ts >= ? AND ts < ?"
+        )
+        params: list[Any] = [account_id, _day_start(start), _day_start(end)]
+        if events:
+            sql += " AND event IN (SELECT unnest(?))"
+            params.append(list(events))
+        sql += " GROUP BY ALL ORDER BY day, event"
+        with self.cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+        return [DailyCount(day=r[0], event=r[1], events=float(r[2]), users=int(r[3])) for r in rows]
+
+    def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a read query (for analytics modules built on top of the store)."""
+        with self.cursor() as cur:
+            return cur.execute(sql, list(params or [])).fetch_arrow_table()
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def _conform(table: pa.Table) -> pa.Table:
+    columns = []
+    for field in SCHEMA:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        elif field.nullable:
+            columns.append(pa.nulls(table.num_rows, type=field.type))
+        elif field.name == "quantity":
+            columns.append(pa.array([1.0] * table.num_rows, type=pa.float64()))
+        else:
+            raise ValueError(f"events need a '{field.name}' column")
+    return pa.Table.from_arrays(columns, schema=SCHEMA)

@@ -1,0 +1,27 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tandem.usage.eventstore import EventStore
+
+
+@pytest.fixture
+def event_store(tmp_path: Path, settings) -> Iterator[EventStore]:
+    """A fresh DuckDB event store that EventStore.for_settings() also returns."""
+    settings.TANDEM_EVENTS_PATH = tmp_path / "events.duckdb"
+    EventStore.close_all()
+    store = EventStore.for_settings()
+    yield store
+    EventStore.close_all()
+
+
+@pytest.fixture
+def user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory()
