@@ -1,0 +1,25 @@
+from typer.testing import CliRunner
+
+from tandem.cli.app import app
+from tandem.users.models import User
+
+runner = CliRunner()
+
+
+def test_createuser_with_role(transactional_db):
+    result = runner.invoke(app, ["createuser", "ana", "--role", "csm", "--password", "a-long-passphrase"])
+    assert result.exit_code == 0, result.output
+    assert User.objects.get(username="ana").groups.get().name == "CSM"
+
+
+def test_createuser_with_unknown_role_names_the_option(transactional_db):
+    result = runner.invoke(app, ["createuser", "ana", "--role", "boss", "--password", "a-long-passphrase"])
+    assert result.exit_code == 2
+    assert "roles" in result.output and "boss" in result.output
+    assert not User.objects.exists()
+
+
+def test_token_for_unknown_user_fails_clearly(transactional_db):
+    result = runner.invoke(app, ["token", "nobody"])
+    assert result.exit_code == 2
+    assert "nobody" in result.output
