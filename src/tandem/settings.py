@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "django_countries",
+    "ninja",  # serves the bundled Swagger UI for /api/v1/docs instead of a CDN
     "tandem.core",
     "tandem.users",
     "tandem.accounts",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tandem.users.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -116,11 +118,14 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# Numbers rendered by Django's localisation (e.g. table cells) get the locale's digit grouping.
+USE_THOUSAND_SEPARATOR = True
 USE_TZ = True
 TIME_ZONE = config.env_str("TIME_ZONE", "UTC")
 
 STATIC_URL = "static/"
 STATIC_ROOT = config.tandem_home() / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

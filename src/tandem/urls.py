@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from tandem.api.main import api
+from tandem.users import views as user_views
 
 urlpatterns = [
     path(
@@ -13,9 +14,11 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", user_views.language_switch, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("tandem.accounts.urls")),
+    path("", include("tandem.users.urls")),
     path("", include("tandem.web.urls")),
 ]
+handler404 = "tandem.web.views.page_not_found"

@@ -2,8 +2,118 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated
+
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command()(demo)
+
+
+def demo(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and --today give the same data.")] = 42,
+    accounts: Annotated[int, typer.Option(min=10, help="Number of customer accounts.")] = 1000,
+    today: Annotated[
+        str | None, typer.Option(help="Anchor date YYYY-MM-DD the history ends on (default: today).")
+    ] = None,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web UI afterwards.")] = True,
+    force: Annotated[
+        bool, typer.Option(help="Build even if the database holds accounts the demo did not create.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Build a realistic demo company (3 years of history) and serve it."""
+    from tandem.cli.app import console, fail, setup_django
+
+    anchor: dt.date | None = None
+    if today is not None:
+        try:
+            anchor = dt.date.fromisoformat(today)
+        except ValueError:
+            fail(f"--today must be a date like 2025-06-30, not '{today}'.", code=2)
+    setup_django()
+    from django.core.management import call_command
+
+    from tandem.demo.builder import DemoRefused, build_demo, read_marker
+    from tandem.demo.catalog import DEMO_PASSWORD, TEAM
+
+    call_command("migrate", interactive=False, verbosity=0)
+    previous = read_marker()
+    if previous:
+        console.print(
+            f"Replacing the demo built on {previous.get('built_at', '?')} "
+            f"(seed {previous.get('seed')}, today {previous.get('today')})."
+        )
+    try:
+        with _RichPhases() as phases:
+            result = build_demo(seed=seed, accounts=accounts, today=anchor, force=force, phases=phases)
+    except DemoRefused as exc:
+        fail(str(exc), code=3)
+        return
+
+    console.print(
+        f"[green]Built the demo[/] in {result.seconds:.0f}s: {result.accounts:,} accounts, "
+        f"{result.contacts:,} contacts, {result.subscriptions:,} subscription terms, "
+        f"{result.tickets:,} tickets, {result.interactions:,} interactions, "
+        f"{result.events:,} usage events (history up to {result.today})."
+    )
+    console.print(f"Ground truth of the hidden health process: {result.ground_truth}, {result.renewals}")
+    logins = "\n".join(f"  {m.username:<8} {m.role.replace('_', ' ')}" for m in TEAM)
+    banner = (
+        "\n[bold]Log in as [cyan]admin[/] with password "
+        f"[cyan]{DEMO_PASSWORD}[/][/]\n"
+        f"Every demo user has the password {DEMO_PASSWORD}:\n{logins}\n"
+    )
+    if not serve:
+        console.print(banner)
+        return
+    from tandem.web.server import run_server
+
+    run_server(host=host, port=port, banner=banner)
+
+
+class _RichPhases:
+    """One Rich progress bar per build phase."""
+
+    def __enter__(self) -> _RichPhases:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from tandem.cli.app import console
+
+        self._progress = Progress(
+            TextColumn("{task.description:<44}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self._progress.start()
+        self._last: int | None = None
+        return self
+
+    def start(self, name: str, total: int) -> Callable[[int], None]:
+        self._finish_last()
+        task = self._progress.add_task(name, total=total)
+        self._last = task
+        return lambda n: self._progress.advance(task, n)
+
+    def _finish_last(self) -> None:
+        # A phase whose advances undershoot its estimate (events are Poisson) still ends at 100%.
+        if self._last is not None:
+            total = self._progress.tasks[self._last].total
+            self._progress.update(self._last, completed=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self._finish_last()
+        self._progress.stop()

@@ -43,3 +43,25 @@ def account_subscriptions(*, account_id: int) -> QuerySet[Subscription]:
         .prefetch_related("items__product")
         .order_by("-start_date", "-id")
     )
+
+
+def account_subscription_terms(*, account_id: int) -> list[Subscription]:
+    """Every contract term of an account, newest first, with line items and products (2 queries)."""
+    from django.db.models import Prefetch
+
+    from tandem.subscriptions.models import SubscriptionItem
+
+    return list(
+        Subscription.objects.filter(account_id=account_id)
+        .prefetch_related(Prefetch("items", queryset=SubscriptionItem.objects.select_related("product")))
+        .order_by("-start_date", "-id")
+    )
+
+
+def subscription_is_current(*, subscription: Subscription, on: dt.date) -> bool:
+    """The in-memory twin of subscriptions_current(), for terms already loaded."""
+    return (
+        subscription.status == SubscriptionStatus.ACTIVE
+        and subscription.start_date <= on
+        and (subscription.end_date is None or subscription.end_date >= on)
+    )

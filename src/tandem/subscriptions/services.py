@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Min
@@ -15,8 +17,29 @@ from django.utils.translation import gettext as _
 
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.money import monthly, to_cents
-from tandem.subscriptions.models import Subscription, SubscriptionItem
-from tandem.subscriptions.selectors import exchange_rates_as_of, subscriptions_current
+from tandem.core.services import (
+    blank_to_none,
+    model_assign,
+    model_save,
+    raise_if_errors,
+    validation_problems,
+)
+from tandem.subscriptions.models import (
+    BillingPeriod,
+    ExchangeRate,
+    Product,
+    Subscription,
+    SubscriptionItem,
+    SubscriptionStatus,
+)
+from tandem.subscriptions.selectors import (
+    exchange_rates_as_of,
+    reporting_currency,
+    subscriptions_current,
+)
+
+if TYPE_CHECKING:
+    from tandem.accounts.models import Account
 
 
 def subscription_totals(
@@ -99,3 +122,172 @@ def account_refresh_revenue(
     with transaction.atomic():
         Account.objects.bulk_update(changed, ["mrr", "arr", "renewal_date"], batch_size=2000)
     return len(changed)
+
+
+# --- Create, update and delete contract terms (used by the REST API, imports and the UI) ---------
+
+SUBSCRIPTION_FIELDS = (
+    "account",
+    "external_id",
+    "currency",
+    "billing_period",
+    "start_date",
+    "end_date",
+    "renewal_date",
+    "auto_renew",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class SubscriptionItemInput:
+    """One line item to write: a product, how many units and the price per unit per period."""
+
+    product: Product
+    quantity: Decimal
+    unit_price: Decimal
+
+
+def _normalise_subscription(data: dict[str, Any]) -> dict[str, Any]:
+    if "external_id" in data:
+        data["external_id"] = blank_to_none(data["external_id"])
+    if isinstance(data.get("currency"), str):
+        data["currency"] = data["currency"].strip().upper()
+    return data
+
+
+def _currency_errors(currency: str) -> list[FieldError]:
+    """Revenue is reported in one currency, so a subscription's currency needs an exchange rate."""
+    if not (len(currency) == 3 and currency.isalpha()) or currency == reporting_currency():
+        return []  # a malformed code is reported by the model validator
+    if ExchangeRate.objects.filter(currency=currency).exists():
+        return []
+    return [
+        FieldError(
+            "currency",
+            _("No exchange rate from %(code)s to %(reporting)s; add one first.")
+            % {"code": currency, "reporting": reporting_currency()},
+        )
+    ]
+
+
+def _build_items(
+    items: Sequence[SubscriptionItemInput],
+) -> tuple[list[SubscriptionItem], list[FieldError]]:
+    built: list[SubscriptionItem] = []
+    errors: list[FieldError] = []
+    for index, item in enumerate(items):
+        line = SubscriptionItem(
+            product=item.product, quantity=item.quantity, unit_price=item.unit_price
+        )
+        line_errors, _unique = validation_problems(
+            line, exclude=["subscription"], prefix=f"items.{index}."
+        )
+        errors.extend(line_errors)
+        built.append(line)
+    return built, errors
+
+
+def _save_subscription(
+    subscription: Subscription,
+    *,
+    items: Sequence[SubscriptionItemInput] | None,
+    check_currency: bool,
+) -> tuple[Subscription, list[SubscriptionItem] | None]:
+    message = _("Invalid subscription.")
+    extra = _currency_errors(subscription.currency) if check_currency else []
+    errors, all_unique = validation_problems(subscription)
+    lines: list[SubscriptionItem] | None = None
+    if items is not None:
+        lines, item_errors = _build_items(items)
+        extra.extend(item_errors)
+    raise_if_errors(message, [*errors, *extra], conflict=all_unique and not extra)
+    model_save(subscription, message=message)
+    return subscription, lines
+
+
+def _replace_items(subscription: Subscription, lines: list[SubscriptionItem]) -> None:
+    subscription.items.all().delete()
+    for line in lines:
+        line.subscription = subscription
+    SubscriptionItem.objects.bulk_create(lines)
+
+
+def _refresh_totals_and_revenue(subscription: Subscription, account_ids: Iterable[int]) -> None:
+    subscription.refresh_from_db()  # also drops any prefetched, now stale, line items
+    subscription_recompute_totals(subscription=subscription)
+    account_refresh_revenue(account_ids=sorted(set(account_ids)))
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    account: Account,
+    start_date: dt.date,
+    items: Sequence[SubscriptionItemInput] = (),
+    currency: str | None = None,
+    billing_period: int = BillingPeriod.ANNUAL,
+    end_date: dt.date | None = None,
+    renewal_date: dt.date | None = None,
+    auto_renew: bool = False,
+    status: str = SubscriptionStatus.ACTIVE,
+    external_id: str | None = None,
+) -> Subscription:
+    """Create a contract term with its line items; totals and the account's revenue follow.
+
+    The currency defaults to the account's.
+    """
+    subscription = Subscription()
+    model_assign(
+        subscription,
+        data=_normalise_subscription(
+            {
+                "account": account,
+                "external_id": external_id,
+                "currency": currency if currency is not None else account.currency,
+                "billing_period": billing_period,
+                "start_date": start_date,
+                "end_date": end_date,
+                "renewal_date": renewal_date,
+                "auto_renew": auto_renew,
+                "status": status,
+            }
+        ),
+        fields=SUBSCRIPTION_FIELDS,
+    )
+    subscription, lines = _save_subscription(subscription, items=items, check_currency=True)
+    assert lines is not None
+    _replace_items(subscription, lines)
+    _refresh_totals_and_revenue(subscription, [account.pk])
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(
+    *,
+    subscription: Subscription,
+    data: Mapping[str, Any],
+    items: Sequence[SubscriptionItemInput] | None = None,
+) -> Subscription:
+    """Change a contract term. ``items``, when given, replaces all of its line items."""
+    previous_account_id = subscription.account_id
+    changed = model_assign(
+        subscription, data=_normalise_subscription(dict(data)), fields=SUBSCRIPTION_FIELDS
+    )
+    if not changed and items is None:
+        return subscription
+    subscription, lines = _save_subscription(
+        subscription, items=items, check_currency="currency" in changed
+    )
+    if lines is not None:
+        _replace_items(subscription, lines)
+    _refresh_totals_and_revenue(subscription, [previous_account_id, subscription.account_id])
+    return subscription
+
+
+@transaction.atomic
+def subscription_delete(*, subscription: Subscription) -> None:
+    """Delete a contract term and its line items; the account's revenue follows."""
+    account_id = subscription.account_id
+    subscription.delete()
+    account_refresh_revenue(account_ids=[account_id])

@@ -67,7 +67,11 @@ class Ticket(TimeStampedModel):
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
         ordering = ["-opened_at", "-id"]
-        indexes = [models.Index(fields=["account", "-opened_at"], name="ticket_account_idx")]
+        indexes = [
+            models.Index(fields=["account", "-opened_at"], name="ticket_account_idx"),
+            # The home page lists the most recent open tickets across a portfolio.
+            models.Index(fields=["status", "-opened_at"], name="ticket_status_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(closed_at__isnull=True)

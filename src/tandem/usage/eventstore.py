@@ -202,10 +202,25 @@ class EventStore:
             rows = cur.execute(sql, params).fetchall()
         return [DailyCount(day=r[0], event=r[1], events=float(r[2]), users=int(r[3])) for r in rows]
 
+    def weekly_active_users(self, *, account_id: int, start: dt.date, end: dt.date) -> dict[dt.date, int]:
+        """Distinct users per ISO week (keyed by the week's Monday) for one account, start <= day < end.
+
+        Counted here rather than summed from daily counts: someone active on three days of a week
+        is one weekly active user, not three.
+        """
+        sql = (
+            "SELECT CAST(date_trunc('week', timezone('UTC', ts)) AS DATE) AS week, "
+            "count(DISTINCT coalesce(user_id, CAST(contact_id AS VARCHAR))) "
+            "FROM events WHERE account_id = ? AND ts >= ? AND ts < ? GROUP BY ALL"
+        )
+        with self.cursor() as cur:
+            rows = cur.execute(sql, [account_id, _day_start(start), _day_start(end)]).fetchall()
+        return {week: int(users) for week, users in rows}
+
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a read query (for analytics modules built on top of the store)."""
         with self.cursor() as cur:
-            return cur.execute(sql, list(params or [])).fetch_arrow_table()
+            return cur.execute(sql, list(params or [])).to_arrow_table()
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

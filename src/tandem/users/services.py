@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -106,3 +107,14 @@ def api_token_authenticate(*, secret: str) -> User | None:
 
 def api_token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_set_preferred_language(*, user: User, language: str) -> User:
+    """Remember the language a user picked so it follows them to other browsers."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    if language not in codes:
+        raise DomainError(_("Unknown language."), [FieldError("language", _("'%(code)s' is not offered.") % {"code": language})])
+    if user.preferred_language != language:
+        user.preferred_language = language
+        user.save(update_fields=["preferred_language"])
+    return user

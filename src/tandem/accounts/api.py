@@ -1,0 +1,167 @@
+"""REST endpoints for accounts and contacts: parse, call a service, return a schema."""
+
+from django.db.models import F, QuerySet
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Status
+from ninja.pagination import paginate
+
+from tandem.accounts import services
+from tandem.accounts.models import Account, Contact
+from tandem.accounts.schemas import (
+    AccountFilter,
+    AccountIn,
+    AccountOrdering,
+    AccountOut,
+    AccountPatch,
+    ContactFilter,
+    ContactIn,
+    ContactOut,
+    ContactPatch,
+)
+from tandem.api.auth import require_perm
+from tandem.api.pagination import Pagination
+from tandem.api.problems import PROBLEM_RESPONSES
+from tandem.api.refs import Id, resolve_fields, resolve_required
+from tandem.users.models import User
+
+accounts_router = Router(tags=["Accounts"])
+contacts_router = Router(tags=["Contacts"])
+
+ACCOUNT_REFS = {"parent": Account, "csm_owner": User, "am_owner": User}
+
+
+def _account_ordering(ordering: AccountOrdering) -> list:
+    name = ordering.lstrip("-")
+    column = (
+        F(name).desc(nulls_last=True) if ordering.startswith("-") else F(name).asc(nulls_last=True)
+    )
+    return [column, "id"]
+
+
+@accounts_router.get(
+    "/",
+    response={200: list[AccountOut], **PROBLEM_RESPONSES},
+    summary="List accounts",
+    description="Accounts, filtered and ordered; `q` searches name, domain and external id. "
+    "Look an account up by your own identifier with `external_id=`.",
+)
+@paginate(Pagination)
+def list_accounts(
+    request: HttpRequest,
+    filters: Query[AccountFilter],
+    ordering: AccountOrdering = "name",
+) -> QuerySet[Account]:
+    require_perm(request, "accounts.view_account")
+    return filters.filter(Account.objects.all()).order_by(*_account_ordering(ordering))
+
+
+@accounts_router.get(
+    "/{account_id}", response={200: AccountOut, **PROBLEM_RESPONSES}, summary="Get an account"
+)
+def get_account(request: HttpRequest, account_id: Id) -> Account:
+    require_perm(request, "accounts.view_account")
+    return get_object_or_404(Account, pk=account_id)
+
+
+@accounts_router.post(
+    "/",
+    response={201: AccountOut, **PROBLEM_RESPONSES},
+    summary="Create an account",
+    description="A duplicate `external_id`, `crm_id` or `billing_id` is a 409 naming the field.",
+)
+def create_account(request: HttpRequest, payload: AccountIn) -> Status:
+    require_perm(request, "accounts.add_account")
+    data = resolve_fields(payload.dict(), ACCOUNT_REFS)
+    account = services.account_create(**data)
+    return Status(201, Account.objects.get(pk=account.pk))  # as stored: money to the cent
+
+
+@accounts_router.patch(
+    "/{account_id}",
+    response={200: AccountOut, **PROBLEM_RESPONSES},
+    summary="Update an account",
+    description="Changes only the fields sent. Revenue fields are derived from subscriptions.",
+)
+def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch) -> Account:
+    require_perm(request, "accounts.change_account")
+    account = get_object_or_404(Account, pk=account_id)
+    data = resolve_fields(payload.dict(exclude_unset=True), ACCOUNT_REFS)
+    return services.account_update(account=account, data=data)
+
+
+@accounts_router.delete(
+    "/{account_id}",
+    response={204: None, **PROBLEM_RESPONSES},
+    summary="Delete an account",
+    description="Also deletes its contacts, subscriptions, tickets and interactions.",
+)
+def delete_account(request: HttpRequest, account_id: Id) -> Status:
+    require_perm(request, "accounts.delete_account")
+    services.account_delete(account=get_object_or_404(Account, pk=account_id))
+    return Status(204, None)
+
+
+# --- Contacts ----------------------------------------------------------------------------------
+
+
+def _contacts() -> QuerySet[Contact]:
+    return Contact.objects.prefetch_related("roles")
+
+
+@contacts_router.get(
+    "/",
+    response={200: list[ContactOut], **PROBLEM_RESPONSES},
+    summary="List contacts",
+    description="Primary contacts first, then by name.",
+)
+@paginate(Pagination)
+def list_contacts(request: HttpRequest, filters: Query[ContactFilter]) -> QuerySet[Contact]:
+    require_perm(request, "accounts.view_contact")
+    return filters.filter(_contacts())
+
+
+@contacts_router.get(
+    "/{contact_id}", response={200: ContactOut, **PROBLEM_RESPONSES}, summary="Get a contact"
+)
+def get_contact(request: HttpRequest, contact_id: Id) -> Contact:
+    require_perm(request, "accounts.view_contact")
+    return get_object_or_404(_contacts(), pk=contact_id)
+
+
+@contacts_router.post(
+    "/",
+    response={201: ContactOut, **PROBLEM_RESPONSES},
+    summary="Create a contact",
+    description="`roles` are stakeholder roles. A new primary contact replaces the old one.",
+)
+def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
+    require_perm(request, "accounts.add_contact")
+    data = payload.dict()
+    data["account"] = resolve_required(Account, data["account"], field="account")
+    contact = services.contact_create(**data)
+    return Status(201, _contacts().get(pk=contact.pk))
+
+
+@contacts_router.patch(
+    "/{contact_id}",
+    response={200: ContactOut, **PROBLEM_RESPONSES},
+    summary="Update a contact",
+    description="Changes only the fields sent; `roles`, when sent, replaces all roles.",
+)
+def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch) -> Contact:
+    require_perm(request, "accounts.change_contact")
+    contact = get_object_or_404(Contact, pk=contact_id)
+    data = resolve_fields(payload.dict(exclude_unset=True), {"account": Account})
+    roles = data.pop("roles", None)
+    services.contact_update(contact=contact, data=data, roles=roles)
+    return _contacts().get(pk=contact.pk)
+
+
+@contacts_router.delete(
+    "/{contact_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a contact"
+)
+def delete_contact(request: HttpRequest, contact_id: Id) -> Status:
+    require_perm(request, "accounts.delete_contact")
+    services.contact_delete(contact=get_object_or_404(Contact, pk=contact_id))
+    return Status(204, None)

@@ -1,0 +1,56 @@
+"""The filter form of the accounts list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from tandem.accounts.models import Account, LifecycleStage, Tier
+
+
+class AccountFilterSet(django_filters.FilterSet):
+    """Search and facet filters; every filter hits an indexed column of Account."""
+
+    q = django_filters.CharFilter(
+        method="filter_search",
+        label=_("Search"),
+        widget=forms.SearchInput(attrs={"placeholder": _("Name, domain or external id"), "autocomplete": "off"}),
+    )
+    csm_owner = django_filters.ChoiceFilter(label=_("CSM"), null_label=_("Unassigned"), empty_label=_("Any CSM"))
+    am_owner = django_filters.ChoiceFilter(
+        label=_("Account manager"), null_label=_("Unassigned"), empty_label=_("Any AM")
+    )
+    tier = django_filters.ChoiceFilter(choices=Tier.choices, empty_label=_("Any tier"))
+    lifecycle_stage = django_filters.ChoiceFilter(
+        label=_("Stage"), choices=LifecycleStage.choices, empty_label=_("Any stage")
+    )
+    country = django_filters.ChoiceFilter(empty_label=_("Any country"))
+
+    class Meta:
+        model = Account
+        fields = ["q", "csm_owner", "am_owner", "tier", "lifecycle_stage", "country"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from tandem.accounts.selectors import account_country_codes
+        from tandem.users.selectors import user_owner_choices
+
+        # One query for both owner pickers; the country list is cached (see the selector).
+        owners = user_owner_choices()
+        self.filters["csm_owner"].extra["choices"] = owners
+        self.filters["am_owner"].extra["choices"] = owners
+        self.filters["country"].extra["choices"] = sorted(
+            ((code, countries.name(code)) for code in account_country_codes()),
+            key=lambda choice: str(choice[1]),
+        )
+
+    def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value) | Q(external_id__icontains=value))

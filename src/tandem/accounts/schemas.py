@@ -1,0 +1,160 @@
+"""API schemas for accounts and contacts: separate input, partial-update and output shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from ninja import Field, FilterLookup, FilterSchema, Schema
+
+from tandem.accounts.models import Account, Contact, LifecycleStage, StakeholderRole, Tier
+from tandem.api.refs import Id
+
+# --- Accounts ----------------------------------------------------------------------------------
+
+
+class AccountIn(Schema):
+    name: str = Field(..., max_length=200, examples=["Acme Corp"])
+    domain: str = Field("", examples=["acme.example"])
+    external_id: str | None = Field(None, description="Your own identifier; unique.")
+    crm_id: str | None = Field(None, description="Identifier in your CRM; unique.")
+    billing_id: str | None = Field(None, description="Identifier in your billing system; unique.")
+    industry: str = ""
+    country: str = Field("", description="ISO 3166-1 alpha-2 code, e.g. `DE`.")
+    currency: str = Field("USD", description="ISO 4217 code the customer is billed in.")
+    tier: Tier = Tier.SMB
+    lifecycle_stage: LifecycleStage = LifecycleStage.ONBOARDING
+    parent: Id | None = Field(None, description="Id of the parent account.")
+    csm_owner: Id | None = Field(None, description="Id of the customer success manager.")
+    am_owner: Id | None = Field(None, description="Id of the account manager.")
+    start_date: dt.date | None = Field(None, description="Customer since.")
+
+
+class AccountPatch(Schema):
+    """Only the fields sent are changed; ``null`` clears an optional field."""
+
+    name: str | None = Field(None, max_length=200)
+    domain: str | None = None
+    external_id: str | None = None
+    crm_id: str | None = None
+    billing_id: str | None = None
+    industry: str | None = None
+    country: str | None = None
+    currency: str | None = None
+    tier: Tier | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    parent: Id | None = None
+    csm_owner: Id | None = None
+    am_owner: Id | None = None
+    start_date: dt.date | None = None
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    domain: str
+    external_id: str | None
+    crm_id: str | None
+    billing_id: str | None
+    industry: str
+    country: str
+    currency: str
+    tier: Tier
+    lifecycle_stage: LifecycleStage
+    parent: int | None = Field(..., alias="parent_id")
+    csm_owner: int | None = Field(..., alias="csm_owner_id")
+    am_owner: int | None = Field(..., alias="am_owner_id")
+    start_date: dt.date | None
+    mrr: Decimal = Field(..., description="Monthly recurring revenue in the reporting currency.")
+    arr: Decimal = Field(..., description="Annual recurring revenue in the reporting currency.")
+    renewal_date: dt.date | None = Field(..., description="Next renewal of a current subscription.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_country(obj: Account) -> str:
+        return obj.country.code or ""
+
+
+class AccountFilter(FilterSchema):
+    q: Annotated[
+        str | None,
+        FilterLookup(["name__icontains", "domain__icontains", "external_id__icontains"]),
+    ] = Field(None, description="Search in name, domain and external id.")
+    external_id: str | None = None
+    tier: Tier | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    country: Annotated[str | None, FilterLookup("country__iexact")] = None
+    csm_owner: Id | None = None
+    am_owner: Id | None = None
+    parent: Id | None = None
+    updated_since: Annotated[dt.datetime | None, FilterLookup("updated_at__gte")] = None
+
+
+AccountOrdering = Literal[
+    "name", "-name", "arr", "-arr", "renewal_date", "-renewal_date", "updated_at", "-updated_at"
+]
+
+
+# --- Contacts ----------------------------------------------------------------------------------
+
+
+class ContactIn(Schema):
+    account: Id
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    title: str = ""
+    is_primary: bool = Field(False, description="Making a contact primary unsets the previous one.")
+    still_at_company: bool = True
+    left_on: dt.date | None = None
+    external_id: str | None = None
+    roles: list[StakeholderRole] = Field(default_factory=list)
+
+
+class ContactPatch(Schema):
+    """Only the fields sent are changed; ``roles`` replaces all stakeholder roles."""
+
+    account: Id | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    is_primary: bool | None = None
+    still_at_company: bool | None = None
+    left_on: dt.date | None = None
+    external_id: str | None = None
+    roles: list[StakeholderRole] | None = None
+
+
+class ContactOut(Schema):
+    id: int
+    account: int = Field(..., alias="account_id")
+    external_id: str | None
+    first_name: str
+    last_name: str
+    full_name: str
+    email: str
+    phone: str
+    title: str
+    is_primary: bool
+    still_at_company: bool
+    left_on: dt.date | None
+    roles: list[StakeholderRole]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_roles(obj: Contact) -> list[str]:
+        return sorted(r.role for r in obj.roles.all())
+
+
+class ContactFilter(FilterSchema):
+    account: Id | None = None
+    email: Annotated[str | None, FilterLookup("email__iexact")] = None
+    role: Annotated[StakeholderRole | None, FilterLookup("roles__role")] = None
+    still_at_company: bool | None = None
+    external_id: str | None = None

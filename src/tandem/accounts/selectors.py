@@ -1,0 +1,179 @@
+"""Reads on accounts: the filtered list, the customer 360 and a user's portfolio."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.cache import cache
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from tandem.accounts.models import Account, Contact, ContactRole, LifecycleStage
+from tandem.subscriptions.models import Subscription
+from tandem.subscriptions.selectors import (
+    account_subscription_terms,
+    reporting_currency,
+    subscription_is_current,
+)
+from tandem.support.models import Ticket
+from tandem.support.selectors import tickets_open_recent
+from tandem.users.models import User
+from tandem.users.selectors import user_sees_all_accounts
+
+if TYPE_CHECKING:
+    from tandem.accounts.filters import AccountFilterSet
+
+COUNTRY_CODES_CACHE_KEY = "accounts:country-codes"
+# The country filter only needs to learn about a new country within a few minutes, and a
+# DISTINCT over 100,000 accounts on every list request is the kind of scan the list must avoid.
+COUNTRY_CODES_TTL_SECONDS = 600
+
+
+def account_list_base() -> QuerySet[Account]:
+    """Accounts with what a list row shows joined in, so rendering a page is one query."""
+    return Account.objects.select_related("csm_owner", "am_owner")
+
+
+def account_filterset(*, filters: Mapping[str, Any] | None) -> AccountFilterSet:
+    """The bound filter set of the accounts list: ``.qs`` for the rows and ``.form`` to render."""
+    from tandem.accounts.filters import AccountFilterSet  # the filter set imports this module
+
+    return AccountFilterSet(data=filters or None, queryset=account_list_base())
+
+
+def account_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Account]:
+    """Accounts matching the list filters (search ``q``, owners, tier, stage, country)."""
+    return account_filterset(filters=filters).qs
+
+
+def account_country_codes() -> list[str]:
+    """Country codes in use on accounts, cached for a few minutes."""
+    codes = cache.get(COUNTRY_CODES_CACHE_KEY)
+    if codes is None:
+        # Served from the (country, name) index, without touching the table.
+        codes = list(
+            Account.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
+        )
+        cache.set(COUNTRY_CODES_CACHE_KEY, codes, COUNTRY_CODES_TTL_SECONDS)
+    return codes
+
+
+@dataclass(frozen=True)
+class SubscriptionTerm:
+    """A contract term and whether it generates revenue today."""
+
+    subscription: Subscription
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class Account360:
+    """Everything the account page shows except the timeline, tickets and usage."""
+
+    account: Account
+    children: list[Account]
+    contacts: list[Contact]
+    terms: list[SubscriptionTerm]
+    # ARR of current terms in their own currencies; shown when it differs from the reporting one.
+    native_arr: dict[str, Decimal]
+    reporting_currency: str
+    days_to_renewal: int | None
+
+    @property
+    def days_overdue(self) -> int:
+        """Days since a renewal date that has passed (0 when it has not)."""
+        return max(0, -(self.days_to_renewal or 0))
+
+    @property
+    def native_arr_other_currencies(self) -> dict[str, Decimal]:
+        return {c: v for c, v in self.native_arr.items() if c != self.reporting_currency}
+
+
+def account_360(*, account_id: int, today: dt.date) -> Account360:
+    """The customer 360 of one account. Raises Account.DoesNotExist."""
+    account = Account.objects.select_related("csm_owner", "am_owner", "parent").get(pk=account_id)
+    children = list(account.children.order_by("name", "id"))
+    contacts = list(
+        Contact.objects.filter(account_id=account_id)
+        .prefetch_related(Prefetch("roles", queryset=ContactRole.objects.order_by("role")))
+        # People still there first; within each group the primary contact leads.
+        .order_by("-still_at_company", "-is_primary", "last_name", "first_name", "id")
+    )
+    terms = [
+        SubscriptionTerm(subscription=s, is_current=subscription_is_current(subscription=s, on=today))
+        for s in account_subscription_terms(account_id=account_id)
+    ]
+    native: dict[str, Decimal] = defaultdict(Decimal)
+    for term in terms:
+        if term.is_current:
+            native[term.subscription.currency] += term.subscription.arr
+    return Account360(
+        account=account,
+        children=children,
+        contacts=contacts,
+        terms=terms,
+        native_arr=dict(native),
+        reporting_currency=reporting_currency(),
+        days_to_renewal=(account.renewal_date - today).days if account.renewal_date else None,
+    )
+
+
+def account_portfolio(*, user: User, sees_all: bool | None = None) -> QuerySet[Account]:
+    """The accounts a user looks after: all for admins and CS managers, else those they own."""
+    if sees_all is None:
+        sees_all = user_sees_all_accounts(user=user)
+    if sees_all:
+        return Account.objects.all()
+    return Account.objects.filter(Q(csm_owner=user) | Q(am_owner=user))
+
+
+@dataclass(frozen=True)
+class PortfolioOverview:
+    """Headline numbers and short lists for the home page."""
+
+    sees_all: bool
+    account_count: int
+    arr: Decimal
+    onboarding_count: int
+    renewals: list[Account]
+    renewals_count: int
+    renewals_arr: Decimal
+    onboarding: list[Account]
+    open_tickets: list[Ticket]
+    reporting_currency: str
+
+
+def portfolio_overview(
+    *, user: User, today: dt.date, renewal_window_days: int = 90, limit: int = 10
+) -> PortfolioOverview:
+    """A user's book of business: size, ARR, renewals due, onboarding accounts, open tickets."""
+    sees_all = user_sees_all_accounts(user=user)
+    accounts = account_portfolio(user=user, sees_all=sees_all)
+    totals = accounts.aggregate(
+        n=Count("id"),
+        arr=Sum("arr"),
+        onboarding=Count("id", filter=Q(lifecycle_stage=LifecycleStage.ONBOARDING)),
+    )
+    horizon = today + dt.timedelta(days=renewal_window_days)
+    renewing = accounts.filter(renewal_date__gte=today, renewal_date__lte=horizon)
+    renewal_totals = renewing.aggregate(n=Count("id"), arr=Sum("arr"))
+    return PortfolioOverview(
+        sees_all=sees_all,
+        account_count=totals["n"],
+        arr=totals["arr"] or Decimal("0"),
+        onboarding_count=totals["onboarding"],
+        renewals=list(renewing.select_related("csm_owner").order_by("renewal_date", "id")[:limit]),
+        renewals_count=renewal_totals["n"],
+        renewals_arr=renewal_totals["arr"] or Decimal("0"),
+        onboarding=list(
+            accounts.filter(lifecycle_stage=LifecycleStage.ONBOARDING)
+            .select_related("csm_owner")
+            .order_by("-start_date", "name", "id")[:limit]
+        ),
+        open_tickets=tickets_open_recent(accounts=None if sees_all else accounts, limit=limit),
+        reporting_currency=reporting_currency(),
+    )

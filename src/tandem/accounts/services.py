@@ -1,0 +1,249 @@
+"""Writes on accounts, contacts and their stakeholder roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tandem.accounts.models import (
+    Account,
+    Contact,
+    ContactRole,
+    LifecycleStage,
+    StakeholderRole,
+    Tier,
+)
+from tandem.core.errors import DomainError, FieldError
+from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
+from tandem.users.models import User
+
+ACCOUNT_FIELDS = (
+    "name",
+    "domain",
+    "external_id",
+    "crm_id",
+    "billing_id",
+    "industry",
+    "country",
+    "currency",
+    "tier",
+    "lifecycle_stage",
+    "parent",
+    "csm_owner",
+    "am_owner",
+    "start_date",
+)
+
+CONTACT_FIELDS = (
+    "account",
+    "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "is_primary",
+    "still_at_company",
+    "left_on",
+)
+
+
+def _normalise_account(data: dict[str, Any]) -> dict[str, Any]:
+    for key in ("external_id", "crm_id", "billing_id"):
+        if key in data:
+            data[key] = blank_to_none(data[key])
+    for key in ("name", "domain", "industry"):
+        if isinstance(data.get(key), str):
+            data[key] = data[key].strip()
+    for key in ("country", "currency"):
+        if isinstance(data.get(key), str):
+            data[key] = data[key].strip().upper()
+    return data
+
+
+def _save_account(account: Account) -> Account:
+    message = _("Invalid account.")
+    model_validate(account, message=message)
+    model_save(account, message=message)
+    return account
+
+
+@transaction.atomic
+def account_create(
+    *,
+    name: str,
+    domain: str = "",
+    external_id: str | None = None,
+    crm_id: str | None = None,
+    billing_id: str | None = None,
+    industry: str = "",
+    country: str = "",
+    currency: str = "USD",
+    tier: str = Tier.SMB,
+    lifecycle_stage: str = LifecycleStage.ONBOARDING,
+    parent: Account | None = None,
+    csm_owner: User | None = None,
+    am_owner: User | None = None,
+    start_date: dt.date | None = None,
+) -> Account:
+    """Create a customer account. Revenue fields start at zero and follow its subscriptions."""
+    data = _normalise_account(
+        {
+            "name": name,
+            "domain": domain,
+            "external_id": external_id,
+            "crm_id": crm_id,
+            "billing_id": billing_id,
+            "industry": industry,
+            "country": country,
+            "currency": currency,
+            "tier": tier,
+            "lifecycle_stage": lifecycle_stage,
+            "parent": parent,
+            "csm_owner": csm_owner,
+            "am_owner": am_owner,
+            "start_date": start_date,
+        }
+    )
+    account = Account()
+    model_assign(account, data=data, fields=ACCOUNT_FIELDS)
+    return _save_account(account)
+
+
+@transaction.atomic
+def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
+    """Change some of an account's own fields (see ACCOUNT_FIELDS); others are derived."""
+    changed = model_assign(account, data=_normalise_account(dict(data)), fields=ACCOUNT_FIELDS)
+    if changed:
+        _save_account(account)
+    return account
+
+
+@transaction.atomic
+def account_delete(*, account: Account) -> None:
+    """Delete an account with its contacts, subscriptions, tickets and timeline; children are detached."""
+    account.delete()
+
+
+def _parse_roles(roles: Iterable[str]) -> list[str]:
+    parsed: list[str] = []
+    valid = set(StakeholderRole.values)
+    for index, role in enumerate(roles):
+        if role not in valid:
+            raise DomainError(
+                _("Unknown stakeholder role."),
+                [
+                    FieldError(
+                        f"roles.{index}",
+                        _("'%(role)s' is not one of: %(valid)s")
+                        % {"role": role, "valid": ", ".join(StakeholderRole.values)},
+                    )
+                ],
+            )
+        if role not in parsed:
+            parsed.append(str(role))
+    return parsed
+
+
+def _normalise_contact(data: dict[str, Any]) -> dict[str, Any]:
+    if "external_id" in data:
+        data["external_id"] = blank_to_none(data["external_id"])
+    for key in ("first_name", "last_name", "email", "phone", "title"):
+        if isinstance(data.get(key), str):
+            data[key] = data[key].strip()
+    return data
+
+
+def _save_contact(contact: Contact) -> Contact:
+    message = _("Invalid contact.")
+    extra: list[FieldError] = []
+    if (
+        contact.email
+        and Contact.objects.filter(account_id=contact.account_id, email__iexact=contact.email)
+        .exclude(pk=contact.pk)
+        .exists()
+    ):
+        extra.append(
+            FieldError("email", _("Another contact of this account has this email address."))
+        )
+    if contact.is_primary:
+        # One primary per account: the new primary takes over. Rolled back if the write is refused.
+        Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(
+            pk=contact.pk
+        ).update(is_primary=False)
+    model_validate(contact, message=message, extra_errors=extra)
+    model_save(contact, message=message)
+    return contact
+
+
+def _set_roles(contact: Contact, roles: list[str]) -> None:
+    current = set(contact.roles.values_list("role", flat=True))
+    contact.roles.exclude(role__in=roles).delete()
+    ContactRole.objects.bulk_create(
+        [ContactRole(contact=contact, role=role) for role in roles if role not in current]
+    )
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    account: Account,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    phone: str = "",
+    title: str = "",
+    is_primary: bool = False,
+    still_at_company: bool = True,
+    left_on: dt.date | None = None,
+    external_id: str | None = None,
+    roles: Iterable[str] = (),
+) -> Contact:
+    """Add a person to an account; making them primary unsets the account's previous primary."""
+    parsed_roles = _parse_roles(roles)
+    contact = Contact()
+    model_assign(
+        contact,
+        data=_normalise_contact(
+            {
+                "account": account,
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": email,
+                "phone": phone,
+                "title": title,
+                "is_primary": is_primary,
+                "still_at_company": still_at_company,
+                "left_on": left_on,
+                "external_id": external_id,
+            }
+        ),
+        fields=CONTACT_FIELDS,
+    )
+    _save_contact(contact)
+    _set_roles(contact, parsed_roles)
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *, contact: Contact, data: Mapping[str, Any], roles: Iterable[str] | None = None
+) -> Contact:
+    """Change a contact's fields; ``roles``, when given, replaces its stakeholder roles."""
+    parsed_roles = _parse_roles(roles) if roles is not None else None
+    changed = model_assign(contact, data=_normalise_contact(dict(data)), fields=CONTACT_FIELDS)
+    if changed:
+        _save_contact(contact)
+    if parsed_roles is not None:
+        _set_roles(contact, parsed_roles)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    """Delete a contact; their tickets stay on the account without a requester."""
+    contact.delete()

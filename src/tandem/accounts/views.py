@@ -1,0 +1,76 @@
+"""Account pages: the list and the customer 360. Views parse the request and call selectors."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.vary import vary_on_headers
+from django_tables2 import RequestConfig
+from django_tables2.paginators import LazyPaginator
+
+from tandem.accounts.models import Account
+from tandem.accounts.selectors import account_360, account_filterset
+from tandem.accounts.tables import AccountTable
+from tandem.support.selectors import account_tickets
+from tandem.timeline.selectors import account_timeline
+from tandem.usage.selectors import usage_weekly
+from tandem.web.charts import usage_charts
+
+PER_PAGE = 50
+USAGE_WEEKS = 26
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    # htmx asks for the full page when restoring history after a cache miss.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+@vary_on_headers("HX-Request")
+def account_list(request: HttpRequest) -> HttpResponse:
+    filterset = account_filterset(filters=request.GET)
+    table = AccountTable(filterset.qs)
+    # LazyPaginator fetches one row more than a page instead of COUNT(*)-ing every match.
+    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
+    partial = _is_partial(request)
+    context = {"filter": filterset, "table": table, "partial": partial}
+    return render(request, "accounts/_results.html" if partial else "accounts/list.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    today = timezone.localdate()
+    try:
+        view = account_360(account_id=account_id, today=today)
+    except Account.DoesNotExist:
+        raise Http404 from None
+    context = {
+        "view": view,
+        "account": view.account,
+        "timeline": account_timeline(account_id=account_id, limit=20),
+        "tickets": account_tickets(account_id=account_id, limit=20),
+    }
+    return render(request, "accounts/detail.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+@vary_on_headers("HX-Request")
+def account_usage_chart(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The usage charts, fetched by the account page after it has loaded."""
+    account = Account.objects.filter(pk=account_id).only("id", "name").first()
+    if account is None:
+        raise Http404
+    usage = usage_weekly(account_id=account_id, weeks=USAGE_WEEKS, today=timezone.localdate())
+    context = {
+        "account": account,
+        "usage": usage,
+        "charts": [] if usage.is_empty else usage_charts(usage),
+        "weeks": USAGE_WEEKS,
+    }
+    template = "accounts/_usage.html" if _is_partial(request) else "accounts/usage.html"
+    return render(request, template, context)

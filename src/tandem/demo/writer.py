@@ -1,0 +1,399 @@
+"""Writes a DemoPlan: Django rows in bulk, usage events to the event store, ground truth to Parquet.
+
+Nothing here calls a per-row service: rows are built in memory and inserted with bulk_create
+(one transaction, opened by the builder), which is what keeps the default demo under a minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.contrib.auth.hashers import make_password
+from django.core.management.color import no_style
+from django.db import connection
+from django.db.models import QuerySet
+
+from tandem.accounts.models import Account, Contact, ContactRole
+from tandem.demo.catalog import (
+    DEMO_PASSWORD,
+    EXTERNAL_ID_PREFIX,
+    MARKETS,
+    PRODUCTS,
+    TEAM,
+    USER_EMAIL_DOMAIN,
+)
+from tandem.demo.plan import DemoPlan, add_months
+from tandem.subscriptions.models import ExchangeRate, Product, Subscription, SubscriptionItem
+from tandem.subscriptions.services import subscription_totals
+from tandem.support.models import Ticket
+from tandem.timeline.models import Interaction
+from tandem.usage.eventstore import EventStore
+from tandem.users.models import User
+from tandem.users.services import user_create
+
+Advance = Callable[[int], None]
+BATCH = 2000
+
+
+def _noop(_n: int) -> None:
+    return None
+
+
+def _insert(model: type, rows: list, advance: Advance) -> None:
+    """bulk_create in batches, reporting progress per batch."""
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        model.objects.bulk_create(batch, batch_size=BATCH)
+        advance(len(batch))
+
+
+# --- clearing ------------------------------------------------------------------------------------
+
+
+def demo_accounts() -> QuerySet[Account]:
+    return Account.objects.filter(external_id__startswith=EXTERNAL_ID_PREFIX)
+
+
+def non_demo_accounts() -> QuerySet[Account]:
+    return Account.objects.exclude(external_id__startswith=EXTERNAL_ID_PREFIX)
+
+
+def demo_users() -> QuerySet[User]:
+    return User.objects.filter(username__in=[m.username for m in TEAM], email__endswith=f"@{USER_EMAIL_DOMAIN}")
+
+
+def clear_database(*, keep_others: bool) -> list[int]:
+    """Delete every demo row; returns the ids the demo accounts had (their events go too).
+
+    The bulky children are deleted first with set-based DELETEs; the final Account delete still
+    goes through Django's collector so rows other apps hang off accounts are cleaned up as well.
+    """
+    accounts = demo_accounts()
+    old_ids = list(accounts.values_list("id", flat=True))
+    Interaction.users.through.objects.filter(interaction__account__in=accounts).delete()
+    Interaction.contacts.through.objects.filter(interaction__account__in=accounts).delete()
+    Interaction.objects.filter(account__in=accounts).delete()
+    Ticket.objects.filter(account__in=accounts).delete()
+    SubscriptionItem.objects.filter(subscription__account__in=accounts).delete()
+    Subscription.objects.filter(account__in=accounts).delete()
+    ContactRole.objects.filter(contact__account__in=accounts).delete()
+    Contact.objects.filter(account__in=accounts).delete()
+    accounts.delete()
+    demo_users().delete()
+    if not keep_others:
+        currencies = {m.currency for m in MARKETS} - {"USD"}
+        ExchangeRate.objects.filter(currency__in=currencies).delete()
+        _reset_sequences()
+    return old_ids
+
+
+def _reset_sequences() -> None:
+    """Restart ids at 1 when the demo tables are empty, so a rebuild gives the same ids (and the
+    same URLs and event-store account ids) as the first build."""
+    models = [
+        Account,
+        Contact,
+        ContactRole,
+        Subscription,
+        SubscriptionItem,
+        Ticket,
+        Interaction,
+        Interaction.users.through,
+        Interaction.contacts.through,
+        ExchangeRate,
+    ]
+    if any(model.objects.exists() for model in models):
+        return
+    sequences = [{"table": m._meta.db_table, "column": m._meta.pk.column} for m in models]
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_by_name_sql(no_style(), sequences):
+            cursor.execute(sql)
+
+
+def clear_events(store: EventStore, *, account_ids: list[int] | None) -> None:
+    """Empty the event store, or with ``account_ids`` only drop those accounts' events."""
+    if account_ids is None:
+        store.delete_all()
+        return
+    if account_ids:
+        with store.cursor() as cur:
+            cur.execute("DELETE FROM events WHERE account_id IN (SELECT unnest(?))", [account_ids])
+
+
+# --- reference data ------------------------------------------------------------------------------
+
+
+def write_team() -> dict[str, User]:
+    """The demo team through the users service, all sharing one password hash (hashing it once
+    instead of 15 times saves seconds)."""
+    users: dict[str, User] = {}
+    for member in TEAM:
+        users[member.username] = user_create(
+            username=member.username,
+            password=None,
+            email=f"{member.username}@{USER_EMAIL_DOMAIN}",
+            first_name=member.first_name,
+            last_name=member.last_name,
+            roles=[member.role],
+        )
+    User.objects.filter(pk__in=[u.pk for u in users.values()]).update(password=make_password(DEMO_PASSWORD))
+    return users
+
+
+def write_products() -> dict[str, Product]:
+    products: dict[str, Product] = {}
+    for spec in PRODUCTS:
+        products[spec.code], _created = Product.objects.update_or_create(
+            code=spec.code,
+            defaults={"name": spec.name, "kind": spec.kind, "unit_label": spec.unit_label, "is_active": True},
+        )
+    return products
+
+
+def write_rates(plan: DemoPlan, *, keep_existing: bool) -> int:
+    rows = [
+        ExchangeRate(currency=currency, valid_from=valid_from, rate=rate)
+        for currency, history in plan.rates.items()
+        for valid_from, rate in history
+    ]
+    ExchangeRate.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=keep_existing)
+    return len(rows)
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+def write_accounts(
+    plan: DemoPlan, users: dict[str, User], advance: Advance = _noop
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Accounts, contacts and their roles. Returns database ids of accounts (by plan index) and
+    of contacts (by account, then slot)."""
+    cal = plan.calendar
+    rows = [
+        Account(
+            name=a.name,
+            domain=a.domain,
+            external_id=a.external_id,
+            crm_id=f"001DM{a.index + 1:010d}",
+            billing_id=f"cus_demo{a.index + 1:06d}",
+            industry=a.industry,
+            country=a.market.country,
+            currency=a.market.currency,
+            tier=a.tier,
+            lifecycle_stage=a.lifecycle,
+            csm_owner=users[a.csm],
+            am_owner=users[a.am],
+            start_date=cal.date(a.start_day),
+        )
+        for a in plan.accounts
+    ]
+    _insert(Account, rows, advance)
+    account_ids = np.array([r.pk for r in rows], dtype=np.int64)
+    children = []
+    for a, row in zip(plan.accounts, rows, strict=True):
+        if a.parent_index is not None:
+            row.parent_id = int(account_ids[a.parent_index])
+            children.append(row)
+    Account.objects.bulk_update(children, ["parent"], batch_size=BATCH)
+
+    contacts: list[Contact] = []
+    for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True):
+        for c in sorted(a.contacts, key=lambda c: c.slot):
+            contacts.append(
+                Contact(
+                    account_id=pk,
+                    external_id=f"{a.external_id}-c{c.slot:02d}",
+                    first_name=c.first_name,
+                    last_name=c.last_name,
+                    email=c.email,
+                    phone=c.phone,
+                    title=c.title,
+                    is_primary=c.is_primary,
+                    still_at_company=c.left_day is None,
+                    left_on=cal.date(c.left_day) if c.left_day is not None else None,
+                )
+            )
+    _insert(Contact, contacts, advance)
+    contact_ids: list[np.ndarray] = []
+    roles: list[ContactRole] = []
+    position = 0
+    for a in plan.accounts:
+        ordered = sorted(a.contacts, key=lambda c: c.slot)
+        ids = np.array([contacts[position + i].pk for i in range(len(ordered))], dtype=np.int64)
+        for c, pk in zip(ordered, ids.tolist(), strict=True):
+            roles.extend(ContactRole(contact_id=pk, role=role) for role in c.roles)
+        contact_ids.append(ids)
+        position += len(ordered)
+    ContactRole.objects.bulk_create(roles, batch_size=BATCH)
+    return account_ids, contact_ids
+
+
+def write_subscriptions(
+    plan: DemoPlan, account_ids: np.ndarray, products: dict[str, Product], advance: Advance = _noop
+) -> int:
+    cal = plan.calendar
+    subs: list[Subscription] = []
+    lines: list[list[SubscriptionItem]] = []
+    for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True):
+        for n, term in enumerate(a.terms):
+            end = cal.date(term.end_day) if term.end_day is not None else None
+            if term.status == "canceled":
+                renewal = None
+            elif end is not None:
+                renewal = end + dt.timedelta(days=1)
+            else:  # evergreen monthly: renews on the next monthly anniversary
+                renewal = _next_anniversary(cal.date(term.start_day), cal.today)
+            sub = Subscription(
+                account_id=pk,
+                external_id=f"{a.external_id}-s{n + 1:02d}",
+                currency=a.market.currency,
+                billing_period=term.billing_period,
+                start_date=cal.date(term.start_day),
+                end_date=end,
+                renewal_date=renewal,
+                auto_renew=term.auto_renew,
+                status=term.status,
+            )
+            items = [
+                SubscriptionItem(product=products[i.code], quantity=i.quantity, unit_price=i.unit_price)
+                for i in term.items
+            ]
+            sub.mrr, sub.arr = subscription_totals(subscription=sub, items=items)
+            subs.append(sub)
+            lines.append(items)
+    _insert(Subscription, subs, advance)
+    items = []
+    for sub, sub_items in zip(subs, lines, strict=True):
+        for item in sub_items:
+            item.subscription = sub
+            items.append(item)
+    SubscriptionItem.objects.bulk_create(items, batch_size=BATCH)
+    return len(subs)
+
+
+def _next_anniversary(start: dt.date, today: dt.date) -> dt.date:
+    months = (today.year - start.year) * 12 + today.month - start.month
+    candidate = add_months(start, max(months, 1))
+    return candidate if candidate >= today else add_months(start, months + 1)
+
+
+def write_activity(
+    plan: DemoPlan,
+    account_ids: np.ndarray,
+    contact_ids: list[np.ndarray],
+    users: dict[str, User],
+    advance: Advance = _noop,
+) -> tuple[int, int]:
+    """Tickets and timeline interactions (with their team-member and contact links)."""
+    tickets: list[Ticket] = []
+    interactions: list[Interaction] = []
+    links: list[tuple[tuple[str, ...], np.ndarray]] = []
+    for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True):
+        contacts = contact_ids[a.index]
+        for n, t in enumerate(sorted(a.tickets, key=lambda t: t.opened_at)):
+            tickets.append(
+                Ticket(
+                    account_id=pk,
+                    contact_id=int(contacts[t.contact_slot]) if t.contact_slot is not None else None,
+                    external_id=f"{a.external_id}-t{n + 1:04d}",
+                    subject=t.subject,
+                    priority=t.priority,
+                    status=t.status,
+                    opened_at=t.opened_at,
+                    closed_at=t.closed_at,
+                    satisfaction=t.satisfaction,
+                )
+            )
+        for i in sorted(a.interactions, key=lambda i: i.occurred_at):
+            interactions.append(
+                Interaction(
+                    account_id=pk,
+                    kind=i.kind,
+                    occurred_at=i.occurred_at,
+                    subject=i.subject,
+                    summary=i.summary,
+                    duration_minutes=i.duration_minutes,
+                    author=users[i.author],
+                )
+            )
+            links.append((i.users, contacts[list(i.contact_slots)]))
+    _insert(Ticket, tickets, advance)
+    _insert(Interaction, interactions, advance)
+    user_links = Interaction.users.through
+    contact_links = Interaction.contacts.through
+    user_rows, contact_rows = [], []
+    for interaction, (usernames, pks) in zip(interactions, links, strict=True):
+        user_rows.extend(user_links(interaction_id=interaction.pk, user_id=users[u].pk) for u in set(usernames))
+        contact_rows.extend(contact_links(interaction_id=interaction.pk, contact_id=int(c)) for c in pks)
+    user_links.objects.bulk_create(user_rows, batch_size=BATCH)
+    contact_links.objects.bulk_create(contact_rows, batch_size=BATCH)
+    return len(tickets), len(interactions)
+
+
+# --- events and ground truth ---------------------------------------------------------------------
+
+
+def write_events(
+    plan: DemoPlan,
+    store: EventStore,
+    account_ids: np.ndarray,
+    contact_ids: list[np.ndarray],
+    advance: Advance = _noop,
+) -> int:
+    from tandem.demo.events import generate
+
+    total = 0
+    for table in generate(plan, account_ids=account_ids, contact_ids=contact_ids):
+        total += store.append_arrow(table)
+        advance(table.num_rows)
+    return total
+
+
+def write_ground_truth(plan: DemoPlan, account_ids: np.ndarray, home: Path) -> tuple[Path, Path]:
+    """The hidden process, for backtests: monthly latent health and every renewal decision."""
+    cal = plan.calendar
+    a_idx, m_idx = np.nonzero(~np.isnan(plan.health))
+    health = plan.health[a_idx, m_idx]
+    external = np.array([a.external_id for a in plan.accounts])
+    tiers = np.array([a.tier for a in plan.accounts])
+    months = np.array([cal.month_date(m) for m in range(cal.months)])
+    monthly = pa.table(
+        {
+            "account_id": account_ids[a_idx],
+            "external_id": external[a_idx],
+            "tier": tiers[a_idx],
+            "month": pa.array(months[m_idx], pa.date32()),
+            "health": health,
+            "health_score": np.round(100.0 / (1.0 + np.exp(-health)), 1),
+            "seats": plan.seats[a_idx, m_idx],
+            "csm_touches": plan.touches[a_idx, m_idx],
+            "champion_present": plan.champion_present[a_idx, m_idx],
+            "sponsor_present": plan.sponsor_present[a_idx, m_idx],
+            "winding_down": plan.winding_down[a_idx, m_idx],
+        }
+    )
+    renewals = sorted(plan.renewals, key=lambda r: (r.account, r.renewal_day))
+    outcomes = pa.table(
+        {
+            "account_id": pa.array([int(account_ids[r.account]) for r in renewals], pa.int64()),
+            "external_id": [plan.accounts[r.account].external_id for r in renewals],
+            "renewal_date": pa.array([cal.date(r.renewal_day) for r in renewals], pa.date32()),
+            "decided_on": pa.array([cal.date(r.decided_day) for r in renewals], pa.date32()),
+            "health_at_decision": pa.array([r.health_at_decision for r in renewals], pa.float64()),
+            "p_churn": pa.array([r.p_churn for r in renewals], pa.float64()),
+            "outcome": pa.array([r.outcome for r in renewals], pa.string()),
+            "seats_before": pa.array([r.seats_before for r in renewals], pa.int64()),
+            "seats_after": pa.array([r.seats_after for r in renewals], pa.int64()),
+            "realized": pa.array([r.realized for r in renewals], pa.bool_()),
+        }
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    health_path, renewals_path = home / "demo_ground_truth.parquet", home / "demo_renewals.parquet"
+    pq.write_table(monthly, health_path)
+    pq.write_table(outcomes, renewals_path)
+    return health_path, renewals_path

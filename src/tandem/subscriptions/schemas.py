@@ -1,0 +1,91 @@
+"""API schemas for subscriptions (contract terms) with their nested line items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Field, FilterLookup, FilterSchema, Schema
+
+from tandem.api.refs import Id
+from tandem.core.money import to_cents
+from tandem.subscriptions.models import BillingPeriod, SubscriptionItem, SubscriptionStatus
+
+
+class SubscriptionItemIn(Schema):
+    product: Id = Field(..., description="Id of the plan or add-on.")
+    quantity: Decimal = Field(Decimal("1"), description="Units, e.g. seats.")
+    unit_price: Decimal = Field(..., description="Price per unit per billing period.")
+
+
+class SubscriptionIn(Schema):
+    account: Id
+    external_id: str | None = None
+    currency: str | None = Field(None, description="ISO 4217 code; defaults to the account's.")
+    billing_period: BillingPeriod = Field(BillingPeriod.ANNUAL, description="Months per period.")
+    start_date: dt.date
+    end_date: dt.date | None = Field(None, description="Empty for an evergreen contract.")
+    renewal_date: dt.date | None = None
+    auto_renew: bool = False
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    items: list[SubscriptionItemIn] = Field(default_factory=list)
+
+
+class SubscriptionPatch(Schema):
+    """Only the fields sent are changed. ``items``, when sent, replaces all line items."""
+
+    account: Id | None = None
+    external_id: str | None = None
+    currency: str | None = None
+    billing_period: BillingPeriod | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    renewal_date: dt.date | None = None
+    auto_renew: bool | None = None
+    status: SubscriptionStatus | None = None
+    items: list[SubscriptionItemIn] | None = None
+
+
+class SubscriptionItemOut(Schema):
+    id: int
+    product: int = Field(..., alias="product_id")
+    product_code: str = Field(..., alias="product.code")
+    product_name: str = Field(..., alias="product.name")
+    quantity: Decimal
+    unit_price: Decimal
+    amount_per_period: Decimal = Field(..., description="quantity * unit price, to the cent.")
+
+    @staticmethod
+    def resolve_amount_per_period(obj: SubscriptionItem) -> Decimal:
+        return to_cents(obj.amount_per_period)
+
+
+class SubscriptionOut(Schema):
+    id: int
+    account: int = Field(..., alias="account_id")
+    external_id: str | None
+    currency: str
+    billing_period: BillingPeriod
+    start_date: dt.date
+    end_date: dt.date | None
+    renewal_date: dt.date | None
+    auto_renew: bool
+    status: SubscriptionStatus
+    mrr: Decimal = Field(..., description="Monthly recurring revenue in the subscription currency.")
+    arr: Decimal = Field(..., description="12 * MRR.")
+    items: list[SubscriptionItemOut]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SubscriptionFilter(FilterSchema):
+    account: Id | None = None
+    status: SubscriptionStatus | None = None
+    external_id: str | None = None
+    renewal_before: Annotated[dt.date | None, FilterLookup("renewal_date__lte")] = Field(
+        None, description="Renewing on or before this date."
+    )
+    renewal_after: Annotated[dt.date | None, FilterLookup("renewal_date__gte")] = Field(
+        None, description="Renewing on or after this date."
+    )

@@ -1,0 +1,94 @@
+"""Writes on support tickets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from tandem.accounts.models import Account, Contact
+from tandem.core.errors import FieldError
+from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
+from tandem.support.models import Ticket, TicketPriority, TicketStatus
+
+TICKET_FIELDS = (
+    "account",
+    "contact",
+    "external_id",
+    "subject",
+    "priority",
+    "status",
+    "opened_at",
+    "closed_at",
+    "satisfaction",
+)
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    if "external_id" in data:
+        data["external_id"] = blank_to_none(data["external_id"])
+    if isinstance(data.get("subject"), str):
+        data["subject"] = data["subject"].strip()
+    return data
+
+
+def _save_ticket(ticket: Ticket) -> Ticket:
+    message = _("Invalid ticket.")
+    extra: list[FieldError] = []
+    if ticket.contact_id is not None and ticket.contact.account_id != ticket.account_id:
+        extra.append(FieldError("contact", _("The requester belongs to another account.")))
+    model_validate(ticket, message=message, extra_errors=extra)
+    model_save(ticket, message=message)
+    return ticket
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    account: Account,
+    subject: str,
+    opened_at: dt.datetime,
+    contact: Contact | None = None,
+    priority: str = TicketPriority.NORMAL,
+    status: str = TicketStatus.NEW,
+    closed_at: dt.datetime | None = None,
+    satisfaction: int | None = None,
+    external_id: str | None = None,
+) -> Ticket:
+    """Record a support ticket of an account; the requester must be one of its contacts."""
+    ticket = Ticket()
+    model_assign(
+        ticket,
+        data=_normalise(
+            {
+                "account": account,
+                "contact": contact,
+                "external_id": external_id,
+                "subject": subject,
+                "priority": priority,
+                "status": status,
+                "opened_at": opened_at,
+                "closed_at": closed_at,
+                "satisfaction": satisfaction,
+            }
+        ),
+        fields=TICKET_FIELDS,
+    )
+    return _save_ticket(ticket)
+
+
+@transaction.atomic
+def ticket_update(*, ticket: Ticket, data: Mapping[str, Any]) -> Ticket:
+    """Change some of a ticket's fields (see TICKET_FIELDS)."""
+    if model_assign(ticket, data=_normalise(dict(data)), fields=TICKET_FIELDS):
+        _save_ticket(ticket)
+    return ticket
+
+
+@transaction.atomic
+def ticket_delete(*, ticket: Ticket) -> None:
+    """Delete a ticket."""
+    ticket.delete()

@@ -1,0 +1,71 @@
+"""Reads on product usage, from the DuckDB event store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from tandem.usage.eventstore import EventStore
+
+# A chart with more series than this is unreadable; the rest are summed into "other".
+MAX_FEATURES = 8
+
+
+@dataclass(frozen=True)
+class UsageWeekly:
+    """Weekly usage of one account: ``weeks`` are Monday dates, series are aligned with them."""
+
+    weeks: list[dt.date]
+    events_by_feature: dict[str, list[float]] = field(default_factory=dict)
+    other_events: list[float] = field(default_factory=list)
+    active_users: list[int] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.events_by_feature and not any(self.active_users)
+
+
+def usage_weekly(*, account_id: int, weeks: int = 26, today: dt.date, store: EventStore | None = None) -> UsageWeekly:
+    """Events per feature and active users per ISO week, for the ``weeks`` weeks up to ``today``."""
+    store = store or EventStore.for_settings()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    week_starts = [this_monday - dt.timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    start, end = week_starts[0], today + dt.timedelta(days=1)
+    index = {week: i for i, week in enumerate(week_starts)}
+
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0] * weeks)
+    for row in store.daily_counts(account_id=account_id, start=start, end=end):
+        week = row.day - dt.timedelta(days=row.day.weekday())
+        totals[row.event][index[week]] += row.events
+
+    ranked = sorted(totals, key=lambda name: (-sum(totals[name]), name))
+    other = [0.0] * weeks
+    for name in ranked[MAX_FEATURES:]:
+        other = [a + b for a, b in zip(other, totals[name], strict=True)]
+
+    return UsageWeekly(
+        weeks=week_starts,
+        events_by_feature={name: totals[name] for name in ranked[:MAX_FEATURES]},
+        other_events=other if any(other) else [],
+        active_users=_weekly_active_users(
+            store=store, account_id=account_id, start=start, end=end, index=index, weeks=weeks
+        ),
+    )
+
+
+def _weekly_active_users(
+    *,
+    store: EventStore,
+    account_id: int,
+    start: dt.date,
+    end: dt.date,
+    index: dict[dt.date, int],
+    weeks: int,
+) -> list[int]:
+    rows = store.weekly_active_users(account_id=account_id, start=start, end=end).items()
+    users = [0] * weeks
+    for week, count in rows:
+        if week in index:
+            users[index[week]] = int(count)
+    return users

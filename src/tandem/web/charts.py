@@ -1,0 +1,122 @@
+"""Server-side SVG charts (pygal): no JavaScript, styled to match tandem.css."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pygal
+from babel.dates import format_skeleton
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from pygal.style import Style
+
+from tandem.usage.selectors import UsageWeekly
+from tandem.web.templatetags.tandem_format import babel_locale
+
+# The palette of tandem.css (--chart-1 ...), kept in sync by hand: pygal needs literal colours.
+PALETTE = (
+    "#4f46e5",
+    "#0ea5e9",
+    "#10b981",
+    "#f59e0b",
+    "#ef4444",
+    "#8b5cf6",
+    "#14b8a6",
+    "#ec4899",
+    "#94a3b8",
+)
+FONT_STACK = (
+    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Noto Sans Arabic', "
+    "'Noto Sans CJK SC', 'Noto Sans CJK JP', sans-serif"
+)
+
+STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#475569",
+    foreground_strong="#0f172a",
+    foreground_subtle="#e2e8f0",
+    opacity="0.85",
+    opacity_hover="1",
+    colors=PALETTE,
+    font_family=FONT_STACK,
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=12,
+    title_font_size=13,
+    value_font_size=11,
+    tooltip_font_size=12,
+)
+
+
+# pygal always writes its config (labels included) into a <script> element, even with js=[].
+# Nothing reads it without pygal.js, and series names from event data must not reach a script
+# context, so it is cut out. The config is JSON and cannot contain a literal "</script>".
+_SCRIPT_RE = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+
+
+def _svg(chart: pygal.graph.graph.Graph) -> SafeString:
+    svg = _SCRIPT_RE.sub("", chart.render(is_unicode=True))
+    # Everything else in the SVG is built by pygal's XML serialiser, which escapes text.
+    return mark_safe(svg)
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: SafeString
+
+
+def _base_config(*, height: int) -> dict:
+    return {
+        "style": STYLE,
+        # Close to the width the chart is shown at, so pygal's font sizes come out as set above.
+        "width": 820,
+        "height": height,
+        # Inline SVG inside HTML: no XML prolog, no pygal.js tooltips (no third-party JS).
+        "disable_xml_declaration": True,
+        "js": [],
+        "explicit_size": False,
+        "legend_at_bottom": True,
+        "truncate_legend": -1,
+        "truncate_label": -1,
+        "include_x_axis": True,
+        # Few y labels: the charts are for trends, exact values are in the tables.
+        "min_scale": 3,
+        "max_scale": 6,
+        "show_minor_x_labels": False,
+        "x_labels_major_every": 4,
+        "margin": 6,
+        "spacing": 8,
+        "show_y_guides": True,
+        "show_x_guides": False,
+        "print_values": False,
+    }
+
+
+def _week_labels(usage: UsageWeekly) -> list[str]:
+    locale = babel_locale()
+    return [format_skeleton("MMMd", week, locale=locale) for week in usage.weeks]
+
+
+def usage_charts(usage: UsageWeekly) -> list[Chart]:
+    """Weekly events per feature (stacked bars) and weekly active users (line)."""
+    labels = _week_labels(usage)
+
+    series = len(usage.events_by_feature) + (1 if usage.other_events else 0)
+    events = pygal.StackedBar(**_base_config(height=280), show_legend=True, legend_at_bottom_columns=min(series, 5))
+    events.x_labels = labels
+    for feature, values in usage.events_by_feature.items():
+        events.add(feature, values)
+    if usage.other_events:
+        events.add(_("Other features"), usage.other_events)
+
+    users = pygal.Line(**_base_config(height=200), show_legend=False, fill=True, dots_size=2)
+    users.x_labels = labels
+    users.add(_("Active users"), usage.active_users)
+
+    return [
+        Chart(title=_("Weekly events by feature"), svg=_svg(events)),
+        Chart(title=_("Weekly active users"), svg=_svg(users)),
+    ]

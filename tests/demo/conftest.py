@@ -1,0 +1,24 @@
+"""A small demo, built once per test that asks for it (about a second)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from tandem.demo.builder import DemoResult, build_demo
+from tandem.usage.eventstore import EventStore
+
+TODAY = dt.date(2025, 6, 15)
+SMALL = {"accounts": 60, "today": TODAY, "scale": 0.25}
+
+
+@pytest.fixture
+def fast_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def small_demo(db, event_store: EventStore, tmp_path: Path, fast_hashing) -> DemoResult:
+    return build_demo(seed=42, home=tmp_path, **SMALL)

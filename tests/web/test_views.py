@@ -1,0 +1,137 @@
+import datetime as dt
+import unicodedata
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tandem.accounts.models import LifecycleStage
+from tandem.users.services import user_create
+from tests.factories import AccountFactory, TicketFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+def test_home_requires_login(client):
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/"
+
+
+def test_login_page_and_logging_in(client):
+    user_create(username="dana", password="correct-horse-battery", roles=["csm"])
+
+    page = client.get("/login/")
+    response = client.post("/login/", {"username": "dana", "password": "correct-horse-battery"})
+
+    assert page.status_code == 200
+    assert b'<html lang="en" dir="ltr">' in page.content
+    assert b"Log in to Tandem" in page.content
+    assert b'class="primary-nav"' not in page.content  # no navigation before logging in
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_wrong_password_shows_an_error(client):
+    response = client.post("/login/", {"username": "nobody", "password": "wrong-password"})
+
+    assert response.status_code == 200
+    assert b'class="form-errors"' in response.content
+
+
+def test_logout_is_a_post(client):
+    user = UserFactory()
+    client.force_login(user)
+
+    response = client.post("/logout/")
+
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    assert client.get("/").status_code == 302
+
+
+def test_navigation_shows_admin_only_to_staff(client):
+    csm = user_create(username="c", password=None, first_name="Casey", last_name="Ng", roles=["csm"])
+    admin = user_create(username="a", password=None, roles=["admin"])
+
+    client.force_login(csm)
+    csm_page = client.get("/").content.decode()
+    client.force_login(admin)
+    admin_page = client.get("/").content.decode()
+
+    for html in (csm_page, admin_page):
+        assert '<a href="/accounts/"' in html and '<a href="/api/v1/docs">API docs</a>' in html
+        assert 'action="/i18n/setlang/" method="post"' in html
+        assert 'action="/logout/" method="post"' in html
+    assert '<span class="user-name">Casey Ng</span>' in csm_page
+    assert 'href="/admin/"' not in csm_page
+    assert 'href="/admin/"' in admin_page
+
+
+def test_language_switcher_lists_languages_in_their_own_names(client, user):
+    client.force_login(user)
+
+    html = unicodedata.normalize("NFC", client.get("/").content.decode())
+
+    for code, name in [
+        ("en", "English"),
+        ("vi", "Tiếng Việt"),
+        ("ja", "日本語"),
+        ("fa", "فارسی"),
+        ("zh-hans", "简体中文"),
+    ]:
+        assert f'value="{code}" lang="{code}"' in html
+        assert unicodedata.normalize("NFC", name) in html
+
+
+def test_switching_to_persian_makes_pages_right_to_left(client, user):
+    client.force_login(user)
+
+    response = client.post("/i18n/setlang/", {"language": "fa", "next": "/accounts/"})
+    page = client.get("/")
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/"
+    assert b'<html lang="fa" dir="rtl">' in page.content
+
+
+def test_home_shows_a_csm_their_portfolio(client, django_assert_num_queries):
+    me = user_create(username="me", password=None, first_name="Casey", roles=["csm"])
+    today = timezone.localdate()
+    soon = AccountFactory(
+        name="Renews Soon",
+        csm_owner=me,
+        arr=Decimal("120000"),
+        renewal_date=today + dt.timedelta(days=12),
+        lifecycle_stage=LifecycleStage.ADOPTION,
+    )
+    AccountFactory(name="Fresh Start", am_owner=me, arr=Decimal("3000"), lifecycle_stage=LifecycleStage.ONBOARDING)
+    AccountFactory(name="Someone Else", arr=Decimal("999999"), renewal_date=today + dt.timedelta(days=3))
+    TicketFactory(account=soon, subject="Cannot export", status="open")
+    client.force_login(me)
+
+    # session, user, permissions (2), roles, totals, renewals, renewal totals, onboarding, tickets
+    with django_assert_num_queries(10):
+        response = client.get("/")
+
+    html = response.content.decode()
+    assert "Welcome back, Casey" in html
+    assert '<span class="kpi-value" data-testid="kpi-accounts">2</span>' in html
+    assert '<span class="kpi-value" data-testid="kpi-arr">$123K</span>' in html
+    assert '<span class="kpi-value" data-testid="kpi-renewals">1</span>' in html
+    assert '<span class="kpi-value" data-testid="kpi-onboarding">1</span>' in html
+    assert "Renews Soon" in html and "in 12 days" in html and "Fresh Start" in html
+    assert "Cannot export" in html
+    assert "Someone Else" not in html
+
+
+def test_home_for_a_user_without_a_role_explains_why_it_is_empty(client, user):
+    client.force_login(user)
+
+    html = client.get("/").content.decode()
+
+    assert "You have no role yet" in html
+    assert 'data-testid="kpi-accounts"' not in html
