@@ -220,7 +220,7 @@ class EventStore:
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a read query (for analytics modules built on top of the store)."""
         with self.cursor() as cur:
-            return cur.execute(sql, list(params or [])).to_arrow_table()
+            return cur.sql(sql, params=list(params or [])).to_arrow_table()
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
