@@ -70,7 +70,8 @@ def _messages(catalog: Catalog) -> list[Message]:
 
 
 def _ids(message: Message) -> tuple[str, ...]:
-    return message.id if isinstance(message.id, tuple) else (message.id,)
+    # read_po gives plural ids as a tuple, read_mo as a list
+    return tuple(message.id) if isinstance(message.id, tuple | list) else (message.id,)
 
 
 def _strings(message: Message) -> tuple[str, ...]:
@@ -80,7 +81,10 @@ def _strings(message: Message) -> tuple[str, ...]:
 
 
 def _key(message: Message) -> tuple[str | None, str]:
-    return (message.context, _ids(message)[0])
+    context = message.context
+    if isinstance(context, bytes):  # read_mo leaves msgctxt undecoded
+        context = context.decode("utf-8")
+    return (context, _ids(message)[0])
 
 
 def _percent_placeholders(text: str) -> tuple[list[str], list[tuple[str, str]]]:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from tandem.api.main import api
 from tandem.users import views as user_views
@@ -22,3 +23,7 @@ urlpatterns = [
     path("", include("tandem.web.urls")),
 ]
 handler404 = "tandem.web.views.page_not_found"
+
+admin.site.site_header = _("Tandem administration")
+admin.site.site_title = _("Tandem")
+admin.site.index_title = _("Customer data")

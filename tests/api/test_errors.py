@@ -233,3 +233,4 @@ def test_unknown_page_is_an_html_404_in_the_shell(admin_client):
     response = admin_client.get("/no-such-page/")
     assert response.status_code == 404
     assert b"<html" in response.content
+

@@ -23,7 +23,7 @@ class AccountFilterSet(django_filters.FilterSet):
     )
     csm_owner = django_filters.ChoiceFilter(label=_("CSM"), null_label=_("Unassigned"), empty_label=_("Any CSM"))
     am_owner = django_filters.ChoiceFilter(
-        label=_("Account manager"), null_label=_("Unassigned"), empty_label=_("Any AM")
+        label=_("Account manager"), null_label=_("Unassigned"), empty_label=_("Any account manager")
     )
     tier = django_filters.ChoiceFilter(choices=Tier.choices, empty_label=_("Any tier"))
     lifecycle_stage = django_filters.ChoiceFilter(

@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 
 from tandem.core.models import TimeStampedModel
@@ -22,7 +23,7 @@ class Tier(models.TextChoices):
 
 
 class LifecycleStage(models.TextChoices):
-    ONBOARDING = "onboarding", _("Onboarding")
+    ONBOARDING = "onboarding", pgettext_lazy("lifecycle stage", "Onboarding")
     ADOPTION = "adoption", _("Adoption")
     MATURE = "mature", _("Mature")
     CHURNED = "churned", _("Churned")
@@ -147,7 +148,7 @@ class StakeholderRole(models.TextChoices):
     EXECUTIVE_SPONSOR = "executive_sponsor", _("Executive sponsor")
     CHAMPION = "champion", _("Champion")
     DECISION_MAKER = "decision_maker", _("Decision maker")
-    ADMIN = "admin", _("Admin")
+    ADMIN = "admin", pgettext_lazy("stakeholder role", "Admin")
     END_USER = "end_user", _("End user")
     BILLING = "billing", _("Billing")
 

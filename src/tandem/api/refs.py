@@ -7,6 +7,7 @@ from typing import Annotated, TypeVar
 
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pydantic import Field
 
 from tandem.core.errors import DomainError, FieldError
@@ -18,12 +19,14 @@ Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 def _unknown(field: str, ids: Iterable[int]) -> DomainError:
+    ids = list(ids)
     return DomainError(
         _("Unknown reference."),
         [
             FieldError(
                 field,
-                _("No object with id %(ids)s.") % {"ids": ", ".join(str(i) for i in ids)},
+                ngettext("No object with id %(ids)s.", "No objects with ids %(ids)s.", len(ids))
+                % {"ids": ", ".join(str(i) for i in ids)},
             )
         ],
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tandem.accounts.models import Account, Contact
 from tandem.core.errors import FieldError
@@ -44,7 +45,11 @@ def _foreign_contact_errors(
     return [
         FieldError(
             "contacts",
-            _("Contacts %(ids)s belong to another account.")
+            ngettext(
+                "Contact %(ids)s belongs to another account.",
+                "Contacts %(ids)s belong to another account.",
+                len(foreign),
+            )
             % {"ids": ", ".join(str(pk) for pk in foreign)},
         )
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(StrEnum):
@@ -28,7 +29,7 @@ class Role(StrEnum):
 
 
 ROLE_LABELS = {
-    Role.ADMIN: _("Admin"),
+    Role.ADMIN: pgettext_lazy("Tandem user role", "Admin"),
     Role.CS_MANAGER: _("CS manager"),
     Role.CSM: _("Customer success manager"),
     Role.ACCOUNT_MANAGER: _("Account manager"),

@@ -63,9 +63,18 @@ def _svg(chart: pygal.graph.graph.Graph) -> SafeString:
 
 
 @dataclass(frozen=True)
+class LegendEntry:
+    label: str
+    color: str
+
+
+@dataclass(frozen=True)
 class Chart:
     title: str
     svg: SafeString
+    # Drawn in HTML under the chart: it wraps and mirrors with the page, where pygal's legend
+    # neither reserves room for a second row nor follows right-to-left layout.
+    legend: tuple[LegendEntry, ...] = ()
 
 
 def _base_config(*, height: int) -> dict:
@@ -104,19 +113,26 @@ def usage_charts(usage: UsageWeekly) -> list[Chart]:
     """Weekly events per feature (stacked bars) and weekly active users (line)."""
     labels = _week_labels(usage)
 
-    series = len(usage.events_by_feature) + (1 if usage.other_events else 0)
-    events = pygal.StackedBar(**_base_config(height=280), show_legend=True, legend_at_bottom_columns=min(series, 5))
+    events = pygal.StackedBar(**_base_config(height=260), show_legend=False)
     events.x_labels = labels
-    for feature, values in usage.events_by_feature.items():
-        events.add(feature, values)
+    series = list(usage.events_by_feature.items())
     if usage.other_events:
-        events.add(_("Other features"), usage.other_events)
+        series.append((_("Other features"), usage.other_events))
+    for name, values in series:
+        events.add(name, values)
 
     users = pygal.Line(**_base_config(height=200), show_legend=False, fill=True, dots_size=2)
     users.x_labels = labels
     users.add(_("Active users"), usage.active_users)
 
     return [
-        Chart(title=_("Weekly events by feature"), svg=_svg(events)),
+        Chart(
+            title=_("Weekly events by feature"),
+            svg=_svg(events),
+            legend=tuple(
+                LegendEntry(label=name, color=PALETTE[index % len(PALETTE)])
+                for index, (name, _values) in enumerate(series)
+            ),
+        ),
         Chart(title=_("Weekly active users"), svg=_svg(users)),
     ]
