@@ -65,11 +65,32 @@ def fill(n_accounts: int, seed: int) -> tuple[int, str]:
     rng = random.Random(seed)
     today = timezone.localdate()
     csms = [user_create(username=f"csm{i}", password=None, roles=["csm"], first_name=f"Csm{i}") for i in range(15)]
-    ams = [user_create(username=f"am{i}", password=None, roles=["account_manager"], first_name=f"Am{i}") for i in range(6)]
+    ams = [
+        user_create(username=f"am{i}", password=None, roles=["account_manager"], first_name=f"Am{i}") for i in range(6)
+    ]
     plan = Product.objects.create(code="pro", name="Pro")
     countries = ["US", "GB", "DE", "FR", "JP", "VN", "IR", "CN", "AU", "CA"]
-    words = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Wonka", "Tyrell",
-             "Cyberdyne", "Soylent", "Aperture", "Black Mesa", "Oscorp", "Massive", "Nimbus", "Vertex", "Quantum"]
+    words = [
+        "Acme",
+        "Globex",
+        "Initech",
+        "Umbrella",
+        "Hooli",
+        "Vandelay",
+        "Stark",
+        "Wayne",
+        "Wonka",
+        "Tyrell",
+        "Cyberdyne",
+        "Soylent",
+        "Aperture",
+        "Black Mesa",
+        "Oscorp",
+        "Massive",
+        "Nimbus",
+        "Vertex",
+        "Quantum",
+    ]
     suffix = ["Labs", "Systems", "Group", "Holdings", "Analytics", "Cloud", "Works", "Partners", "Logistics"]
 
     with Progress(console=console) as progress:
@@ -77,13 +98,20 @@ def fill(n_accounts: int, seed: int) -> tuple[int, str]:
         batch: list[Account] = []
         for i in range(n_accounts):
             name = f"{rng.choice(words)} {rng.choice(suffix)} {i:06d}"
-            batch.append(Account(
-                name=name, domain=f"c{i}.example", external_id=f"acc-{i}",
-                country=rng.choice(countries), currency="USD",
-                tier=rng.choice(list(Tier.values)), lifecycle_stage=rng.choice(list(LifecycleStage.values)),
-                csm_owner=rng.choice(csms), am_owner=rng.choice(ams),
-                start_date=today - dt.timedelta(days=rng.randint(30, 1500)),
-            ))
+            batch.append(
+                Account(
+                    name=name,
+                    domain=f"c{i}.example",
+                    external_id=f"acc-{i}",
+                    country=rng.choice(countries),
+                    currency="USD",
+                    tier=rng.choice(list(Tier.values)),
+                    lifecycle_stage=rng.choice(list(LifecycleStage.values)),
+                    csm_owner=rng.choice(csms),
+                    am_owner=rng.choice(ams),
+                    start_date=today - dt.timedelta(days=rng.randint(30, 1500)),
+                )
+            )
             if len(batch) == 5000:
                 with transaction.atomic():
                     Account.objects.bulk_create(batch)
@@ -98,20 +126,35 @@ def fill(n_accounts: int, seed: int) -> tuple[int, str]:
         task = progress.add_task("subscriptions, contacts, tickets, interactions", total=len(ids))
         now = timezone.now()
         for start in range(0, len(ids), 5000):
-            chunk = ids[start:start + 5000]
+            chunk = ids[start : start + 5000]
             subs, contacts = [], []
             for account_id in chunk:
-                s = Subscription(account_id=account_id, currency="USD", start_date=today - dt.timedelta(days=200),
-                                 end_date=today + dt.timedelta(days=rng.randint(1, 365)))
+                s = Subscription(
+                    account_id=account_id,
+                    currency="USD",
+                    start_date=today - dt.timedelta(days=200),
+                    end_date=today + dt.timedelta(days=rng.randint(1, 365)),
+                )
                 s.renewal_date = s.end_date
                 subs.append(s)
                 for c in range(3):
-                    contacts.append(Contact(account_id=account_id, first_name=f"P{c}", last_name=f"L{account_id}",
-                                            email=f"p{c}@c{account_id}.example", is_primary=(c == 0)))
+                    contacts.append(
+                        Contact(
+                            account_id=account_id,
+                            first_name=f"P{c}",
+                            last_name=f"L{account_id}",
+                            email=f"p{c}@c{account_id}.example",
+                            is_primary=(c == 0),
+                        )
+                    )
             with transaction.atomic():
                 Subscription.objects.bulk_create(subs)
-                items = [SubscriptionItem(subscription=s, product=plan, quantity=Decimal(rng.randint(5, 500)),
-                                          unit_price=Decimal("600")) for s in subs]
+                items = [
+                    SubscriptionItem(
+                        subscription=s, product=plan, quantity=Decimal(rng.randint(5, 500)), unit_price=Decimal("600")
+                    )
+                    for s in subs
+                ]
                 SubscriptionItem.objects.bulk_create(items)
                 for s, item in zip(subs, items, strict=True):
                     s.mrr, s.arr = subscription_totals(subscription=s, items=[item])
@@ -120,26 +163,49 @@ def fill(n_accounts: int, seed: int) -> tuple[int, str]:
                 ContactRole.objects.bulk_create(
                     [ContactRole(contact=c, role=StakeholderRole.CHAMPION) for c in contacts if c.is_primary]
                 )
-                Ticket.objects.bulk_create([
-                    Ticket(account_id=a, subject=f"Ticket {k}", priority=rng.choice(list(TicketPriority.values)),
-                           status=rng.choice(list(TicketStatus.values)), opened_at=now - dt.timedelta(days=k * 9))
-                    for a in chunk for k in range(2)
-                ])
-                Interaction.objects.bulk_create([
-                    Interaction(account_id=a, kind=rng.choice(list(InteractionKind.values)),
-                                occurred_at=now - dt.timedelta(days=k * 11), subject=f"Touch {k}", summary="Discussed goals.")
-                    for a in chunk for k in range(3)
-                ])
+                Ticket.objects.bulk_create(
+                    [
+                        Ticket(
+                            account_id=a,
+                            subject=f"Ticket {k}",
+                            priority=rng.choice(list(TicketPriority.values)),
+                            status=rng.choice(list(TicketStatus.values)),
+                            opened_at=now - dt.timedelta(days=k * 9),
+                        )
+                        for a in chunk
+                        for k in range(2)
+                    ]
+                )
+                Interaction.objects.bulk_create(
+                    [
+                        Interaction(
+                            account_id=a,
+                            kind=rng.choice(list(InteractionKind.values)),
+                            occurred_at=now - dt.timedelta(days=k * 11),
+                            subject=f"Touch {k}",
+                            summary="Discussed goals.",
+                        )
+                        for a in chunk
+                        for k in range(3)
+                    ]
+                )
             progress.advance(task, len(chunk))
     account_refresh_revenue(on=today)
 
     # The account we open gets a full page: more contacts, tickets and interactions.
     target = Account.objects.order_by("-arr").first()
     assert target is not None
-    Ticket.objects.bulk_create([Ticket(account=target, subject=f"Extra {k}", opened_at=now - dt.timedelta(days=k))
-                                for k in range(40)])
-    Interaction.objects.bulk_create([Interaction(account=target, kind=InteractionKind.CALL, subject=f"Call {k}",
-                                                 occurred_at=now - dt.timedelta(days=k)) for k in range(60)])
+    Ticket.objects.bulk_create(
+        [Ticket(account=target, subject=f"Extra {k}", opened_at=now - dt.timedelta(days=k)) for k in range(40)]
+    )
+    Interaction.objects.bulk_create(
+        [
+            Interaction(
+                account=target, kind=InteractionKind.CALL, subject=f"Call {k}", occurred_at=now - dt.timedelta(days=k)
+            )
+            for k in range(60)
+        ]
+    )
     session = SessionStore()
     user = csms[0]
     session["_auth_user_id"] = str(user.pk)
@@ -161,12 +227,14 @@ def fill_events(account_id: int) -> None:
     end = int(time.time())
     ts = rng.integers(end - 365 * 86400, end, n) * 1_000_000
     names = np.array(["login", "report_run", "export", "dashboard_view", "api_call", "invite_sent", "comment", "sync"])
-    table = pa.table({
-        "account_id": pa.array(np.full(n, account_id), pa.int64()),
-        "user_id": pa.array([f"u{i}" for i in rng.integers(0, 80, n)]),
-        "event": pa.array(names[rng.integers(0, len(names), n)]),
-        "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-    })
+    table = pa.table(
+        {
+            "account_id": pa.array(np.full(n, account_id), pa.int64()),
+            "user_id": pa.array([f"u{i}" for i in rng.integers(0, 80, n)]),
+            "event": pa.array(names[rng.integers(0, len(names), n)]),
+            "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+        }
+    )
     store = EventStore.for_settings()
     store.append_arrow(table)
     store.compact()
@@ -207,7 +275,9 @@ def main() -> None:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tandem", "serve", "--port", str(port), "--threads", "4"],
-        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     cookie = f"sessionid={session_key}"
@@ -240,7 +310,7 @@ def main() -> None:
                     raise SystemExit(f"{path} answered {status}")
                 samples.append(ms)
             samples.sort()
-            p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
+            p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
             results.append((label, path, statistics.median(samples), p95))
     finally:
         server.terminate()

@@ -14,9 +14,7 @@ BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = config.secret_key()
 DEBUG = config.env_bool("DEBUG", False)
 ALLOWED_HOSTS = [
-    h.strip()
-    for h in config.env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
-    if h.strip()
+    h.strip() for h in config.env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()
 ]
 CSRF_TRUSTED_ORIGINS = [o for o in config.env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 

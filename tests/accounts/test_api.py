@@ -105,9 +105,7 @@ def test_account_list_filters_paginates_and_orders(api: ApiClient):
     page = api.get("/accounts/", {"tier": "enterprise", "csm_owner": csm.pk, "limit": 1})
     assert page.json()["count"] == 2
     assert [i["name"] for i in page.json()["items"]] == ["Alpha"]
-    page2 = api.get(
-        "/accounts/", {"tier": "enterprise", "csm_owner": csm.pk, "limit": 1, "offset": 1}
-    )
+    page2 = api.get("/accounts/", {"tier": "enterprise", "csm_owner": csm.pk, "limit": 1, "offset": 1})
     assert [i["id"] for i in page2.json()["items"]] == [b.pk]
 
     by_q = api.get("/accounts/", {"q": "BRAVO.ex"}).json()
@@ -137,9 +135,7 @@ def test_limit_above_500_is_refused(api: ApiClient):
 
 
 @pytest.mark.parametrize("size", [3, 12])
-def test_account_list_query_count_does_not_grow_with_the_page(
-    api: ApiClient, django_assert_num_queries, size: int
-):
+def test_account_list_query_count_does_not_grow_with_the_page(api: ApiClient, django_assert_num_queries, size: int):
     AccountFactory.create_batch(size)
     api.get("/accounts/")  # warm the token's last-used stamp
     # token lookup, permission lookups (user, group), count, page
@@ -191,9 +187,7 @@ def test_contact_crud_round_trip_with_roles_and_primary(api: ApiClient):
 
     patched = api.patch(f"/contacts/{contact_id}", {"title": "CFO", "roles": ["billing"]})
     assert (patched.json()["title"], patched.json()["roles"]) == ("CFO", ["billing"])
-    assert list(
-        ContactRole.objects.filter(contact_id=contact_id).values_list("role", flat=True)
-    ) == ["billing"]
+    assert list(ContactRole.objects.filter(contact_id=contact_id).values_list("role", flat=True)) == ["billing"]
 
     assert api.delete(f"/contacts/{contact_id}").status_code == 204
     assert list(Contact.objects.values_list("pk", flat=True)) == [previous.pk]
@@ -202,9 +196,7 @@ def test_contact_crud_round_trip_with_roles_and_primary(api: ApiClient):
 def test_contact_bad_role_and_bad_email(api: ApiClient):
     account = AccountFactory()
 
-    bad_role = api.post(
-        "/contacts/", {"account": account.pk, "email": "a@b.example", "roles": ["boss"]}
-    )
+    bad_role = api.post("/contacts/", {"account": account.pk, "email": "a@b.example", "roles": ["boss"]})
     assert_problem(bad_role, 422, ["roles.0"])
     bad_email = api.post("/contacts/", {"account": account.pk, "email": "nope", "is_primary": True})
     assert_problem(bad_email, 400, ["email"])
@@ -229,9 +221,7 @@ def test_contact_list_filters(api: ApiClient):
 
 
 @pytest.mark.parametrize("size", [2, 9])
-def test_contact_list_query_count_does_not_grow_with_the_page(
-    api: ApiClient, django_assert_num_queries, size: int
-):
+def test_contact_list_query_count_does_not_grow_with_the_page(api: ApiClient, django_assert_num_queries, size: int):
     for contact in ContactFactory.create_batch(size):
         ContactRoleFactory(contact=contact)
     api.get("/contacts/")

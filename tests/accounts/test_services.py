@@ -188,9 +188,7 @@ def test_contact_left_on_requires_not_still_at_company():
         contact_update(contact=contact, data={"left_on": dt.date(2025, 1, 31)})
     assert fields_of(excinfo) == ["left_on"]
 
-    contact_update(
-        contact=contact, data={"left_on": dt.date(2025, 1, 31), "still_at_company": False}
-    )
+    contact_update(contact=contact, data={"left_on": dt.date(2025, 1, 31), "still_at_company": False})
     contact.refresh_from_db()
     assert (contact.left_on, contact.still_at_company) == (dt.date(2025, 1, 31), False)
 

@@ -51,7 +51,7 @@ def row_names(response) -> list[str]:
     """Account names in the rendered table body, in order."""
     body = response.content.decode()
     tbody = body[body.index("<tbody") : body.index("</tbody>")]
-    return re.findall(r'<a href="/accounts/\d+/">([^<]+)</a>', tbody)
+    return re.findall(r'<a [^>]*href="/accounts/\d+/"[^>]*>([^<]+)</a>', tbody)
 
 
 # --- access -------------------------------------------------------------------------------------

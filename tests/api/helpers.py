@@ -34,9 +34,7 @@ class ApiClient:
         return self.client.post(f"/api/v1{path}", json.dumps(body), content_type="application/json")
 
     def patch(self, path: str, body: Any):
-        return self.client.patch(
-            f"/api/v1{path}", json.dumps(body), content_type="application/json"
-        )
+        return self.client.patch(f"/api/v1{path}", json.dumps(body), content_type="application/json")
 
     def delete(self, path: str):
         return self.client.delete(f"/api/v1{path}")

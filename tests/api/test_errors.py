@@ -22,9 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_malformed_json_is_a_400_naming_the_body(api: ApiClient):
-    response = api.client.post(
-        "/api/v1/accounts/", '{"name": "Acme",', content_type="application/json"
-    )
+    response = api.client.post("/api/v1/accounts/", '{"name": "Acme",', content_type="application/json")
 
     body = assert_problem(response, 400, ["body"])
     assert body["type"] == "urn:tandem:problem:malformed-request"
@@ -42,9 +40,7 @@ def test_malformed_json_is_a_400_naming_the_body(api: ApiClient):
         ({"name": "Acme", "parent": 2**70}, ["parent"]),
     ],
 )
-def test_request_validation_errors_are_422_naming_each_field(
-    api: ApiClient, payload: dict, fields: list[str]
-):
+def test_request_validation_errors_are_422_naming_each_field(api: ApiClient, payload: dict, fields: list[str]):
     response = api.post("/accounts/", payload)
 
     body = assert_problem(response, 422, fields)
@@ -133,9 +129,7 @@ def test_user_without_a_role_cannot_even_read(db):
         ("post", "/interactions/", {"account": 1, "kind": "call", "occurred_at": "2025-01-01"}),
     ],
 )
-def test_read_only_users_get_403_on_every_write(
-    readonly_api: ApiClient, method: str, path: str, body: dict
-):
+def test_read_only_users_get_403_on_every_write(readonly_api: ApiClient, method: str, path: str, body: dict):
     AccountFactory(id=1)
     response = getattr(readonly_api, method)(path, body)
     assert_problem(response, 403, [])
@@ -148,9 +142,7 @@ def test_csm_may_change_but_not_delete(db):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     account = AccountFactory(name="Acme")
 
-    changed = client.patch(
-        f"/api/v1/accounts/{account.pk}", '{"name": "Acme 2"}', content_type="application/json"
-    )
+    changed = client.patch(f"/api/v1/accounts/{account.pk}", '{"name": "Acme 2"}', content_type="application/json")
     assert changed.status_code == 200
     assert_problem(client.delete(f"/api/v1/accounts/{account.pk}"), 403)
     assert Account.objects.get().name == "Acme 2"
@@ -162,9 +154,7 @@ def test_session_auth_needs_a_csrf_token_for_writes(db):
     client.force_login(user)
 
     assert client.get("/api/v1/accounts/").status_code == 200
-    refused = client.post(
-        "/api/v1/accounts/", json.dumps({"name": "Acme"}), content_type="application/json"
-    )
+    refused = client.post("/api/v1/accounts/", json.dumps({"name": "Acme"}), content_type="application/json")
     body = assert_problem(refused, 403, [])
     assert "CSRF" in body["detail"]
     assert Account.objects.count() == 0
@@ -233,4 +223,3 @@ def test_unknown_page_is_an_html_404_in_the_shell(admin_client):
     response = admin_client.get("/no-such-page/")
     assert response.status_code == 404
     assert b"<html" in response.content
-

@@ -49,9 +49,7 @@ def test_subscription_crud_round_trip_with_items(api: ApiClient):
     assert created.status_code == 201, created.content
     body = created.json()
     sub_id = body["id"]
-    assert {
-        k: body[k] for k in ("account", "currency", "billing_period", "status", "mrr", "arr")
-    } == {
+    assert {k: body[k] for k in ("account", "currency", "billing_period", "status", "mrr", "arr")} == {
         "account": account.pk,
         "currency": "EUR",
         "billing_period": 12,
@@ -60,8 +58,7 @@ def test_subscription_crud_round_trip_with_items(api: ApiClient):
         "arr": "1800.00",
     }
     assert [
-        (i["product"], i["product_code"], i["quantity"], i["unit_price"], i["amount_per_period"])
-        for i in body["items"]
+        (i["product"], i["product_code"], i["quantity"], i["unit_price"], i["amount_per_period"]) for i in body["items"]
     ] == [
         (seats.pk, "seats", "10.00", "120.0000", "1200.00"),
         (sso.pk, "sso", "1.00", "600.0000", "600.00"),
@@ -75,9 +72,7 @@ def test_subscription_crud_round_trip_with_items(api: ApiClient):
     )
     assert patched.status_code == 200, patched.content
     assert (patched.json()["mrr"], len(patched.json()["items"])) == ("200.00", 1)
-    assert list(SubscriptionItem.objects.values_list("product__code", "quantity")) == [
-        ("seats", Decimal("20.00"))
-    ]
+    assert list(SubscriptionItem.objects.values_list("product__code", "quantity")) == [("seats", Decimal("20.00"))]
     account.refresh_from_db()
     assert account.mrr == Decimal("250.00")
 
@@ -147,9 +142,7 @@ def test_refused_patch_keeps_the_stored_items(api: ApiClient):
 def test_subscription_list_filters(api: ApiClient):
     account = AccountFactory()
     soon = SubscriptionFactory(account=account, renewal_date=dt.date(2025, 3, 1))
-    later = SubscriptionFactory(
-        account=account, renewal_date=dt.date(2025, 9, 1), status="trialing"
-    )
+    later = SubscriptionFactory(account=account, renewal_date=dt.date(2025, 9, 1), status="trialing")
     SubscriptionFactory(renewal_date=dt.date(2025, 3, 1))  # another account
 
     def ids(params: dict) -> list[int]:

@@ -32,9 +32,7 @@ TODAY = dt.date(2025, 6, 1)
 
 def test_mrr_normalises_each_billing_period_and_arr_is_twelve_times_mrr():
     quarterly = SubscriptionFactory(billing_period=BillingPeriod.QUARTERLY)
-    SubscriptionItemFactory(
-        subscription=quarterly, quantity=Decimal("7"), unit_price=Decimal("100.00")
-    )
+    SubscriptionItemFactory(subscription=quarterly, quantity=Decimal("7"), unit_price=Decimal("100.00"))
     SubscriptionItemFactory(
         subscription=quarterly,
         product=ProductFactory(code="sso"),
@@ -161,12 +159,8 @@ def test_refused_subscription_names_every_bad_field_and_writes_nothing():
             start_date=dt.date(2025, 6, 1),
             end_date=dt.date(2025, 5, 1),
             items=[
-                SubscriptionItemInput(
-                    product=product, quantity=Decimal("1"), unit_price=Decimal("9")
-                ),
-                SubscriptionItemInput(
-                    product=product, quantity=Decimal("-1"), unit_price=Decimal("9")
-                ),
+                SubscriptionItemInput(product=product, quantity=Decimal("1"), unit_price=Decimal("9")),
+                SubscriptionItemInput(product=product, quantity=Decimal("-1"), unit_price=Decimal("9")),
             ],
         )
 
@@ -191,9 +185,7 @@ def test_duplicate_subscription_external_id_is_a_conflict():
     SubscriptionFactory(external_id="sub-1")
 
     with pytest.raises(DomainError) as excinfo:
-        subscription_create(
-            account=AccountFactory(), start_date=dt.date(2025, 1, 1), external_id="sub-1"
-        )
+        subscription_create(account=AccountFactory(), start_date=dt.date(2025, 1, 1), external_id="sub-1")
 
     assert excinfo.value.status == 409
     assert [e.field for e in excinfo.value.errors] == ["external_id"]
@@ -205,9 +197,7 @@ def test_subscription_update_replaces_items_and_moves_revenue_between_accounts()
     subscription = subscription_create(
         account=first,
         billing_period=BillingPeriod.MONTHLY,
-        items=[
-            SubscriptionItemInput(product=seats, quantity=Decimal("2"), unit_price=Decimal("50"))
-        ],
+        items=[SubscriptionItemInput(product=seats, quantity=Decimal("2"), unit_price=Decimal("50"))],
         **_current_term(),
     )
     first.refresh_from_db()
@@ -216,9 +206,7 @@ def test_subscription_update_replaces_items_and_moves_revenue_between_accounts()
     subscription_update(
         subscription=subscription,
         data={"account": second},
-        items=[
-            SubscriptionItemInput(product=seats, quantity=Decimal("3"), unit_price=Decimal("50"))
-        ],
+        items=[SubscriptionItemInput(product=seats, quantity=Decimal("3"), unit_price=Decimal("50"))],
     )
 
     assert list(subscription.items.values_list("quantity", flat=True)) == [Decimal("3")]

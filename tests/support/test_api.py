@@ -69,9 +69,7 @@ def test_requester_from_another_account_is_refused(api: ApiClient):
 def test_closing_before_opening_is_refused_and_changes_nothing(api: ApiClient):
     ticket = TicketFactory(status="open")
 
-    response = api.patch(
-        f"/tickets/{ticket.pk}", {"status": "closed", "closed_at": "2000-01-01T00:00:00Z"}
-    )
+    response = api.patch(f"/tickets/{ticket.pk}", {"status": "closed", "closed_at": "2000-01-01T00:00:00Z"})
 
     assert_problem(response, 400, ["closed_at"])
     ticket.refresh_from_db()
@@ -97,9 +95,7 @@ def test_ticket_list_filters_and_ordering(api: ApiClient):
 
 
 @pytest.mark.parametrize("size", [2, 10])
-def test_ticket_list_query_count_does_not_grow_with_the_page(
-    api: ApiClient, django_assert_num_queries, size: int
-):
+def test_ticket_list_query_count_does_not_grow_with_the_page(api: ApiClient, django_assert_num_queries, size: int):
     TicketFactory.create_batch(size)
     api.get("/tickets/")
     with django_assert_num_queries(5):  # token, permissions (2), count, page

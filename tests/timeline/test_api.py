@@ -42,9 +42,7 @@ def test_interaction_crud_round_trip(api: ApiClient):
         "contacts": [contact.pk],
     }
 
-    patched = api.patch(
-        f"/interactions/{interaction_id}", {"summary": "Went well", "users": [], "kind": "qbr"}
-    )
+    patched = api.patch(f"/interactions/{interaction_id}", {"summary": "Went well", "users": [], "kind": "qbr"})
     assert (patched.json()["summary"], patched.json()["users"], patched.json()["kind"]) == (
         "Went well",
         [],
@@ -79,9 +77,7 @@ def test_patch_adding_a_foreign_contact_keeps_the_stored_contacts(api: ApiClient
     own = ContactFactory(account=interaction.account)
     interaction.contacts.add(own)
 
-    response = api.patch(
-        f"/interactions/{interaction.pk}", {"contacts": [own.pk, ContactFactory().pk]}
-    )
+    response = api.patch(f"/interactions/{interaction.pk}", {"contacts": [own.pk, ContactFactory().pk]})
 
     assert_problem(response, 400, ["contacts"])
     assert list(interaction.contacts.values_list("pk", flat=True)) == [own.pk]
@@ -119,9 +115,7 @@ def test_interaction_list_filters(api: ApiClient):
 
 
 @pytest.mark.parametrize("size", [2, 7])
-def test_interaction_list_query_count_does_not_grow_with_the_page(
-    api: ApiClient, django_assert_num_queries, size: int
-):
+def test_interaction_list_query_count_does_not_grow_with_the_page(api: ApiClient, django_assert_num_queries, size: int):
     for interaction in InteractionFactory.create_batch(size):
         interaction.users.add(UserFactory())
         interaction.contacts.add(ContactFactory(account=interaction.account))
@@ -129,6 +123,4 @@ def test_interaction_list_query_count_does_not_grow_with_the_page(
     # token, permissions (2), count, page, users prefetch, contacts prefetch
     with django_assert_num_queries(7):
         response = api.get("/interactions/")
-    assert [(len(i["users"]), len(i["contacts"])) for i in response.json()["items"]] == [
-        (1, 1)
-    ] * size
+    assert [(len(i["users"]), len(i["contacts"])) for i in response.json()["items"]] == [(1, 1)] * size

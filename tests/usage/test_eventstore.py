@@ -19,9 +19,7 @@ def test_append_and_daily_counts(event_store: EventStore):
         ]
     )
 
-    counts = event_store.daily_counts(
-        account_id=1, start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 2)
-    )
+    counts = event_store.daily_counts(account_id=1, start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 2))
 
     assert [(c.day, c.event, c.events, c.users) for c in counts] == [
         (dt.date(2025, 3, 1), "login", 2.0, 2),
@@ -37,9 +35,7 @@ def test_append_arrow_fills_optional_columns_and_compact_keeps_rows(event_store:
         {
             "account_id": [3, 3],
             "event": ["export", "export"],
-            "ts": pa.array(
-                [dt.datetime(2025, 1, 2, tzinfo=UTC), dt.datetime(2025, 1, 1, tzinfo=UTC)]
-            ),
+            "ts": pa.array([dt.datetime(2025, 1, 2, tzinfo=UTC), dt.datetime(2025, 1, 1, tzinfo=UTC)]),
         }
     )
     assert event_store.append_arrow(table) == 2
@@ -59,13 +55,15 @@ def test_query_arrow_returns_an_arrow_table(event_store: EventStore):
 
 def test_weekly_active_users_counts_each_user_once_per_week(event_store: EventStore):
     monday = dt.datetime(2025, 3, 3, 9, tzinfo=UTC)
-    event_store.append([
-        Event(account_id=1, event="login", ts=monday, user_id="a"),
-        Event(account_id=1, event="login", ts=monday + dt.timedelta(days=2), user_id="a"),
-        Event(account_id=1, event="login", ts=monday + dt.timedelta(days=3), user_id="b"),
-        Event(account_id=1, event="login", ts=monday + dt.timedelta(days=7), user_id="a"),
-        Event(account_id=2, event="login", ts=monday, user_id="z"),
-    ])
+    event_store.append(
+        [
+            Event(account_id=1, event="login", ts=monday, user_id="a"),
+            Event(account_id=1, event="login", ts=monday + dt.timedelta(days=2), user_id="a"),
+            Event(account_id=1, event="login", ts=monday + dt.timedelta(days=3), user_id="b"),
+            Event(account_id=1, event="login", ts=monday + dt.timedelta(days=7), user_id="a"),
+            Event(account_id=2, event="login", ts=monday, user_id="z"),
+        ]
+    )
     assert event_store.weekly_active_users(account_id=1, start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31)) == {
         dt.date(2025, 3, 3): 2,
         dt.date(2025, 3, 10): 1,

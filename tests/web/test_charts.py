@@ -24,9 +24,8 @@ def test_every_series_gets_a_legend_entry_in_order_with_its_colour():
 
 
 def test_legend_is_rendered_as_html_under_the_chart(admin_client, event_store):
-    from tests.factories import AccountFactory
-
     from tandem.usage.eventstore import Event
+    from tests.factories import AccountFactory
 
     account = AccountFactory()
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)

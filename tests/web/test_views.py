@@ -67,7 +67,8 @@ def test_navigation_shows_admin_only_to_staff(client):
         assert '<a href="/accounts/"' in html and '<a href="/api/v1/docs">API docs</a>' in html
         assert 'action="/i18n/setlang/" method="post"' in html
         assert 'action="/logout/" method="post"' in html
-    assert '<span class="user-name">Casey Ng</span>' in csm_page
+    assert 'class="user-name" href="/settings/api-tokens/"' in csm_page
+    assert ">Casey Ng</a>" in csm_page
     assert 'href="/admin/"' not in csm_page
     assert 'href="/admin/"' in admin_page
 

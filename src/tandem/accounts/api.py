@@ -33,9 +33,7 @@ ACCOUNT_REFS = {"parent": Account, "csm_owner": User, "am_owner": User}
 
 def _account_ordering(ordering: AccountOrdering) -> list:
     name = ordering.lstrip("-")
-    column = (
-        F(name).desc(nulls_last=True) if ordering.startswith("-") else F(name).asc(nulls_last=True)
-    )
+    column = F(name).desc(nulls_last=True) if ordering.startswith("-") else F(name).asc(nulls_last=True)
     return [column, "id"]
 
 
@@ -56,9 +54,7 @@ def list_accounts(
     return filters.filter(Account.objects.all()).order_by(*_account_ordering(ordering))
 
 
-@accounts_router.get(
-    "/{account_id}", response={200: AccountOut, **PROBLEM_RESPONSES}, summary="Get an account"
-)
+@accounts_router.get("/{account_id}", response={200: AccountOut, **PROBLEM_RESPONSES}, summary="Get an account")
 def get_account(request: HttpRequest, account_id: Id) -> Account:
     require_perm(request, "accounts.view_account")
     return get_object_or_404(Account, pk=account_id)
@@ -121,9 +117,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilter]) -> QueryS
     return filters.filter(_contacts())
 
 
-@contacts_router.get(
-    "/{contact_id}", response={200: ContactOut, **PROBLEM_RESPONSES}, summary="Get a contact"
-)
+@contacts_router.get("/{contact_id}", response={200: ContactOut, **PROBLEM_RESPONSES}, summary="Get a contact")
 def get_contact(request: HttpRequest, contact_id: Id) -> Contact:
     require_perm(request, "accounts.view_contact")
     return get_object_or_404(_contacts(), pk=contact_id)
@@ -158,9 +152,7 @@ def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch) 
     return _contacts().get(pk=contact.pk)
 
 
-@contacts_router.delete(
-    "/{contact_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a contact"
-)
+@contacts_router.delete("/{contact_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a contact")
 def delete_contact(request: HttpRequest, contact_id: Id) -> Status:
     require_perm(request, "accounts.delete_contact")
     services.contact_delete(contact=get_object_or_404(Contact, pk=contact_id))

@@ -43,14 +43,10 @@ class Account(TimeStampedModel):
         help_text=_("Your own identifier for the account; imports upsert on it."),
     )
     crm_id = models.CharField(_("CRM id"), max_length=100, null=True, blank=True, unique=True)
-    billing_id = models.CharField(
-        _("billing id"), max_length=100, null=True, blank=True, unique=True
-    )
+    billing_id = models.CharField(_("billing id"), max_length=100, null=True, blank=True, unique=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     country = CountryField(_("country"), blank=True)
-    currency = models.CharField(
-        _("currency"), max_length=3, default="USD", validators=[currency_code_validator]
-    )
+    currency = models.CharField(_("currency"), max_length=3, default="USD", validators=[currency_code_validator])
     tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.SMB)
     lifecycle_stage = models.CharField(
         _("lifecycle stage"),
@@ -117,9 +113,7 @@ class Account(TimeStampedModel):
             models.Index(fields=["am_owner", "name"], name="account_am_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=~models.Q(parent=models.F("id")), name="account_not_own_parent"
-            ),
+            models.CheckConstraint(condition=~models.Q(parent=models.F("id")), name="account_not_own_parent"),
         ]
 
     def __str__(self) -> str:
@@ -138,9 +132,7 @@ class Account(TimeStampedModel):
             if current_id == account_id:
                 return True
             seen.add(current_id)
-            current_id = (
-                Account.objects.filter(pk=current_id).values_list("parent_id", flat=True).first()
-            )
+            current_id = Account.objects.filter(pk=current_id).values_list("parent_id", flat=True).first()
         return False
 
 
@@ -156,12 +148,8 @@ class StakeholderRole(models.TextChoices):
 class Contact(TimeStampedModel):
     """A person at a customer account."""
 
-    account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts"
-    )
-    external_id = models.CharField(
-        _("external id"), max_length=100, null=True, blank=True, unique=True
-    )
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
@@ -202,9 +190,7 @@ class Contact(TimeStampedModel):
         if not (self.first_name or self.last_name or self.email):
             raise ValidationError(_("A contact needs a name or an email address."))
         if self.left_on and self.still_at_company:
-            raise ValidationError(
-                {"left_on": _("A contact who left cannot still be at the company.")}
-            )
+            raise ValidationError({"left_on": _("A contact who left cannot still be at the company.")})
 
 
 class ContactRole(models.Model):
@@ -216,9 +202,7 @@ class ContactRole(models.Model):
     class Meta:
         verbose_name = _("stakeholder role")
         verbose_name_plural = _("stakeholder roles")
-        constraints = [
-            models.UniqueConstraint(fields=["contact", "role"], name="contact_role_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["contact", "role"], name="contact_role_unique")]
         indexes = [models.Index(fields=["role", "contact"], name="contactrole_role_idx")]
 
     def __str__(self) -> str:

@@ -92,9 +92,7 @@ class AccountFilter(FilterSchema):
     updated_since: Annotated[dt.datetime | None, FilterLookup("updated_at__gte")] = None
 
 
-AccountOrdering = Literal[
-    "name", "-name", "arr", "-arr", "renewal_date", "-renewal_date", "updated_at", "-updated_at"
-]
+AccountOrdering = Literal["name", "-name", "arr", "-arr", "renewal_date", "-renewal_date", "updated_at", "-updated_at"]
 
 
 # --- Contacts ----------------------------------------------------------------------------------

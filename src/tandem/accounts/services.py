@@ -167,14 +167,12 @@ def _save_contact(contact: Contact) -> Contact:
         .exclude(pk=contact.pk)
         .exists()
     ):
-        extra.append(
-            FieldError("email", _("Another contact of this account has this email address."))
-        )
+        extra.append(FieldError("email", _("Another contact of this account has this email address.")))
     if contact.is_primary:
         # One primary per account: the new primary takes over. Rolled back if the write is refused.
-        Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(
-            pk=contact.pk
-        ).update(is_primary=False)
+        Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(pk=contact.pk).update(
+            is_primary=False
+        )
     model_validate(contact, message=message, extra_errors=extra)
     model_save(contact, message=message)
     return contact
@@ -183,9 +181,7 @@ def _save_contact(contact: Contact) -> Contact:
 def _set_roles(contact: Contact, roles: list[str]) -> None:
     current = set(contact.roles.values_list("role", flat=True))
     contact.roles.exclude(role__in=roles).delete()
-    ContactRole.objects.bulk_create(
-        [ContactRole(contact=contact, role=role) for role in roles if role not in current]
-    )
+    ContactRole.objects.bulk_create([ContactRole(contact=contact, role=role) for role in roles if role not in current])
 
 
 @transaction.atomic
@@ -230,9 +226,7 @@ def contact_create(
 
 
 @transaction.atomic
-def contact_update(
-    *, contact: Contact, data: Mapping[str, Any], roles: Iterable[str] | None = None
-) -> Contact:
+def contact_update(*, contact: Contact, data: Mapping[str, Any], roles: Iterable[str] | None = None) -> Contact:
     """Change a contact's fields; ``roles``, when given, replaces its stakeholder roles."""
     parsed_roles = _parse_roles(roles) if roles is not None else None
     changed = model_assign(contact, data=_normalise_contact(dict(data)), fields=CONTACT_FIELDS)

@@ -17,12 +17,17 @@ from tandem.web.templatetags.tandem_format import local_date, money
 class AccountTable(tables.Table):
     """One row per account. Every sortable column is backed by an index ending in a tiebreaker."""
 
-    name = tables.Column(linkify=("accounts:detail", {"account_id": A("pk")}), order_by=("name", "id"))
+    # dir="auto": a Latin name ending in punctuation must not have it flipped to the wrong side in RTL.
+    name = tables.Column(
+        linkify=("accounts:detail", {"account_id": A("pk")}),
+        order_by=("name", "id"),
+        attrs={"a": {"dir": "auto"}},
+    )
     tier = tables.Column(order_by=("tier", "name"))
     lifecycle_stage = tables.Column(verbose_name=_("Stage"), order_by=("lifecycle_stage", "name"))
     # Through Country.name: get_country_display() would build and sort every country's name
     # for each row (most of the page's render time).
-    country = tables.Column(accessor="country__name", verbose_name=_("country"), order_by=("country", "name"))
+    country = tables.Column(accessor="country__name", verbose_name=_("Country"), order_by=("country", "name"))
     csm_owner = tables.Column(verbose_name=_("CSM"), orderable=False)
     am_owner = tables.Column(verbose_name=_("Account manager"), orderable=False)
     arr = tables.Column(

@@ -53,6 +53,4 @@ class SessionAuth(APIKeyCookie):
 def require_perm(request: HttpRequest, perm: str) -> None:
     """403 unless the caller has the model permission ``perm`` (``app_label.codename``)."""
     if not request.user.has_perm(perm):
-        raise AuthorizationError(
-            message=_("You do not have the permission %(perm)s.") % {"perm": perm}
-        )
+        raise AuthorizationError(message=_("You do not have the permission %(perm)s.") % {"perm": perm})

@@ -55,9 +55,7 @@ def problem_response(
         "detail": detail,
         "errors": [{"field": e.field, "message": e.message} for e in errors],
     }
-    response = HttpResponse(
-        json.dumps(body, cls=DjangoJSONEncoder), status=status, content_type=CONTENT_TYPE
-    )
+    response = HttpResponse(json.dumps(body, cls=DjangoJSONEncoder), status=status, content_type=CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -74,10 +72,7 @@ def _field_path(loc: Sequence[Any]) -> str:
 
 
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors = [
-        FieldError(_field_path(error.get("loc", ())), str(error.get("msg", "")))
-        for error in exc.errors
-    ]
+    errors = [FieldError(_field_path(error.get("loc", ())), str(error.get("msg", ""))) for error in exc.errors]
     return problem_response(
         status=422,
         kind="validation-error",

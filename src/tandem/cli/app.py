@@ -47,13 +47,9 @@ def createuser(
     email: Annotated[str, typer.Option(help="Email address.")] = "",
     role: Annotated[
         list[str],
-        typer.Option(
-            "--role", "-r", help="admin, cs_manager, csm, account_manager or read_only; repeatable."
-        ),
+        typer.Option("--role", "-r", help="admin, cs_manager, csm, account_manager or read_only; repeatable."),
     ] = [],  # noqa: B006
-    password: Annotated[
-        str | None, typer.Option(help="Password; prompted for when omitted.")
-    ] = None,
+    password: Annotated[str | None, typer.Option(help="Password; prompted for when omitted.")] = None,
     first_name: Annotated[str, typer.Option("--first-name")] = "",
     last_name: Annotated[str, typer.Option("--last-name")] = "",
 ) -> None:

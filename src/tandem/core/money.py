@@ -31,9 +31,7 @@ def validate_currency_code(code: str) -> str:
 
     normalised = (code or "").strip().upper()
     if len(normalised) != 3 or not normalised.isalpha():
-        raise ValidationError(
-            _("'%(code)s' is not a three-letter ISO 4217 currency code."), params={"code": code}
-        )
+        raise ValidationError(_("'%(code)s' is not a three-letter ISO 4217 currency code."), params={"code": code})
     return normalised
 
 
@@ -43,6 +41,4 @@ def currency_code_validator(value: str) -> None:
     from django.utils.translation import gettext as _
 
     if not (isinstance(value, str) and len(value) == 3 and value.isalpha() and value.isupper()):
-        raise ValidationError(
-            _("'%(code)s' is not a three-letter ISO 4217 currency code."), params={"code": value}
-        )
+        raise ValidationError(_("'%(code)s' is not a three-letter ISO 4217 currency code."), params={"code": value})

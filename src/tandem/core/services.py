@@ -69,9 +69,7 @@ def model_save(instance: models.Model, *, message: str) -> None:
         ) from None
 
 
-def model_assign(
-    instance: models.Model, *, data: Mapping[str, Any], fields: Collection[str]
-) -> list[str]:
+def model_assign(instance: models.Model, *, data: Mapping[str, Any], fields: Collection[str]) -> list[str]:
     """Set ``data`` on ``instance``; return the names that changed.
 
     Only ``fields`` may be written; anything else is a programming error. ``None`` for a text

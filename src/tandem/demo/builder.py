@@ -18,6 +18,7 @@ from tandem import config
 from tandem.core.errors import DomainError, FieldError
 from tandem.demo import writer
 from tandem.demo.generator import build_plan
+from tandem.demo.pipeline import DemoContext, run_post_build_steps
 from tandem.subscriptions.services import account_refresh_revenue
 from tandem.usage.eventstore import EventStore
 
@@ -142,6 +143,8 @@ def build_demo(
     store.compact()
     advance(1)
     health_path, renewals_path = writer.write_ground_truth(plan, account_ids, home)
+    EventStore.close_all()  # steps below may read the store from a fresh connection
+    run_post_build_steps(DemoContext(seed=seed, today=today, home=home, phases=phases))
 
     result = DemoResult(
         seed=seed,

@@ -44,9 +44,7 @@ def _item_inputs(items: list[SubscriptionItemIn]) -> list[services.SubscriptionI
     if unknown:
         raise DomainError(_("Unknown reference."), unknown)
     return [
-        services.SubscriptionItemInput(
-            product=products[i.product], quantity=i.quantity, unit_price=i.unit_price
-        )
+        services.SubscriptionItemInput(product=products[i.product], quantity=i.quantity, unit_price=i.unit_price)
         for i in items
     ]
 
@@ -58,9 +56,7 @@ def _item_inputs(items: list[SubscriptionItemIn]) -> list[services.SubscriptionI
     description="Contract terms, newest first, each with its line items.",
 )
 @paginate(Pagination)
-def list_subscriptions(
-    request: HttpRequest, filters: Query[SubscriptionFilter]
-) -> QuerySet[Subscription]:
+def list_subscriptions(request: HttpRequest, filters: Query[SubscriptionFilter]) -> QuerySet[Subscription]:
     require_perm(request, "subscriptions.view_subscription")
     return filters.filter(_subscriptions()).order_by("-start_date", "-id")
 
@@ -96,9 +92,7 @@ def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status
     summary="Update a subscription",
     description="Changes only the fields sent. `items`, when sent, replaces all line items.",
 )
-def update_subscription(
-    request: HttpRequest, subscription_id: Id, payload: SubscriptionPatch
-) -> Subscription:
+def update_subscription(request: HttpRequest, subscription_id: Id, payload: SubscriptionPatch) -> Subscription:
     require_perm(request, "subscriptions.change_subscription")
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     data = resolve_fields(payload.dict(exclude_unset=True, exclude={"items"}), {"account": Account})

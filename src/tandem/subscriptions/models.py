@@ -22,9 +22,7 @@ class Product(TimeStampedModel):
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    kind = models.CharField(
-        _("kind"), max_length=10, choices=ProductKind.choices, default=ProductKind.PLAN
-    )
+    kind = models.CharField(_("kind"), max_length=10, choices=ProductKind.choices, default=ProductKind.PLAN)
     unit_label = models.CharField(_("unit"), max_length=30, default="seat")
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -69,19 +67,13 @@ class Subscription(TimeStampedModel):
         on_delete=models.CASCADE,
         related_name="subscriptions",
     )
-    external_id = models.CharField(
-        _("external id"), max_length=100, null=True, blank=True, unique=True
-    )
-    currency = models.CharField(
-        _("currency"), max_length=3, default="USD", validators=[currency_code_validator]
-    )
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
+    currency = models.CharField(_("currency"), max_length=3, default="USD", validators=[currency_code_validator])
     billing_period = models.PositiveSmallIntegerField(
         _("billing period"), choices=BillingPeriod.choices, default=BillingPeriod.ANNUAL
     )
     start_date = models.DateField(_("start"))
-    end_date = models.DateField(
-        _("end"), null=True, blank=True, help_text=_("Empty for an evergreen contract.")
-    )
+    end_date = models.DateField(_("end"), null=True, blank=True, help_text=_("Empty for an evergreen contract."))
     renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
     auto_renew = models.BooleanField(_("auto-renew"), default=False)
     status = models.CharField(
@@ -104,8 +96,7 @@ class Subscription(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(end_date__isnull=True)
-                | models.Q(end_date__gte=models.F("start_date")),
+                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
                 name="subscription_end_after_start",
             ),
         ]
@@ -117,18 +108,14 @@ class Subscription(TimeStampedModel):
         from django.core.exceptions import ValidationError
 
         if self.end_date and self.start_date and self.end_date < self.start_date:
-            raise ValidationError(
-                {"end_date": _("The end date must not be before the start date.")}
-            )
+            raise ValidationError({"end_date": _("The end date must not be before the start date.")})
 
 
 class SubscriptionItem(TimeStampedModel):
     """A line on a subscription: a plan or add-on, how many units, at what price per billing period."""
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(
-        Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="items"
-    )
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="items")
     quantity = models.DecimalField(
         _("quantity"),
         max_digits=12,

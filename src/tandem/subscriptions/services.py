@@ -42,9 +42,7 @@ if TYPE_CHECKING:
     from tandem.accounts.models import Account
 
 
-def subscription_totals(
-    *, subscription: Subscription, items: Iterable[SubscriptionItem]
-) -> tuple[Decimal, Decimal]:
+def subscription_totals(*, subscription: Subscription, items: Iterable[SubscriptionItem]) -> tuple[Decimal, Decimal]:
     """MRR and ARR of a subscription in its own currency, rounded once at the end."""
     exact = sum(
         (monthly(item.amount_per_period, subscription.billing_period) for item in items),
@@ -63,9 +61,7 @@ def subscription_recompute_totals(*, subscription: Subscription) -> Subscription
     return subscription
 
 
-def account_refresh_revenue(
-    *, account_ids: Iterable[int] | None = None, on: dt.date | None = None
-) -> int:
+def account_refresh_revenue(*, account_ids: Iterable[int] | None = None, on: dt.date | None = None) -> int:
     """Recompute Account.mrr/arr (reporting currency) and renewal_date from current subscriptions.
 
     Works in bulk: a handful of queries whatever the number of accounts. Returns how many accounts
@@ -84,9 +80,7 @@ def account_refresh_revenue(
 
     mrr_by_account: dict[int, Decimal] = defaultdict(Decimal)
     missing: set[str] = set()
-    for account_id, currency, mrr in current.values_list("account_id", "currency", "mrr").iterator(
-        chunk_size=5000
-    ):
+    for account_id, currency, mrr in current.values_list("account_id", "currency", "mrr").iterator(chunk_size=5000):
         rate = rates.get(currency)
         if rate is None:
             missing.add(currency)
@@ -177,12 +171,8 @@ def _build_items(
     built: list[SubscriptionItem] = []
     errors: list[FieldError] = []
     for index, item in enumerate(items):
-        line = SubscriptionItem(
-            product=item.product, quantity=item.quantity, unit_price=item.unit_price
-        )
-        line_errors, _unique = validation_problems(
-            line, exclude=["subscription"], prefix=f"items.{index}."
-        )
+        line = SubscriptionItem(product=item.product, quantity=item.quantity, unit_price=item.unit_price)
+        line_errors, _unique = validation_problems(line, exclude=["subscription"], prefix=f"items.{index}.")
         errors.extend(line_errors)
         built.append(line)
     return built, errors
@@ -271,14 +261,10 @@ def subscription_update(
 ) -> Subscription:
     """Change a contract term. ``items``, when given, replaces all of its line items."""
     previous_account_id = subscription.account_id
-    changed = model_assign(
-        subscription, data=_normalise_subscription(dict(data)), fields=SUBSCRIPTION_FIELDS
-    )
+    changed = model_assign(subscription, data=_normalise_subscription(dict(data)), fields=SUBSCRIPTION_FIELDS)
     if not changed and items is None:
         return subscription
-    subscription, lines = _save_subscription(
-        subscription, items=items, check_currency="currency" in changed
-    )
+    subscription, lines = _save_subscription(subscription, items=items, check_currency="currency" in changed)
     if lines is not None:
         _replace_items(subscription, lines)
     _refresh_totals_and_revenue(subscription, [previous_account_id, subscription.account_id])

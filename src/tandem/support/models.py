@@ -44,16 +44,12 @@ class Ticket(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="tickets",
     )
-    external_id = models.CharField(
-        _("external id"), max_length=100, null=True, blank=True, unique=True
-    )
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
     subject = models.CharField(_("subject"), max_length=300)
     priority = models.CharField(
         _("priority"), max_length=10, choices=TicketPriority.choices, default=TicketPriority.NORMAL
     )
-    status = models.CharField(
-        _("status"), max_length=10, choices=TicketStatus.choices, default=TicketStatus.NEW
-    )
+    status = models.CharField(_("status"), max_length=10, choices=TicketStatus.choices, default=TicketStatus.NEW)
     opened_at = models.DateTimeField(_("opened"))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(
@@ -74,13 +70,11 @@ class Ticket(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(closed_at__isnull=True)
-                | models.Q(closed_at__gte=models.F("opened_at")),
+                condition=models.Q(closed_at__isnull=True) | models.Q(closed_at__gte=models.F("opened_at")),
                 name="ticket_closed_after_opened",
             ),
             models.CheckConstraint(
-                condition=models.Q(satisfaction__isnull=True)
-                | models.Q(satisfaction__gte=1, satisfaction__lte=5),
+                condition=models.Q(satisfaction__isnull=True) | models.Q(satisfaction__gte=1, satisfaction__lte=5),
                 name="ticket_satisfaction_range",
             ),
         ]

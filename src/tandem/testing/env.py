@@ -10,7 +10,5 @@ import tempfile
 
 _home = tempfile.mkdtemp(prefix="tandem-test-")
 os.environ["TANDEM_HOME"] = _home
-os.environ.setdefault(
-    "TANDEM_SECRET_KEY", "tests-only-secret-key-not-for-production-use-0123456789"
-)
+os.environ.setdefault("TANDEM_SECRET_KEY", "tests-only-secret-key-not-for-production-use-0123456789")
 os.environ.pop("TANDEM_EVENTS_PATH", None)

@@ -44,9 +44,7 @@ def _participants(data: dict) -> dict:
     description="Calls, emails, meetings, QBRs and notes, most recent first.",
 )
 @paginate(Pagination)
-def list_interactions(
-    request: HttpRequest, filters: Query[InteractionFilter]
-) -> QuerySet[Interaction]:
+def list_interactions(request: HttpRequest, filters: Query[InteractionFilter]) -> QuerySet[Interaction]:
     require_perm(request, "timeline.view_interaction")
     return filters.filter(_interactions()).order_by("-occurred_at", "-id")
 
@@ -80,9 +78,7 @@ def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status:
     summary="Update an interaction",
     description="Changes only the fields sent; `users`/`contacts`, when sent, replace the lists.",
 )
-def update_interaction(
-    request: HttpRequest, interaction_id: Id, payload: InteractionPatch
-) -> Interaction:
+def update_interaction(request: HttpRequest, interaction_id: Id, payload: InteractionPatch) -> Interaction:
     require_perm(request, "timeline.change_interaction")
     interaction = get_object_or_404(Interaction, pk=interaction_id)
     data = _participants(resolve_fields(payload.dict(exclude_unset=True), {"account": Account}))

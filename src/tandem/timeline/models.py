@@ -28,9 +28,7 @@ class Interaction(TimeStampedModel):
         on_delete=models.CASCADE,
         related_name="interactions",
     )
-    external_id = models.CharField(
-        _("external id"), max_length=100, null=True, blank=True, unique=True
-    )
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=InteractionKind.choices)
     occurred_at = models.DateTimeField(_("when"))
     subject = models.CharField(_("subject"), max_length=300, blank=True)

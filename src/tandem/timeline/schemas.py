@@ -20,9 +20,7 @@ class InteractionIn(Schema):
     duration_minutes: int | None = None
     external_id: str | None = None
     users: list[Id] = Field(default_factory=list, description="Ids of team members who took part.")
-    contacts: list[Id] = Field(
-        default_factory=list, description="Ids of the account's contacts who took part."
-    )
+    contacts: list[Id] = Field(default_factory=list, description="Ids of the account's contacts who took part.")
 
 
 class InteractionPatch(Schema):

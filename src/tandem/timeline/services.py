@@ -36,9 +36,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _foreign_contact_errors(
-    account_id: int | None, contacts: Iterable[Contact]
-) -> list[FieldError]:
+def _foreign_contact_errors(account_id: int | None, contacts: Iterable[Contact]) -> list[FieldError]:
     foreign = sorted(c.pk for c in contacts if c.account_id != account_id)
     if not foreign:
         return []

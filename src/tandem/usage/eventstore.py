@@ -152,9 +152,7 @@ class EventStore:
         """Rewrite the table sorted by account and time so range scans stay cheap."""
         with self.cursor() as cur:
             cur.execute("BEGIN")
-            cur.execute(
-                "CREATE TABLE events_sorted AS SELECT * FROM events ORDER BY account_id, ts"
-            )
+            cur.execute("CREATE TABLE events_sorted AS SELECT * FROM events ORDER BY account_id, ts")
             cur.execute("DROP TABLE events")
             cur.execute("ALTER TABLE events_sorted RENAME TO events")
             cur.execute("COMMIT")
@@ -172,17 +170,12 @@ class EventStore:
             if account_id is None:
                 row = cur.execute("SELECT count(*) FROM events").fetchone()
             else:
-                row = cur.execute(
-                    "SELECT count(*) FROM events WHERE account_id = ?", [account_id]
-                ).fetchone()
+                row = cur.execute("SELECT count(*) FROM events WHERE account_id = ?", [account_id]).fetchone()
         return int(row[0]) if row else 0
 
     def event_names(self) -> list[str]:
         with self.cursor() as cur:
-            return [
-                r[0]
-                for r in cur.execute("SELECT DISTINCT event FROM events ORDER BY event").fetchall()
-            ]
+            return [r[0] for r in cur.execute("SELECT DISTINCT event FROM events ORDER BY event").fetchall()]
 
     def daily_counts(
         self, *, account_id: int, start: dt.date, end: dt.date, events: Sequence[str] | None = None

@@ -73,11 +73,7 @@ def sync_role_groups() -> None:
 
     for role in Role:
         group, _created = Group.objects.get_or_create(name=role.group_name)
-        codenames = [
-            f"{action}_{model}"
-            for _app, model in CUSTOMER_DATA_MODELS
-            for action in ROLE_ACTIONS[role]
-        ]
+        codenames = [f"{action}_{model}" for _app, model in CUSTOMER_DATA_MODELS for action in ROLE_ACTIONS[role]]
         apps = {app for app, _model in CUSTOMER_DATA_MODELS}
         perms = Permission.objects.filter(content_type__app_label__in=apps, codename__in=codenames)
         group.permissions.set(perms)

@@ -60,9 +60,7 @@ def user_create(
             try:
                 validate_password(password, user)
             except ValidationError as exc:
-                raise DomainError(
-                    _("Weak password."), [FieldError("password", m) for m in exc.messages]
-                ) from None
+                raise DomainError(_("Weak password."), [FieldError("password", m) for m in exc.messages]) from None
         user.set_password(password)
     if Role.ADMIN in parsed_roles:
         user.is_staff = True
@@ -113,7 +111,9 @@ def user_set_preferred_language(*, user: User, language: str) -> User:
     """Remember the language a user picked so it follows them to other browsers."""
     codes = {code for code, _name in settings.LANGUAGES}
     if language not in codes:
-        raise DomainError(_("Unknown language."), [FieldError("language", _("'%(code)s' is not offered.") % {"code": language})])
+        raise DomainError(
+            _("Unknown language."), [FieldError("language", _("'%(code)s' is not offered.") % {"code": language})]
+        )
     if user.preferred_language != language:
         user.preferred_language = language
         user.save(update_fields=["preferred_language"])

@@ -1,0 +1,42 @@
+"""Steps other domains run on a freshly built demo: metrics, health, rules, renewals, ...
+
+The builder writes the raw company (accounts, contracts, usage); each domain that derives something
+from it registers one step here, so the demo opens with that domain's output and the builder never
+imports those domains. Steps run in list order (later steps may use earlier ones' output), must be
+idempotent (a rebuild runs them again on new data), and report progress through ``ctx.phases``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from tandem.demo.builder import Phases
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    seed: int
+    today: dt.date
+    home: Path
+    phases: Phases
+
+
+# Dotted paths of callables ``step(ctx: DemoContext) -> None``, in the order they run.
+POST_BUILD_STEPS: list[str] = []
+
+
+def run_post_build_steps(ctx: DemoContext, steps: list[str] | None = None) -> list[str]:
+    """Run every registered step; returns the names of the steps that ran."""
+    ran: list[str] = []
+    for path in POST_BUILD_STEPS if steps is None else steps:
+        step: Callable[[DemoContext], None] = import_string(path)
+        step(ctx)
+        ran.append(path)
+    return ran
