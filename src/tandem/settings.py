@@ -40,7 +40,19 @@ INSTALLED_APPS = [
     "tandem.usage",
     "tandem.imports",
     "tandem.demo",
+    "tandem.metrics",
+    "tandem.health",
+    "tandem.risk",
     "tandem.web",
+    "tandem.jobs",
+    "tandem.surveys",
+    "tandem.success",
+    "tandem.notifications",
+    "tandem.playbooks",
+    "tandem.ingest",
+    "tandem.opportunities",
+    "tandem.revenue",
+    "tandem.reports",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +149,9 @@ DJANGO_TABLES2_TEMPLATE = "web/table.html"
 # Money shown across accounts is converted into this currency with the exchange-rate table.
 TANDEM_REPORTING_CURRENCY = config.env_str("REPORTING_CURRENCY", "USD").upper()
 TANDEM_EVENTS_PATH = config.events_path()
+# Tracking API (tandem.ingest): the durable inbox file, and whether the serving process drains it.
+TANDEM_INGEST_INBOX_PATH = config.tandem_home() / "inbox.sqlite3"
+TANDEM_INGEST_BACKGROUND = config.env_bool("INGEST_BACKGROUND", True)
 
 LOGGING = {
     "version": 1,
@@ -144,3 +159,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": config.env_str("LOG_LEVEL", "WARNING")},
 }
+
+# Revenue analytics (docs/revenue.md): gross margin and annual discount rate used for CLV, and how
+# many days before a term ends its renewal opportunity opens, by tier (overridable per tier in the
+# admin under "Renewal policies").
+TANDEM_CLV_MARGIN = config.env_str("CLV_MARGIN", "0.80")
+TANDEM_CLV_DISCOUNT_RATE = config.env_str("CLV_DISCOUNT_RATE", "0.10")
+TANDEM_RENEWAL_LEAD_DAYS = {"enterprise": 180, "mid_market": 120, "smb": 90}
+
+# Playbooks, notifications and background jobs (docs/playbooks.md). SMTP carries customer emails,
+# notification emails and daily digests; nothing is mailed while TANDEM_SMTP_HOST is empty.
+TANDEM_SMTP_HOST = config.env_str("SMTP_HOST", "")
+TANDEM_SMTP_PORT = int(config.env_str("SMTP_PORT", "25"))
+TANDEM_SMTP_USER = config.env_str("SMTP_USER", "")
+TANDEM_SMTP_PASSWORD = config.env_str("SMTP_PASSWORD", "")
+TANDEM_SMTP_STARTTLS = config.env_bool("SMTP_STARTTLS", False)
+TANDEM_SMTP_FROM = config.env_str("SMTP_FROM", "tandem@localhost")
+TANDEM_BASE_URL = config.env_str("BASE_URL", "")  # for links in emails and Slack posts
+TANDEM_JOB_LEASE_SECONDS = float(config.env_str("JOB_LEASE_SECONDS", "300"))
+TANDEM_DAILY_HOUR = int(config.env_str("DAILY_HOUR", "6"))  # local hour the worker queues the daily run

@@ -17,8 +17,16 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("accounts/", include("tandem.accounts.urls")),
+    path("health/", include("tandem.health.urls")),
+    path("opportunities/", include("tandem.opportunities.urls")),
+    path("revenue/", include("tandem.revenue.urls")),
+    path("reports/", include("tandem.reports.urls")),
     path("", include("tandem.users.urls")),
     path("", include("tandem.web.urls")),
+    path("playbooks/", include("tandem.playbooks.urls")),
+    path("notifications/", include("tandem.notifications.urls")),
+    path("success/", include("tandem.success.urls")),
+    path("", include("tandem.ingest.urls")),
 ]
 handler404 = "tandem.web.views.page_not_found"
 

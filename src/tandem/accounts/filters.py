@@ -30,10 +30,22 @@ class AccountFilterSet(django_filters.FilterSet):
         label=_("Stage"), choices=LifecycleStage.choices, empty_label=_("Any stage")
     )
     country = django_filters.ChoiceFilter(empty_label=_("Any country"))
+    health = django_filters.ChoiceFilter(
+        field_name="health__band",
+        label=_("Health"),
+        choices=[("good", _("Good")), ("neutral", _("Neutral")), ("poor", _("Poor"))],
+        empty_label=_("Any health"),
+    )
+    risk = django_filters.ChoiceFilter(
+        method="filter_risk",
+        label=_("Churn risk"),
+        choices=[("high", _("High (≥ 20%)")), ("medium", _("Medium (5-20%)")), ("low", _("Low (< 5%)"))],
+        empty_label=_("Any risk"),
+    )
 
     class Meta:
         model = Account
-        fields = ["q", "csm_owner", "am_owner", "tier", "lifecycle_stage", "country"]
+        fields = ["q", "csm_owner", "am_owner", "tier", "lifecycle_stage", "country", "health", "risk"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +60,17 @@ class AccountFilterSet(django_filters.FilterSet):
             ((code, countries.name(code)) for code in account_country_codes()),
             key=lambda choice: str(choice[1]),
         )
+
+    def filter_risk(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        bounds = {"high": (0.2, None), "medium": (0.05, 0.2), "low": (None, 0.05)}.get(value)
+        if bounds is None:
+            return queryset
+        low, high = bounds
+        if low is not None:
+            queryset = queryset.filter(risk__probability__gte=low)
+        if high is not None:
+            queryset = queryset.filter(risk__probability__lt=high)
+        return queryset
 
     def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         value = value.strip()

@@ -35,7 +35,8 @@ COUNTRY_CODES_TTL_SECONDS = 600
 
 def account_list_base() -> QuerySet[Account]:
     """Accounts with what a list row shows joined in, so rendering a page is one query."""
-    return Account.objects.select_related("csm_owner", "am_owner")
+    # health/risk: one-row-per-account tables (issue #4), LEFT JOINed: no extra query per page.
+    return Account.objects.select_related("csm_owner", "am_owner", "health", "risk")
 
 
 def account_filterset(*, filters: Mapping[str, Any] | None) -> AccountFilterSet:

@@ -36,6 +36,20 @@ class AccountTable(tables.Table):
         attrs={"th": {"class": "num"}, "td": {"class": "num"}},
     )
     renewal_date = tables.Column(verbose_name=_("Renewal"))
+    health = tables.Column(
+        accessor="health__score",
+        verbose_name=_("Health"),
+        order_by=("health__score", "id"),
+        default="—",
+        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+    )
+    risk = tables.Column(
+        accessor="risk__probability",
+        verbose_name=_("Churn risk"),
+        order_by=("risk__probability", "id"),
+        default="—",
+        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+    )
 
     class Meta:
         model = Account
@@ -48,6 +62,8 @@ class AccountTable(tables.Table):
             "am_owner",
             "arr",
             "renewal_date",
+            "health",
+            "risk",
         )
         order_by = "name"
         order_by_field = "sort"
@@ -66,6 +82,12 @@ class AccountTable(tables.Table):
 
     def render_renewal_date(self, value: Any) -> str:
         return local_date(value)
+
+    def render_health(self, value: Any, record: Account) -> str:
+        return format_html('<span class="badge health-{}">{}</span>', record.health.band, round(value))
+
+    def render_risk(self, value: Any) -> str:
+        return format_html("{}%", round(value * 100))
 
     def order_renewal_date(self, queryset: QuerySet[Account], is_descending: bool) -> tuple:
         # Accounts without a renewal (no current contract) go last in both directions rather than

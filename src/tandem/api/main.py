@@ -8,8 +8,13 @@ from ninja.operation import Operation
 from tandem.accounts.api import accounts_router, contacts_router
 from tandem.api.auth import ApiTokenAuth, SessionAuth
 from tandem.api.problems import install_problem_handlers
+from tandem.health.api import router as health_router
+from tandem.playbooks.api import router as playbooks_router
+from tandem.revenue.api import opportunities_router
+from tandem.revenue.api import router as revenue_router
 from tandem.subscriptions.api import router as subscriptions_router
 from tandem.support.api import router as tickets_router
+from tandem.surveys.api import router as nps_router
 from tandem.timeline.api import router as interactions_router
 
 DESCRIPTION = """
@@ -47,3 +52,8 @@ api.add_router("/contacts/", contacts_router)
 api.add_router("/subscriptions/", subscriptions_router)
 api.add_router("/tickets/", tickets_router)
 api.add_router("/interactions/", interactions_router)
+api.add_router("/nps-responses/", nps_router)
+api.add_router("/playbooks/", playbooks_router)
+api.add_router("/revenue/", revenue_router)
+api.add_router("/opportunities/", opportunities_router)
+api.add_router("/health/", health_router)

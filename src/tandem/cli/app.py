@@ -121,7 +121,23 @@ def _register_subcommands() -> None:
     from tandem.cli import demo, imports
 
     demo.register(app)
+    from tandem.cli import jobs as jobs_cli
+
+    jobs_cli.register(app)
     imports.register(app)
+    from tandem.cli import events as events_cli  # `import events`, `sources`, `ingest`
+
+    events_cli.register(app)
+    from tandem.cli import revenue as revenue_cli  # `revenue`, `retention`, `renewals`, `report`
+
+    revenue_cli.register(app)
+    from tandem.health import cli as health_cli  # `metrics`, `health`, `model` (issue #4)
+    from tandem.metrics import cli as metrics_cli
+    from tandem.risk import cli as risk_cli
+
+    metrics_cli.register(app)
+    health_cli.register(app)
+    risk_cli.register(app)
 
 
 _register_subcommands()

@@ -29,7 +29,9 @@ class DemoContext:
 
 
 # Dotted paths of callables ``step(ctx: DemoContext) -> None``, in the order they run.
-POST_BUILD_STEPS: list[str] = []
+POST_BUILD_STEPS: list[str] = [
+    "tandem.health.demo.demo_step",  # metrics history, health scores, churn model (issue #4)
+]
 
 
 def run_post_build_steps(ctx: DemoContext, steps: list[str] | None = None) -> list[str]:
@@ -40,3 +42,7 @@ def run_post_build_steps(ctx: DemoContext, steps: list[str] | None = None) -> li
         step(ctx)
         ran.append(path)
     return ran
+
+
+POST_BUILD_STEPS.append("tandem.opportunities.demo.build_demo_opportunities")  # renewals, pipeline, quotas
+POST_BUILD_STEPS.append("tandem.playbooks.demo.demo_step")  # last: rules read the health and metrics steps' output

@@ -2,6 +2,13 @@
 
 One table, ``events``, append-only. Rows are appended in batches through Arrow, and the store is
 sorted by (account_id, ts) on compaction so account x time-range scans touch few row groups.
+Each appended batch is itself written in (account_id, ts) order, so row-group zone maps prune
+account x time-range scans even before a compaction.
+
+Rows from the tracking API and file imports carry a ``dedupe_key`` (a stable 64-bit hash of the
+source and message id, or of the imported row); ``append_new`` inserts only rows whose key is
+not stored yet, which is what makes retries and re-imports idempotent. ``event_catalog`` keeps
+every event name and property key seen, with first/last event time and volume.
 
 Concurrency: DuckDB allows one read-write process per file. Each Tandem process opens the file once
 (``EventStore.for_settings()``) and hands each thread its own cursor; writers outside the web
@@ -34,6 +41,16 @@ SCHEMA = pa.schema(
     ]
 )
 
+# Columns added for ingestion; optional for every writer (null when absent).
+INGEST_FIELDS = [
+    pa.field("source_id", pa.int64()),
+    pa.field("message_id", pa.string()),
+    pa.field("dedupe_key", pa.uint64()),
+    pa.field("received_at", pa.timestamp("us", tz="UTC")),
+]
+STORED_SCHEMA = pa.schema([*SCHEMA, *INGEST_FIELDS])
+COLUMNS_SQL = ", ".join(STORED_SCHEMA.names)
+
 DDL = """
 CREATE TABLE IF NOT EXISTS events (
     account_id BIGINT NOT NULL,
@@ -43,7 +60,34 @@ CREATE TABLE IF NOT EXISTS events (
     ts TIMESTAMPTZ NOT NULL,
     quantity DOUBLE NOT NULL DEFAULT 1,
     properties JSON
-)
+);
+ALTER TABLE events ADD COLUMN IF NOT EXISTS source_id BIGINT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS message_id VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS dedupe_key UBIGINT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS received_at TIMESTAMPTZ;
+CREATE TABLE IF NOT EXISTS event_catalog (
+    event VARCHAR NOT NULL,
+    property VARCHAR NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_seen TIMESTAMPTZ NOT NULL,
+    volume BIGINT NOT NULL,
+    PRIMARY KEY (event, property)
+);
+"""
+
+# Refresh the catalogue from the rows of the relation ``fresh``; property = '' is the event itself.
+CATALOG_SQL = """
+INSERT INTO event_catalog
+SELECT event, property, min(ts), max(ts), count(*) FROM (
+    SELECT event, '' AS property, ts FROM fresh
+    UNION ALL
+    SELECT event, unnest(json_keys(properties)) AS property, ts FROM fresh
+    WHERE properties IS NOT NULL AND json_type(properties) = 'OBJECT'
+) GROUP BY ALL
+ON CONFLICT (event, property) DO UPDATE SET
+    first_seen = least(event_catalog.first_seen, excluded.first_seen),
+    last_seen = greatest(event_catalog.last_seen, excluded.last_seen),
+    volume = event_catalog.volume + excluded.volume
 """
 
 
@@ -56,6 +100,17 @@ class Event:
     contact_id: int | None = None
     user_id: str | None = None
     properties: str | None = None  # a JSON document
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """An event name (``property`` == '') or one property key of an event, as seen so far."""
+
+    event: str
+    property: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    volume: int
 
 
 @dataclass(frozen=True)
@@ -127,12 +182,76 @@ class EventStore:
         table = _conform(table)
         with self.cursor() as cur:
             cur.register("incoming", table)
-            cur.execute(
-                "INSERT INTO events SELECT account_id, contact_id, user_id, event, ts, quantity, "
-                "CAST(properties AS JSON) FROM incoming"
-            )
+            cur.execute("BEGIN")
+            cur.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM incoming")
+            self._insert_fresh(cur)
+            cur.execute("COMMIT")
             cur.unregister("incoming")
         return table.num_rows
+
+    def append_new(self, table: pa.Table, *, cursor: duckdb.DuckDBPyConnection | None = None) -> int:
+        """Append the rows whose ``dedupe_key`` is not stored yet; return how many were added.
+
+        Rows without a key are always added. Within ``table`` the first row of a key wins. The
+        anti-join only reads stored rows within DEDUPE_WINDOW (7 days) of the batch's time range,
+        so zone maps keep it cheap on a large store; a retried call whose clock-skew-corrected
+        timestamp moved a little is still recognised. Pass ``cursor`` to run inside the caller's transaction.
+        """
+        table = _conform(table)
+        if cursor is not None:
+            return self._append_new(cursor, table)
+        with self.cursor() as cur:
+            cur.execute("BEGIN")
+            added = self._append_new(cur, table)
+            cur.execute("COMMIT")
+            return added
+
+    def _append_new(self, cur: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
+        if table.num_rows == 0:
+            return 0
+        cur.register("incoming", table)
+        try:
+            return self.append_new_relation(cur, "incoming")
+        finally:
+            cur.unregister("incoming")
+
+    def append_new_relation(self, cur: duckdb.DuckDBPyConnection, relation: str) -> int:
+        """``append_new`` for rows already in a relation of ``cur`` with the STORED_SCHEMA columns.
+
+        Lets bulk imports stage, validate and hash millions of rows in DuckDB without a round
+        trip through Python. Runs in the caller's transaction.
+        """
+        cur.execute(
+            f"""
+                CREATE OR REPLACE TEMP TABLE fresh AS
+                WITH keyed AS (
+                    SELECT {COLUMNS_SQL} FROM {relation} WHERE dedupe_key IS NOT NULL
+                    QUALIFY row_number() OVER (PARTITION BY dedupe_key) = 1
+                ), bounds AS (SELECT min(ts) AS lo, max(ts) AS hi FROM keyed)
+                SELECT k.* FROM keyed k
+                WHERE k.dedupe_key NOT IN (
+                    SELECT e.dedupe_key FROM events e, bounds
+                    WHERE e.ts BETWEEN bounds.lo - INTERVAL 7 DAY AND bounds.hi + INTERVAL 7 DAY
+                    AND e.dedupe_key IS NOT NULL
+                )
+                UNION ALL
+                SELECT {COLUMNS_SQL} FROM {relation} WHERE dedupe_key IS NULL
+                """
+        )
+        return self._insert_fresh(cur)
+
+    def _insert_fresh(self, cur: duckdb.DuckDBPyConnection) -> int:
+        """Insert the temp table ``fresh`` sorted by account and time and catalogue its rows."""
+        added = int(cur.execute("SELECT count(*) FROM fresh").fetchall()[0][0])
+        if added:
+            cur.execute(
+                f"INSERT INTO events ({COLUMNS_SQL}) SELECT account_id, contact_id, user_id, event, ts, quantity, "
+                "CAST(properties AS JSON), source_id, message_id, dedupe_key, received_at "
+                "FROM fresh ORDER BY account_id, ts"
+            )
+            cur.execute(CATALOG_SQL)
+        cur.execute("DROP TABLE fresh")
+        return added
 
     def append(self, events: Sequence[Event]) -> int:
         if not events:
@@ -161,6 +280,7 @@ class EventStore:
     def delete_all(self) -> None:
         with self.cursor() as cur:
             cur.execute("DELETE FROM events")
+            cur.execute("DELETE FROM event_catalog")
             cur.execute("CHECKPOINT")
 
     # --- reads --------------------------------------------------------------------------------
@@ -210,6 +330,41 @@ class EventStore:
             rows = cur.execute(sql, [account_id, _day_start(start), _day_start(end)]).fetchall()
         return {week: int(users) for week, users in rows}
 
+    def catalog(self) -> list[CatalogEntry]:
+        """Every event name and property key seen, events by volume, their properties after them."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT c.event, c.property, timezone('UTC', c.first_seen), timezone('UTC', c.last_seen), c.volume "
+                "FROM event_catalog c "
+                "JOIN event_catalog e ON e.event = c.event AND e.property = '' "
+                "ORDER BY e.volume DESC, c.event, c.property <> '', c.volume DESC, c.property"
+            ).fetchall()
+        return [
+            CatalogEntry(
+                event=r[0],
+                property=r[1],
+                first_seen=r[2].replace(tzinfo=dt.UTC),
+                last_seen=r[3].replace(tzinfo=dt.UTC),
+                volume=int(r[4]),
+            )
+            for r in rows
+        ]
+
+    def rebuild_catalog(self) -> None:
+        """Recompute the catalogue from every stored event (for stores written before it existed)."""
+        with self.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("DELETE FROM event_catalog")
+            cur.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT event, ts, properties FROM events")
+            cur.execute(CATALOG_SQL)
+            cur.execute("DROP TABLE fresh")
+            cur.execute("COMMIT")
+
+    def disk_bytes(self) -> int:
+        """Size of the store on disk (the DuckDB file and its write-ahead log)."""
+        wal = self.path.with_name(self.path.name + ".wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a read query (for analytics modules built on top of the store)."""
         with self.cursor() as cur:
@@ -228,7 +383,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 def _conform(table: pa.Table) -> pa.Table:
     columns = []
-    for field in SCHEMA:
+    for field in STORED_SCHEMA:
         if field.name in table.column_names:
             columns.append(table.column(field.name).cast(field.type))
         elif field.nullable:
@@ -237,4 +392,4 @@ def _conform(table: pa.Table) -> pa.Table:
             columns.append(pa.array([1.0] * table.num_rows, type=pa.float64()))
         else:
             raise ValueError(f"events need a '{field.name}' column")
-    return pa.Table.from_arrays(columns, schema=SCHEMA)
+    return pa.Table.from_arrays(columns, schema=STORED_SCHEMA)

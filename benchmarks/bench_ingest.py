@@ -1,0 +1,196 @@
+"""Benchmark: sustained HTTP ingestion of batched `track` calls against `tandem serve`.
+
+Run:  python benchmarks/bench_ingest.py [--seconds 20] [--batch 500] [--connections 4] [--port 8131]
+
+Starts `tandem serve` on a fresh TANDEM_HOME, creates a source, sends one batch of group calls
+(1,000 accounts), then a load generator in a separate process posts pre-built /v1/batch bodies of
+`--batch` track events (unique messageIds, Segment's payload shape, Basic auth) on keep-alive
+connections for `--seconds`. It reports accepted events/s, batch latency percentiles, and how many
+events the server's ingestor had stored in DuckDB when the load stopped. Baseline, same run: the
+same events inserted with a plain `executemany` INSERT loop into a DuckDB events table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+
+
+def track_batch(n: int, accounts: int, seq: int) -> bytes:
+    now = dt.datetime.now(dt.UTC)
+    batch = [
+        {
+            "type": "track",
+            "userId": f"user-{(seq * n + i) % 20000}",
+            "event": ("Report Run", "Dashboard Viewed", "Export", "Login")[i % 4],
+            "properties": {"rows": i % 100, "plan": "pro"},
+            "context": {"groupId": f"acct-{(seq * n + i) % accounts}", "library": {"name": "bench"}},
+            "timestamp": (now - dt.timedelta(seconds=i)).isoformat(),
+            "messageId": str(uuid.uuid4()),
+        }
+        for i in range(n)
+    ]
+    return json.dumps({"batch": batch, "sentAt": now.isoformat()}).encode()
+
+
+def loadgen(url: str, key: str, bodies: list[bytes], seconds: float, connections: int, out: mp.Queue) -> None:
+    import requests
+
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    latencies: list[float] = []
+    sent = [0]
+    failures = [0]
+    lock = threading.Lock()
+    index = [0]
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        session = requests.Session()
+        headers = {"Authorization": auth, "Content-Type": "application/json"}
+        while time.perf_counter() < deadline:
+            with lock:
+                if index[0] >= len(bodies):
+                    return
+                body = bodies[index[0]]
+                index[0] += 1
+            started = time.perf_counter()
+            response = session.post(url + "/v1/batch", data=body, headers=headers, timeout=30)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if response.status_code == 200:
+                    sent[0] += response.json()["accepted"]
+                else:
+                    failures[0] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put(
+        {"events": sent[0], "seconds": time.perf_counter() - started, "latencies": latencies, "failures": failures[0]}
+    )
+
+
+def baseline(bodies: list[bytes], limit: int) -> float:
+    """Plain executemany of the same events into a DuckDB table; events/s."""
+    rows = []
+    for body in bodies:
+        for m in json.loads(body)["batch"]:
+            rows.append((1, m["userId"], m["event"], m["timestamp"], 1.0, json.dumps(m["properties"])))
+            if len(rows) >= limit:
+                break
+        if len(rows) >= limit:
+            break
+    con = duckdb.connect(str(Path(tempfile.mkdtemp()) / "baseline.duckdb"))
+    con.execute(
+        "CREATE TABLE events (account_id BIGINT, user_id VARCHAR, event VARCHAR, ts TIMESTAMPTZ, "
+        "quantity DOUBLE, properties JSON)"
+    )
+    started = time.perf_counter()
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--port", type=int, default=8131)
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="tandem-bench-ingest-"))
+    env = {**os.environ, "TANDEM_HOME": str(home), "TANDEM_LOG_LEVEL": "ERROR"}
+    env.pop("DATABASE_URL", None)
+    tandem = [sys.executable, "-m", "tandem"]
+    subprocess.run([*tandem, "migrate", "--quiet"], env=env, check=True, stdout=subprocess.DEVNULL)
+    key = subprocess.run(
+        [*tandem, "sources", "create", "bench"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+    # Enough unique batches for the whole run at 60,000 events/s, built before the clock starts.
+    count = int(args.seconds * 60_000 / args.batch) + 1
+    bodies = [track_batch(args.batch, args.accounts, seq) for seq in range(count)]
+    base_rate = baseline(bodies, 20_000)
+    print(f"baseline done: {base_rate:,.0f} events/s", file=sys.stderr)
+
+    server = subprocess.Popen(
+        [*tandem, "serve", "--port", str(args.port), "--threads", "8"], env=env, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{args.port}"
+    try:
+        import requests
+
+        for _ in range(100):
+            try:
+                requests.get(url + "/login/", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+        groups = [
+            {"type": "group", "userId": "bench", "groupId": f"acct-{i}", "traits": {"name": f"Account {i}"}}
+            for i in range(args.accounts)
+        ]
+        requests.post(url + "/v1/batch", json={"batch": groups}, headers=auth, timeout=30).raise_for_status()
+        time.sleep(3)  # let the ingestor create the accounts
+        print("server ready, accounts created; loading", file=sys.stderr)
+
+        out: mp.Queue = mp.Queue()
+        process = mp.Process(target=loadgen, args=(url, key, bodies, args.seconds, args.connections, out))
+        process.start()
+        result = out.get()
+        process.join()
+        stop = time.perf_counter()
+        # How far behind is the ingestor? Wait for the inbox to empty (at most 60 s).
+        inbox = home / "inbox.sqlite3"
+        import sqlite3
+
+        con = sqlite3.connect(inbox)
+        while con.execute("SELECT count(*) FROM inbox").fetchone()[0] and time.perf_counter() - stop < 60:
+            time.sleep(0.25)
+        catch_up = time.perf_counter() - stop
+        con.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+
+    store = duckdb.connect(str(home / "events.duckdb"), read_only=True)
+    stored = store.execute("SELECT count(*) FROM events").fetchone()[0]
+    lat = sorted(result["latencies"])
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
+    rate = result["events"] / result["seconds"]
+    print("| measure | value | ratio to baseline |\n|---|---:|---:|")
+    print(f"| baseline: executemany INSERT into DuckDB, events/s | {base_rate:,.0f} | 1.0× |")
+    print(
+        f"| HTTP /v1/batch accepted (batches of {args.batch}, {args.connections} connections), events/s "
+        f"| {rate:,.0f} | {rate / base_rate:.1f}× |"
+    )
+    print(f"| batch latency p50 / p95 / p99, ms | {p(0.5):.0f} / {p(0.95):.0f} / {p(0.99):.0f} | |")
+    print(f"| batches sent / failed | {len(lat):,} / {result['failures']} | |")
+    print(f"| events stored in DuckDB after the run | {stored:,} | |")
+    print(f"| ingestor caught up (inbox empty) after the load stopped, s | {catch_up:.1f} | |")
+    print(f"| mean batch latency, ms | {statistics.mean(lat) * 1000:.0f} | |")
+
+
+if __name__ == "__main__":
+    main()

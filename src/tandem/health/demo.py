@@ -1,0 +1,50 @@
+"""The demo pipeline step: metric history, health scores and the churn model on the new demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from tandem.demo.pipeline import DemoContext
+
+log = logging.getLogger(__name__)
+
+# Metric history every 21 days over ~2.4 years, plus the dates the 7- and 30-day trends compare with.
+HISTORY_EVERY_DAYS = 21
+HISTORY_STEPS = 42
+
+
+def demo_dates(today: dt.date) -> list[dt.date]:
+    dates = {today - dt.timedelta(days=HISTORY_EVERY_DAYS * n) for n in range(HISTORY_STEPS + 1)}
+    dates |= {today - dt.timedelta(days=7), today - dt.timedelta(days=30)}
+    return sorted(dates)
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Install default metrics (plus per-event ones) and scorecards, compute history, score, train."""
+    from tandem.core.errors import DomainError
+    from tandem.health.services import health_score_dates, health_update_current, scorecards_install_defaults
+    from tandem.metrics import store
+    from tandem.metrics.services import metrics_compute, metrics_install_defaults, metrics_suggest
+    from tandem.risk.services import risk_score, risk_train
+
+    metrics_install_defaults()
+    metrics_suggest()
+    scorecards_install_defaults()
+    # A rebuild replaces the company: old snapshots describe accounts that no longer exist.
+    store.delete_snapshots("metrics")
+    store.delete_snapshots("health")
+    dates = demo_dates(ctx.today)
+    advance = ctx.phases.start("Computing metric history", len(dates))
+    metrics_compute(dates=dates, advance=advance)
+    advance = ctx.phases.start("Scoring health and training the churn model", 3)
+    health_score_dates(dates=dates)
+    health_update_current(as_of=ctx.today)
+    advance(1)
+    try:
+        risk_train(today=ctx.today)
+        advance(1)
+        risk_score(as_of=ctx.today)
+    except DomainError as exc:  # a tiny demo (tests) may not have enough churn to learn from
+        log.warning("churn model not trained: %s", exc)
+    advance(1)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from tandem.health import views
+
+app_name = "health"
+urlpatterns = [
+    path("", views.portfolio, name="portfolio"),
+    path("account/<int:account_id>/", views.account_section, name="account"),
+    path("metrics/", views.metric_list, name="metrics"),
+    path("metrics/suggest/", views.metric_suggest, name="metrics_suggest"),
+    path("scorecards/<int:scorecard_id>/", views.scorecard_edit, name="scorecard"),
+    path("scorecards/<int:scorecard_id>/preview/", views.scorecard_preview, name="scorecard_preview"),
+    path("scorecards/<int:scorecard_id>/backtest/", views.scorecard_backtest, name="backtest"),
+]

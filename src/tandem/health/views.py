@@ -1,0 +1,185 @@
+"""Health pages: portfolio, the account section, metrics, the scorecard editor and backtests."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tandem.core.errors import DomainError
+from tandem.health import charts
+from tandem.health.forms import spec_from_form
+from tandem.health.models import AccountHealth, Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScoringMethod
+from tandem.health.selectors import account_scores_current, health_history, primary_scorecard
+from tandem.health.services import health_backtest, health_preview, scorecard_spec, scorecard_update
+
+
+def _hist(scores: list[float]) -> list[int]:
+    counts = [0] * 10
+    for s in scores:
+        counts[min(int(s // 10), 9)] += 1
+    return counts
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def portfolio(request: HttpRequest) -> HttpResponse:
+    from tandem.accounts.models import Tier
+    from tandem.risk.selectors import account_risk_current  # noqa: F401 - the interface other apps use
+    from tandem.risk.services import arr_at_risk, risk_report
+
+    card = primary_scorecard()
+    scores = list(AccountHealth.objects.values_list("score", flat=True))
+    heat: dict[str, dict[str, int]] = {t: {b: 0 for b in Band.values} for t in Tier.values}
+    for tier, band, n in AccountHealth.objects.values_list("account__tier", "band").annotate(n=Count("account")):
+        heat.setdefault(tier, {b: 0 for b in Band.values})[band] = n
+    tiers = dict(Tier.choices)
+    heatmap = [(tiers.get(t, t), [(b, row[b]) for b in Band.values], sum(row.values())) for t, row in heat.items()]
+    movers = AccountHealth.objects.filter(change_30d__isnull=False).select_related("account")
+    context = {
+        "card": card,
+        "scorecards": Scorecard.objects.filter(is_active=True),
+        "count": len(scores),
+        "distribution": charts.distribution_chart(_hist(scores)) if scores else None,
+        "heatmap": heatmap,
+        "bands": Band.choices,
+        "fallers": list(movers.order_by("change_30d", "account_id")[:10]),
+        "risers": list(movers.order_by("-change_30d", "account_id")[:10]),
+        "arr_at_risk": arr_at_risk(),
+        "report": risk_report(),
+    }
+    return render(request, "health/portfolio.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Health scores, history and churn risk of one account (loaded into the account page by htmx)."""
+    from tandem.risk.models import AccountRisk
+
+    scores = account_scores_current(account_id=account_id)
+    card = primary_scorecard()
+    chart = None
+    if card is not None:
+        history = health_history(scorecard_id=card.pk, account_ids=[account_id])
+        if len(history) > 1:
+            chart = charts.health_history_chart(list(zip(history["as_of"], history["score"], strict=True)))
+    context = {"scores": scores, "risk": AccountRisk.objects.filter(account_id=account_id).first(), "chart": chart}
+    return render(request, "health/_account_health.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def metric_list(request: HttpRequest) -> HttpResponse:
+    from tandem.metrics.models import MetricDefinition
+    from tandem.metrics.selectors import metric_snapshot_dates
+
+    dates = metric_snapshot_dates()
+    context = {
+        "metrics": MetricDefinition.objects.order_by("key"),
+        "dates": len(dates),
+        "first": dates[0] if dates else None,
+        "last": dates[-1] if dates else None,
+    }
+    return render(request, "health/metrics.html", context)
+
+
+@login_required
+@permission_required("accounts.change_account", raise_exception=True)
+@require_POST
+def metric_suggest(request: HttpRequest) -> HttpResponse:
+    from tandem.metrics.services import metrics_install_defaults, metrics_suggest
+
+    metrics_install_defaults()
+    added = metrics_suggest()
+    messages.success(request, _("Added %(n)d metrics from the event names in the event store.") % {"n": len(added)})
+    return redirect("health:metrics")
+
+
+def _editor_context(card: Scorecard) -> dict:
+    return {
+        "card": card,
+        "measures": list(card.measures.select_related("metric").order_by("group", "id")),
+        "methods": ScoringMethod.choices,
+        "policies": MissingPolicy.choices,
+    }
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def scorecard_edit(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+    card = get_object_or_404(Scorecard, pk=scorecard_id)
+    context = _editor_context(card)
+    if request.method == "POST":
+        if not request.user.has_perm("accounts.change_account"):
+            raise Http404
+        ids = [m.pk for m in context["measures"]]
+        try:
+            spec = spec_from_form(scorecard_spec(card), ids, request.POST)
+            scorecard_update(scorecard=card, spec=spec)
+        except DomainError as exc:
+            context["errors"] = exc.errors
+            return render(request, "health/scorecard.html", context, status=400)
+        messages.success(
+            request, _("Saved. New scores apply from the latest snapshot on; stored history is unchanged.")
+        )
+        return redirect("health:scorecard", scorecard_id=card.pk)
+    return render(request, "health/scorecard.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+@require_POST
+def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+    """What an edit would do, before saving: band counts now vs edited, and both backtests."""
+    card = get_object_or_404(Scorecard, pk=scorecard_id)
+    ids = list(card.measures.order_by("group", "id").values_list("pk", flat=True))
+    saved = scorecard_spec(card)
+    try:
+        edited = spec_from_form(saved, ids, request.POST)
+    except DomainError as exc:
+        return render(request, "health/_preview.html", {"errors": exc.errors})
+    before, after = health_preview(spec=saved), health_preview(spec=edited)
+    changed = 0
+    if len(before["scores"]) and len(after["scores"]):
+        diff = (after["scores"] - before["scores"]).abs()
+        changed = int((diff >= 5).sum())
+    try:
+        bt_before = health_backtest(scorecard=saved)["report"]
+        bt_after = health_backtest(scorecard=edited)["report"]
+    except DomainError:
+        bt_before = bt_after = None
+    context = {
+        "band_rows": [(v, label, before["bands"].get(v, 0), after["bands"].get(v, 0)) for v, label in Band.choices],
+        "changed": changed,
+        "bt_before": bt_before,
+        "bt_after": bt_after,
+    }
+    return render(request, "health/_preview.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def scorecard_backtest(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+    card = get_object_or_404(Scorecard, pk=scorecard_id)
+    horizon = int(request.GET.get("horizon", 90)) if request.GET.get("horizon", "90").isdigit() else 90
+    try:
+        out = health_backtest(scorecard=card, horizon_days=horizon, with_suggestion=True)
+    except DomainError as exc:
+        return render(request, "health/backtest.html", {"card": card, "error": str(exc), "horizon": horizon})
+    report, suggestion = out["report"], out["suggestion"]
+    context = {"card": card, "report": report, "suggestion": suggestion, "horizon": horizon}
+    if report.auc is not None:
+        context["charts"] = [
+            charts.roc_chart(report.roc, _("ROC curve (low score = predicted churn)")),
+            charts.calibration_chart(report.calibration),
+            charts.measure_auc_chart(report.measures),
+        ]
+    return render(request, "health/backtest.html", context)
+
+
+__all__ = ["HealthScoreCurrent"]

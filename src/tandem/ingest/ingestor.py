@@ -1,0 +1,385 @@
+"""Drain the inbox into the DuckDB event store: the single writer of tracked events.
+
+Runs as one background thread in the process that serves the web UI (the process that holds
+the DuckDB file open), or on demand with ``tandem ingest drain`` while the server is stopped.
+Each drain step reads up to ``limit`` calls in inbox order and
+
+1. applies their group and identify calls to accounts, contacts and tracked users (idempotent
+   upserts in the relational database);
+2. attributes track and page events to an account: an explicit groupId (or context.groupId)
+   names the account by its external_id, otherwise the user's account from earlier group calls;
+3. in one DuckDB transaction appends the attributed events (skipping dedupe keys already stored:
+   a repeated messageId of the same source is stored once), parks the others in
+   ``pending_events`` and moves the bookmark ``inbox_last_id``;
+4. deletes the drained calls from the inbox and adds the counts to each source.
+
+A crash between 3 and 4 re-reads nothing: the bookmark was committed with the events. Parked
+events are attributed again after every step that saw group or identify calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+from django.db import close_old_connections
+
+from tandem.accounts.models import Account
+from tandem.imports.entities.base import fetch_in_chunks
+from tandem.ingest.inbox import Inbox, InboxRow
+from tandem.ingest.models import TrackedUser
+from tandem.ingest.services import account_upsert_from_group, contact_upsert_from_identify, source_record_stats
+from tandem.usage.eventstore import STORED_SCHEMA, EventStore
+
+log = logging.getLogger(__name__)
+
+STATE_DDL = """
+CREATE TABLE IF NOT EXISTS ingest_state (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_events (
+    source_id BIGINT,
+    message_id VARCHAR,
+    dedupe_key UBIGINT NOT NULL,
+    user_id VARCHAR,
+    anonymous_id VARCHAR,
+    group_id VARCHAR,
+    event VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    quantity DOUBLE NOT NULL,
+    properties JSON,
+    received_at TIMESTAMPTZ
+);
+"""
+PENDING_SCHEMA = pa.schema(
+    [
+        pa.field("source_id", pa.int64()),
+        pa.field("message_id", pa.string()),
+        pa.field("dedupe_key", pa.uint64()),
+        pa.field("user_id", pa.string()),
+        pa.field("anonymous_id", pa.string()),
+        pa.field("group_id", pa.string()),
+        pa.field("event", pa.string()),
+        pa.field("ts", pa.timestamp("us", tz="UTC")),
+        pa.field("quantity", pa.float64()),
+        pa.field("properties", pa.string()),
+        pa.field("received_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+_prepared: set[str] = set()
+_drain_lock = threading.Lock()
+
+
+def message_key(source_id: int, message_id: str) -> int:
+    """The dedupe key of a tracked message: a stable 64-bit hash of (source, messageId)."""
+    digest = hashlib.blake2b(f"{source_id}\x1f{message_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+@dataclass
+class DrainResult:
+    """What one drain did: calls read, events stored, parked, duplicates skipped."""
+
+    calls: int = 0
+    stored: int = 0
+    parked: int = 0
+    duplicates: int = 0
+    attributed_from_pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: DrainResult) -> None:
+        self.calls += other.calls
+        self.stored += other.stored
+        self.parked += other.parked
+        self.duplicates += other.duplicates
+        self.attributed_from_pending += other.attributed_from_pending
+
+
+def _prepare(store: EventStore) -> None:
+    key = str(store.path)
+    if key not in _prepared:
+        with store.cursor() as cur:
+            cur.execute(STATE_DDL)
+        _prepared.add(key)
+
+
+def last_drained_id(store: EventStore) -> int:
+    _prepare(store)
+    with store.cursor() as cur:
+        row = cur.execute("SELECT value FROM ingest_state WHERE key = 'inbox_last_id'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def pending_count(store: EventStore | None = None) -> int:
+    store = store or EventStore.for_settings()
+    _prepare(store)
+    with store.cursor() as cur:
+        row = cur.execute("SELECT count(*) FROM pending_events").fetchone()
+    return int(row[0]) if row else 0
+
+
+def drain(
+    *, store: EventStore | None = None, inbox: Inbox | None = None, limit: int = 200, max_steps: int | None = None
+) -> DrainResult:
+    """Drain the inbox until it is empty (or ``max_steps`` steps); safe to call from any thread."""
+    store = store or EventStore.for_settings()
+    inbox = inbox or Inbox.for_settings()
+    total = DrainResult()
+    with _drain_lock:
+        _prepare(store)
+        steps = 0
+        while max_steps is None or steps < max_steps:
+            result = _drain_step(store, inbox, limit)
+            if result.calls == 0:
+                break
+            total.add(result)
+            steps += 1
+    return total
+
+
+def _drain_step(store: EventStore, inbox: Inbox, limit: int) -> DrainResult:
+    last_id = last_drained_id(store)
+    rows = inbox.read_after(last_id, limit=limit)
+    result = DrainResult(calls=len(rows))
+    if not rows:
+        return result
+    saw_people = _apply_people(rows)
+    events, unresolved, offered = _attribute(rows)
+    with store.cursor() as cur:
+        cur.execute("BEGIN")
+        result.stored = store.append_new(events, cursor=cur)
+        result.parked = _park(cur, unresolved)
+        result.duplicates = offered - result.stored - result.parked
+        cur.execute(
+            "INSERT INTO ingest_state VALUES ('inbox_last_id', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [rows[-1].id],
+        )
+        cur.execute("COMMIT")
+    inbox.delete_through(rows[-1].id)
+    _record_stats(rows)
+    if saw_people:
+        result.attributed_from_pending = attribute_pending(store=store)
+    return result
+
+
+def _apply_people(rows: list[InboxRow]) -> bool:
+    """Apply group and identify calls in arrival order; return whether there were any."""
+    seen = False
+    for row in rows:
+        for m in row.messages:
+            if m["type"] == "group":
+                seen = True
+                account_upsert_from_group(group_id=m["groupId"], traits=m["traits"], user_id=m["userId"])
+            elif m["type"] == "identify" and m["userId"]:
+                seen = True
+                contact_upsert_from_identify(user_id=m["userId"], traits=m["traits"], group_id=m["groupId"])
+    return seen
+
+
+def _resolution(
+    group_ids: set[str], user_ids: set[str]
+) -> tuple[dict[str, int], dict[str, tuple[int | None, int | None]]]:
+    accounts = {
+        v["external_id"]: v["id"]
+        for v in fetch_in_chunks(Account.objects.all(), "external_id", group_ids, "external_id", "id")
+    }
+    users = {
+        v["user_id"]: (v["account_id"], v["contact_id"])
+        for v in fetch_in_chunks(TrackedUser.objects.all(), "user_id", user_ids, "user_id", "account_id", "contact_id")
+    }
+    return accounts, users
+
+
+def _attribute(rows: list[InboxRow]) -> tuple[pa.Table, pa.Table, int]:
+    """Split the rows' track/page messages into attributed events and unresolved ones."""
+    messages = [(row, m) for row in rows for m in row.messages if m["event"] is not None]
+    group_ids = {m["groupId"] for _row, m in messages if m["groupId"]}
+    user_ids = {m["userId"] for _row, m in messages if m["userId"]}
+    accounts, users = _resolution(group_ids, user_ids)
+    ev: dict[str, list[Any]] = defaultdict(list)
+    pend: dict[str, list[Any]] = defaultdict(list)
+    for row, m in messages:
+        user = users.get(m["userId"]) if m["userId"] else None
+        account_id = accounts.get(m["groupId"]) if m["groupId"] else (user[0] if user else None)
+        props = orjson.dumps(m["properties"]).decode() if m["properties"] else None
+        key = message_key(row.source_id, m["messageId"])
+        ts = dt.datetime.fromisoformat(m["ts"])
+        if account_id is None:
+            for name, value in (
+                ("source_id", row.source_id),
+                ("message_id", m["messageId"]),
+                ("dedupe_key", key),
+                ("user_id", m["userId"]),
+                ("anonymous_id", m["anonymousId"]),
+                ("group_id", m["groupId"]),
+                ("event", m["event"]),
+                ("ts", ts),
+                ("quantity", m["quantity"]),
+                ("properties", props),
+                ("received_at", row.received_at),
+            ):
+                pend[name].append(value)
+            continue
+        ev["account_id"].append(account_id)
+        ev["contact_id"].append(user[1] if user and user[0] == account_id else None)
+        ev["user_id"].append(m["userId"] or m["anonymousId"])
+        ev["event"].append(m["event"])
+        ev["ts"].append(ts)
+        ev["quantity"].append(m["quantity"])
+        ev["properties"].append(props)
+        ev["source_id"].append(row.source_id)
+        ev["message_id"].append(m["messageId"])
+        ev["dedupe_key"].append(key)
+        ev["received_at"].append(row.received_at)
+    events = pa.table({f.name: pa.array(ev[f.name], type=f.type) for f in STORED_SCHEMA})
+    pending = pa.table({f.name: pa.array(pend[f.name], type=f.type) for f in PENDING_SCHEMA})
+    return events, pending, len(messages)
+
+
+def _park(cur: Any, pending: pa.Table) -> int:
+    if pending.num_rows == 0:
+        return 0
+    cur.register("parking", pending)
+    try:
+        before = cur.execute("SELECT count(*) FROM pending_events").fetchall()[0][0]
+        cur.execute(
+            "INSERT INTO pending_events SELECT * FROM parking p "
+            "WHERE p.dedupe_key NOT IN (SELECT dedupe_key FROM pending_events) "
+            "AND p.dedupe_key NOT IN (SELECT dedupe_key FROM events WHERE dedupe_key IS NOT NULL "
+            "AND ts BETWEEN (SELECT min(ts) FROM parking) - INTERVAL 7 DAY "
+            "AND (SELECT max(ts) FROM parking) + INTERVAL 7 DAY) "
+            "QUALIFY row_number() OVER (PARTITION BY p.dedupe_key) = 1"
+        )
+        after = cur.execute("SELECT count(*) FROM pending_events").fetchall()[0][0]
+    finally:
+        cur.unregister("parking")
+    return int(after - before)
+
+
+def attribute_pending(*, store: EventStore | None = None) -> int:
+    """Move parked events whose account is now known into the store; return how many moved."""
+    store = store or EventStore.for_settings()
+    _prepare(store)
+    with store.cursor() as cur:
+        keys = cur.execute("SELECT DISTINCT user_id, group_id FROM pending_events").fetchall()
+    if not keys:
+        return 0
+    accounts, users = _resolution({g for _u, g in keys if g}, {u for u, _g in keys if u})
+    mapping: dict[str, list[Any]] = defaultdict(list)
+    for user_id, group_id in keys:
+        user = users.get(user_id) if user_id else None
+        account_id = accounts.get(group_id) if group_id else (user[0] if user else None)
+        if account_id is None:
+            continue
+        mapping["user_id"].append(user_id)
+        mapping["group_id"].append(group_id)
+        mapping["account_id"].append(account_id)
+        mapping["contact_id"].append(user[1] if user and user[0] == account_id else None)
+    if not mapping:
+        return 0
+    table = pa.table(
+        {
+            "user_id": pa.array(mapping["user_id"], pa.string()),
+            "group_id": pa.array(mapping["group_id"], pa.string()),
+            "account_id": pa.array(mapping["account_id"], pa.int64()),
+            "contact_id": pa.array(mapping["contact_id"], pa.int64()),
+        }
+    )
+    with store.cursor() as cur:
+        cur.register("resolved", table)
+        cur.execute("BEGIN")
+        ready = cur.sql(
+            "SELECT r.account_id, r.contact_id, coalesce(p.user_id, p.anonymous_id) AS user_id, p.event, p.ts, "
+            "p.quantity, CAST(p.properties AS VARCHAR) AS properties, p.source_id, p.message_id, p.dedupe_key, "
+            "p.received_at FROM pending_events p JOIN resolved r "
+            "ON r.user_id IS NOT DISTINCT FROM p.user_id AND r.group_id IS NOT DISTINCT FROM p.group_id"
+        ).to_arrow_table()
+        moved = store.append_new(ready, cursor=cur)
+        cur.execute(
+            "DELETE FROM pending_events p USING resolved r "
+            "WHERE r.user_id IS NOT DISTINCT FROM p.user_id AND r.group_id IS NOT DISTINCT FROM p.group_id"
+        )
+        cur.execute("COMMIT")
+        cur.unregister("resolved")
+    return moved
+
+
+def _record_stats(rows: list[InboxRow]) -> None:
+    per_source: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        stats = per_source.setdefault(row.source_id, {"accepted": 0, "rejected": 0, "last": row.received_at, "rej": []})
+        stats["accepted"] += len(row.messages)
+        stats["rejected"] += len(row.rejections)
+        stats["last"] = max(stats["last"], row.received_at)
+        stats["rej"].extend({**r, "received_at": row.received_at} for r in row.rejections)
+    for source_id, stats in per_source.items():
+        source_record_stats(
+            source_id=source_id,
+            accepted=stats["accepted"],
+            rejected=stats["rejected"],
+            last_received_at=stats["last"],
+            rejections=stats["rej"],
+        )
+
+
+class BackgroundIngestor:
+    """The process's single ingest thread: drains when woken by a call, and every second."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def ensure_running(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="tandem-ingestor", daemon=True)
+                self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        attribute_first = True
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                close_old_connections()
+                if attribute_first:
+                    attribute_pending()
+                    attribute_first = False
+                drain()
+            except Exception:  # keep the thread alive; the inbox keeps the calls for the next try
+                log.exception("draining the tracking inbox failed; retrying")
+                self._stop.wait(min(self.interval * 5, 10))
+            finally:
+                close_old_connections()
+
+
+background = BackgroundIngestor()
+
+
+def start_background_ingestor() -> None:
+    """Start the ingest thread of this process (called by the server and on the first call)."""
+    from django.conf import settings
+
+    if settings.TANDEM_INGEST_BACKGROUND:
+        background.ensure_running()

@@ -1,0 +1,46 @@
+"""The background job queue: rows in the main database, claimed by `tandem worker` processes."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class Job(models.Model):
+    """One run of a registered job function. ``key`` makes enqueueing idempotent (one job per key)."""
+
+    name = models.CharField(_("job"), max_length=100)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    key = models.CharField(_("idempotency key"), max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    run_after = models.DateTimeField(_("run after"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveIntegerField(_("max attempts"), default=5)
+    locked_by = models.CharField(_("worker"), max_length=100, blank=True)
+    # The lease: a running job whose lease expired belongs to a dead worker and is claimed again.
+    locked_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-id"]
+        indexes = [
+            # Workers only ever look at queued or running rows: finished ones never slow the claim.
+            models.Index(fields=["run_after", "id"], condition=Q(status="queued"), name="job_queued_idx"),
+            models.Index(fields=["locked_until"], condition=Q(status="running"), name="job_running_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk} ({self.status})"

@@ -1,0 +1,28 @@
+"""Job functions by name. A job takes its payload as keyword arguments and must be idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+JobFunc = Callable[..., Any]
+
+# Dotted paths, imported on first use so the worker does not import every domain at start.
+JOBS: dict[str, str] = {
+    "playbooks.daily": "tandem.playbooks.tasks.daily_pipeline",
+    "playbooks.evaluate_rules": "tandem.playbooks.tasks.evaluate_rules",
+    "playbooks.send_customer_email": "tandem.playbooks.tasks.send_customer_email",
+    "playbooks.advance_ctas": "tandem.playbooks.tasks.advance_ctas",
+    "notifications.deliver": "tandem.notifications.tasks.deliver_notification",
+    "notifications.digest": "tandem.notifications.tasks.send_digest",
+    "notifications.digests": "tandem.notifications.tasks.send_digests",
+}
+
+
+def job_function(name: str) -> JobFunc:
+    try:
+        return import_string(JOBS[name])
+    except KeyError:
+        raise LookupError(f"no job named {name!r}") from None

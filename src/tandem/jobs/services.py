@@ -1,0 +1,127 @@
+"""Enqueue, claim and finish jobs.
+
+Enqueueing writes the job row in the caller's transaction: the queue lives in the same database,
+so a job becomes visible exactly when the data it refers to commits, and never for rolled-back work
+(the transactional-outbox form of "enqueue after commit"). Claiming takes a row lock with
+``SKIP LOCKED`` on PostgreSQL so several workers never take the same job; on SQLite the
+``IMMEDIATE`` write transaction serialises claims. A claim is a lease that the worker renews while
+the job runs; when a worker dies its lease expires and another worker claims the job again, which
+is why every job function must be idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from tandem.jobs.models import Job, JobStatus
+from tandem.jobs.registry import JOBS
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "TANDEM_JOB_LEASE_SECONDS", 300))
+
+
+def job_enqueue(
+    *,
+    name: str,
+    payload: dict[str, Any] | None = None,
+    key: str | None = None,
+    run_after: dt.datetime | None = None,
+    max_attempts: int = 5,
+) -> Job | None:
+    """Queue a job; with a ``key`` that was already queued (at any time) nothing is added: returns None."""
+    if name not in JOBS:
+        raise LookupError(f"no job named {name!r}")
+    job = Job(
+        name=name,
+        payload=payload or {},
+        key=key,
+        run_after=run_after or timezone.now(),
+        max_attempts=max_attempts,
+    )
+    if key is None:
+        job.save()
+        return job
+    try:
+        with transaction.atomic():
+            job.save()
+    except IntegrityError:
+        return None
+    return job
+
+
+def job_enqueue_many(*, jobs: list[tuple[str, dict[str, Any], str | None]]) -> int:
+    """Queue many ``(name, payload, key)`` jobs in one statement, skipping keys already queued."""
+    now = timezone.now()
+    rows = [Job(name=name, payload=payload, key=key, run_after=now) for name, payload, key in jobs]
+    for row in rows:
+        if row.name not in JOBS:
+            raise LookupError(f"no job named {row.name!r}")
+    Job.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    return len(rows)
+
+
+def worker_id() -> str:
+    return f"{os.uname().nodename}:{os.getpid()}"
+
+
+def job_claim(*, worker: str, now: dt.datetime | None = None) -> Job | None:
+    """Take the next due job (or one whose worker's lease expired) and lease it to ``worker``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = Q(status=JobStatus.QUEUED, run_after__lte=now) | Q(status=JobStatus.RUNNING, locked_until__lt=now)
+        qs = Job.objects.filter(due).order_by("run_after", "id")
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True)
+        job = qs.first()
+        if job is None:
+            return None
+        job.status = JobStatus.RUNNING
+        job.locked_by = worker
+        job.locked_until = now + dt.timedelta(seconds=lease_seconds())
+        job.attempts += 1
+        job.save(update_fields=["status", "locked_by", "locked_until", "attempts"])
+        return job
+
+
+def job_renew_lease(*, job_id: int, worker: str) -> bool:
+    """Extend the lease of a job this worker still holds; False when it lost it."""
+    until = timezone.now() + dt.timedelta(seconds=lease_seconds())
+    return bool(Job.objects.filter(pk=job_id, locked_by=worker, status=JobStatus.RUNNING).update(locked_until=until))
+
+
+def job_finish(*, job_id: int, worker: str) -> None:
+    Job.objects.filter(pk=job_id, locked_by=worker).update(
+        status=JobStatus.DONE, finished_at=timezone.now(), locked_until=None, last_error=""
+    )
+
+
+def job_fail(*, job_id: int, worker: str, error: str) -> None:
+    """Retry with exponential backoff, or give up after ``max_attempts``."""
+    job = Job.objects.filter(pk=job_id, locked_by=worker).first()
+    if job is None:
+        return
+    now = timezone.now()
+    if job.attempts >= job.max_attempts:
+        job.status = JobStatus.FAILED
+        job.finished_at = now
+    else:
+        job.status = JobStatus.QUEUED
+        job.run_after = now + dt.timedelta(seconds=min(3600, 10 * 2 ** (job.attempts - 1)))
+    job.locked_until = None
+    job.last_error = error[-4000:]
+    job.save(update_fields=["status", "finished_at", "run_after", "locked_until", "last_error"])
+
+
+def job_retry(*, job_id: int) -> int:
+    """Put a failed job back in the queue (admin action)."""
+    return Job.objects.filter(pk=job_id, status=JobStatus.FAILED).update(
+        status=JobStatus.QUEUED, run_after=timezone.now(), max_attempts=F("attempts") + 1
+    )

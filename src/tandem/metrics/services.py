@@ -1,0 +1,209 @@
+"""Writes of the metrics domain: definitions, computing snapshots, and the daily refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import transaction
+from django.utils import timezone
+
+from tandem.core.errors import DomainError, FieldError
+from tandem.metrics import defaults, store
+from tandem.metrics.engine import MetricDefinitionError, MetricSpec, Sources, compute_metrics, validate_specs
+from tandem.metrics.models import MetricDefinition, MetricValue
+
+log = logging.getLogger(__name__)
+KIND = "metrics"
+
+
+def metric_spec(definition: MetricDefinition) -> MetricSpec:
+    return MetricSpec(
+        key=definition.key,
+        kind=definition.kind,
+        events=tuple(definition.events or ()),
+        window_days=definition.window_days,
+        property=definition.property,
+        numerator=definition.numerator,
+        denominator=definition.denominator,
+        base=definition.base,
+        higher_is_better=definition.higher_is_better,
+    )
+
+
+def active_specs() -> list[MetricSpec]:
+    return [metric_spec(d) for d in MetricDefinition.objects.filter(is_active=True).order_by("key")]
+
+
+@transaction.atomic
+def metric_definitions_upsert(*, items: Iterable[dict[str, Any]]) -> tuple[int, int]:
+    """Create or update definitions by key; refuses the whole set if any reference is broken."""
+    items = list(items)
+    existing = {d.key: d for d in MetricDefinition.objects.all()}
+    created = updated = 0
+    for item in items:
+        key = str(item["key"])
+        fields = {f: item[f] for f in defaults.FIELDS if f in item}
+        fields.setdefault("name", key)
+        if "events" in fields and isinstance(fields["events"], str):
+            fields["events"] = [fields["events"]]
+        definition = existing.get(key)
+        if definition is None:
+            definition = MetricDefinition(key=key, **fields)
+            created += 1
+        else:
+            for name, value in fields.items():
+                setattr(definition, name, value)
+            updated += 1
+        try:
+            definition.full_clean()
+        except Exception as exc:  # ValidationError: name the metric
+            raise DomainError(str(exc), [FieldError(key, str(exc))]) from exc
+        definition.save()
+        existing[key] = definition
+    try:
+        validate_specs([metric_spec(d) for d in existing.values() if d.is_active])
+    except MetricDefinitionError as exc:
+        raise DomainError(str(exc), [FieldError("metrics", str(exc))]) from exc
+    return created, updated
+
+
+def metrics_load_yaml(*, text: str) -> tuple[int, int]:
+    """Load definitions from YAML (``tandem metrics load FILE``)."""
+    try:
+        items = defaults.parse_yaml(text)
+    except ValueError as exc:
+        raise DomainError(str(exc), [FieldError("file", str(exc))]) from exc
+    return metric_definitions_upsert(items=items)
+
+
+def metrics_install_defaults() -> tuple[int, int]:
+    """The shipped generic set (names no event, so it works on any company)."""
+    return metric_definitions_upsert(items=[m for m in defaults.DEFAULT_METRICS if not _exists(m["key"])])
+
+
+def _exists(key: str) -> bool:
+    return MetricDefinition.objects.filter(key=key).exists()
+
+
+def metrics_suggest(*, apply: bool = True) -> list[dict[str, Any]]:
+    """A starter set from the event names in the store (per-event counts, users, change, per seat).
+
+    Existing definitions with the same key are left as they are.
+    """
+    from tandem.usage.eventstore import EventStore
+
+    volumes = (
+        EventStore.for_settings()
+        .query_arrow("SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY n DESC")
+        .to_pylist()
+    )
+    suggested = defaults.suggest_from_events([(r["event"], int(r["n"])) for r in volumes])
+    new = [m for m in suggested if not _exists(m["key"])]
+    if apply and new:
+        metric_definitions_upsert(items=new)
+    return new
+
+
+@dataclass(frozen=True)
+class ComputeResult:
+    dates: list[dt.date]
+    accounts: int
+    metrics: int
+    seconds: float
+
+
+def _long(table: pa.Table, keys: list[str]) -> pa.Table:
+    """Wide (account_id + one column per metric) to long (account_id, metric, value)."""
+    n = table.num_rows
+    ids = table.column("account_id")
+    parts = [
+        pa.table(
+            {
+                "account_id": ids,
+                "metric": pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([key])),
+                "value": pc.cast(table.column(key), pa.float64()),
+            }
+        )
+        for key in keys
+    ]
+    return pa.concat_tables(parts) if parts else pa.table({"account_id": [], "metric": [], "value": []})
+
+
+def metrics_compute(
+    *,
+    dates: list[dt.date],
+    specs: list[MetricSpec] | None = None,
+    sources: Sources | None = None,
+    update_current: bool = True,
+    advance: Callable[[int], None] | None = None,
+) -> ComputeResult:
+    """Compute every active metric for every account at each date and store one snapshot per date.
+
+    The latest date also refreshes ``MetricValue`` (the Django copy used for sorting and filtering)
+    when it is not older than what is there.
+    """
+    from tandem.metrics.sources import duckdb_sources
+
+    started = time.monotonic()
+    specs = specs if specs is not None else active_specs()
+    if not specs:
+        raise DomainError("No active metrics.", [FieldError("metrics", "define or suggest metrics first")])
+    keys = [s.key for s in specs]
+    accounts = 0
+    latest: pa.Table | None = None
+
+    def run(src: Sources) -> None:
+        nonlocal accounts, latest
+        for day in sorted(dates):
+            wide = compute_metrics(src, specs, as_of=day).to_pyarrow()
+            store.write_snapshot(KIND, day, _long(wide, keys))
+            accounts = max(accounts, wide.num_rows)
+            latest = wide
+            if advance:
+                advance(1)
+
+    if sources is None:
+        with duckdb_sources() as src:
+            run(src)
+    else:
+        run(sources)
+    if update_current and latest is not None:
+        _store_current(latest, keys, max(dates))
+    return ComputeResult(dates=sorted(dates), accounts=accounts, metrics=len(keys), seconds=time.monotonic() - started)
+
+
+@transaction.atomic
+def _store_current(wide: pa.Table, keys: list[str], as_of: dt.date) -> None:
+    current = MetricValue.objects.order_by("-as_of").values_list("as_of", flat=True).first()
+    if current and current > as_of:
+        return
+    ids = {d.key: d.pk for d in MetricDefinition.objects.filter(key__in=keys)}
+    MetricValue.objects.all().delete()
+    accounts = wide.column("account_id").to_pylist()
+    rows = []
+    for key in keys:
+        values = wide.column(key).to_pylist()
+        rows.extend(
+            MetricValue(account_id=a, metric_id=ids[key], value=v, as_of=as_of)
+            for a, v in zip(accounts, values, strict=True)
+        )
+    MetricValue.objects.bulk_create(rows, batch_size=5000)
+
+
+def metrics_refresh(*, today: dt.date | None = None) -> ComputeResult:
+    """The daily job: metrics as of today (start of day, so yesterday's events are complete).
+
+    Scheduled by the job system: call ``tandem.metrics.services.metrics_refresh()`` once a day, or
+    ``tandem metrics refresh``. Idempotent: running it twice on a day rewrites the same snapshot.
+    Health scores and churn risk are refreshed by ``tandem.health.services.health_refresh`` and
+    ``tandem.risk.services.risk_refresh``, which the CLI's refresh also runs.
+    """
+    today = today or timezone.localdate()
+    return metrics_compute(dates=[today])

@@ -1,0 +1,270 @@
+"""Reads: the renewal center, the expansion pipeline board, quotas, attainment and forecasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+
+from tandem.core.money import to_cents
+from tandem.opportunities.models import (
+    EXPANSION_KINDS,
+    OPEN_STAGES,
+    ForecastCategory,
+    Opportunity,
+    OpportunityKind,
+    Quota,
+    Stage,
+)
+
+ZERO = Decimal("0")
+
+
+def account_health_and_risk(*, account_ids: list[int]) -> tuple[dict[int, Any], dict[int, Any]]:
+    """Current health and risk per account from the health and risk apps, when they are installed.
+
+    Imported lazily: those apps are optional, and a page shows "—" without them.
+    """
+    health: dict[int, Any] = {}
+    risk: dict[int, Any] = {}
+    try:
+        from tandem.health.selectors import account_health_current  # type: ignore[import-not-found]
+
+        health = dict(account_health_current(account_ids=account_ids))
+    except (ImportError, AttributeError):
+        pass
+    try:
+        from tandem.risk.selectors import account_risk_current  # type: ignore[import-not-found]
+
+        risk = dict(account_risk_current(account_ids=account_ids))
+    except (ImportError, AttributeError, TypeError):
+        pass
+    return health, risk
+
+
+def signal_label(value: Any) -> str:
+    """A short label for a health or risk snapshot whose exact shape belongs to another app."""
+    if value is None:
+        return "—"
+    for name in ("score", "value", "level", "band", "label"):
+        attribute = getattr(value, name, None)
+        if attribute is not None:
+            return str(round(attribute) if isinstance(attribute, float) else attribute)
+    return str(value)
+
+
+def opportunities_base() -> QuerySet[Opportunity]:
+    return Opportunity.objects.select_related("account", "owner", "churn_reason")
+
+
+@dataclass
+class RenewalRow:
+    opportunity: Opportunity
+    health: str
+    risk: str
+
+
+@dataclass
+class RenewalCenter:
+    open: list[RenewalRow]
+    closed: list[Opportunity]
+    totals: dict[str, Decimal]
+    outcome_counts: dict[str, int]
+
+
+def renewal_center(
+    *, today: dt.date, horizon_days: int = 180, owner_id: int | None = None, closed_days: int = 90
+) -> RenewalCenter:
+    """Open renewals closing within ``horizon_days`` (and overdue ones), plus recently closed ones."""
+    qs = opportunities_base().filter(kind=OpportunityKind.RENEWAL)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    open_qs = list(
+        qs.filter(stage__in=OPEN_STAGES, close_date__lte=today + dt.timedelta(days=horizon_days)).order_by(
+            "close_date", "id"
+        )
+    )
+    closed = list(
+        qs.filter(closed_on__gte=today - dt.timedelta(days=closed_days))
+        .exclude(stage__in=OPEN_STAGES)
+        .order_by("-closed_on", "-id")
+    )
+    health, risk = account_health_and_risk(account_ids=[o.account_id for o in open_qs])
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for o in open_qs:
+        totals["current_arr"] += o.current_arr
+        totals["expected"] += o.amount
+        totals[o.forecast_category] += o.amount
+    outcome_counts: dict[str, int] = defaultdict(int)
+    for o in closed:
+        outcome_counts[o.outcome] += 1
+    return RenewalCenter(
+        open=[
+            RenewalRow(o, signal_label(health.get(o.account_id)), signal_label(risk.get(o.account_id))) for o in open_qs
+        ],
+        closed=closed,
+        totals=dict(totals),
+        outcome_counts=dict(outcome_counts),
+    )
+
+
+@dataclass
+class BoardColumn:
+    stage: str
+    label: str
+    opportunities: list[Opportunity]
+    amount: Decimal
+    weighted: Decimal
+
+
+def pipeline_board(*, owner_id: int | None = None, closed_since: dt.date | None = None) -> list[BoardColumn]:
+    """Expansion opportunities in one column per stage (closed columns only since ``closed_since``)."""
+    qs = opportunities_base().filter(kind__in=EXPANSION_KINDS).order_by("close_date", "id")
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    by_stage: dict[str, list[Opportunity]] = defaultdict(list)
+    for o in qs:
+        if o.stage not in OPEN_STAGES and closed_since and (o.closed_on or dt.date.min) < closed_since:
+            continue
+        by_stage[o.stage].append(o)
+    return [
+        BoardColumn(
+            stage=stage.value,
+            label=str(stage.label),
+            opportunities=by_stage[stage.value],
+            amount=sum((o.amount for o in by_stage[stage.value]), ZERO),
+            weighted=sum((o.weighted_amount for o in by_stage[stage.value]), ZERO),
+        )
+        for stage in Stage
+    ]
+
+
+@dataclass
+class ForecastRow:
+    """One AM (or the team) in one period: quota, what closed and what is forecast."""
+
+    owner_id: int | None
+    owner: str
+    quota: Decimal = ZERO
+    won_renewal: Decimal = ZERO
+    won_expansion: Decimal = ZERO
+    commit: Decimal = ZERO  # open commit
+    best_case: Decimal = ZERO  # open best case
+    pipeline: Decimal = ZERO  # open pipeline
+    lost: Decimal = ZERO
+    open_count: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def closed_won(self) -> Decimal:
+        return self.won_renewal + self.won_expansion
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return self.closed_won / self.quota if self.quota else None
+
+    @property
+    def forecast_commit(self) -> Decimal:
+        return self.closed_won + self.commit
+
+    @property
+    def forecast_best_case(self) -> Decimal:
+        return self.forecast_commit + self.best_case
+
+    @property
+    def forecast_pipeline(self) -> Decimal:
+        return self.forecast_best_case + self.pipeline
+
+    def add(self, other: ForecastRow) -> None:
+        for name in ("quota", "won_renewal", "won_expansion", "commit", "best_case", "pipeline", "lost"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.open_count += other.open_count
+
+
+def _user_name(user: Any) -> str:
+    return (user.get_full_name() or user.username) if user else "—"
+
+
+def quarter_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    start = dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    year, month = divmod(start.month + 2, 12)
+    end = dt.date(start.year + year, month + 1, 1) - dt.timedelta(days=1)
+    return start, end
+
+
+def forecast(*, period_start: dt.date, period_end: dt.date) -> tuple[list[ForecastRow], ForecastRow]:
+    """Per AM and for the team: quota, closed-won renewals and expansion, and the open forecast.
+
+    Attainment = ARR closed won in the period (renewed ARR of won renewals + added ARR of won
+    expansion deals, by ``closed_on``) ÷ quota. Forecasts are cumulative: commit = closed won +
+    open commit; best case = commit + open best case; pipeline = best case + open pipeline (open
+    deals by ``close_date`` in the period).
+    """
+    rows: dict[int | None, ForecastRow] = {}
+
+    def row_for(owner: Any) -> ForecastRow:
+        key = owner.pk if owner else None
+        if key not in rows:
+            rows[key] = ForecastRow(owner_id=key, owner=_user_name(owner))
+        return rows[key]
+
+    for quota in Quota.objects.filter(period_start__lte=period_end, period_end__gte=period_start).select_related(
+        "owner"
+    ):
+        row_for(quota.owner).quota += quota.amount
+    closed = Opportunity.objects.filter(closed_on__range=(period_start, period_end)).exclude(stage__in=OPEN_STAGES)
+    open_ = Opportunity.objects.filter(stage__in=OPEN_STAGES, close_date__range=(period_start, period_end))
+    owners = {o.pk: o for o in _owners(closed, open_)}
+    for owner_id, kind, stage, amount in (
+        closed.values("owner_id", "kind", "stage")
+        .annotate(total=Sum("amount"))
+        .values_list("owner_id", "kind", "stage", "total")
+    ):
+        row = row_for(owners.get(owner_id))
+        amount = to_cents(amount)  # SQLite's SUM drops the scale of decimals
+        if stage == Stage.CLOSED_WON:
+            if kind == OpportunityKind.RENEWAL:
+                row.won_renewal += amount
+            else:
+                row.won_expansion += amount
+        else:
+            row.lost += amount
+    for owner_id, category, amount, count in (
+        open_.values("owner_id", "forecast_category")
+        .annotate(total=Sum("amount"), n=Sum(1))
+        .values_list("owner_id", "forecast_category", "total", "n")
+    ):
+        row = row_for(owners.get(owner_id))
+        amount = to_cents(amount)
+        row.open_count += count
+        if category == ForecastCategory.COMMIT:
+            row.commit += amount
+        elif category == ForecastCategory.BEST_CASE:
+            row.best_case += amount
+        elif category == ForecastCategory.PIPELINE:
+            row.pipeline += amount
+    ordered = sorted(rows.values(), key=lambda r: (r.owner_id is None, r.owner))
+    team = ForecastRow(owner_id=None, owner="")
+    for row in ordered:
+        team.add(row)
+    return ordered, team
+
+
+def _owners(*querysets: QuerySet[Opportunity]) -> list[Any]:
+    from tandem.users.models import User
+
+    ids: set[int] = set()
+    for qs in querysets:
+        ids.update(i for i in qs.values_list("owner_id", flat=True).distinct() if i)
+    return list(User.objects.filter(pk__in=ids))
+
+
+def account_opportunities(*, account_id: int, open_only: bool = False) -> list[Opportunity]:
+    qs = opportunities_base().filter(account_id=account_id).order_by("close_date", "id")
+    if open_only:
+        qs = qs.filter(stage__in=OPEN_STAGES)
+    return list(qs)

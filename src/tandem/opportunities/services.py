@@ -1,0 +1,309 @@
+"""Writes on opportunities: create, move through stages, close renewals (rolling the contract) and quotas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tandem.core.errors import DomainError, FieldError
+from tandem.core.money import to_cents
+from tandem.core.services import model_save, model_validate
+from tandem.opportunities.models import (
+    EXPANSION_KINDS,
+    OPEN_STAGES,
+    STAGE_FORECAST,
+    STAGE_PROBABILITY,
+    ChurnReason,
+    ForecastCategory,
+    Opportunity,
+    OpportunityKind,
+    OpportunitySource,
+    Quota,
+    RenewalOutcome,
+    RenewalPolicy,
+    Stage,
+)
+from tandem.subscriptions.models import Subscription
+from tandem.subscriptions.selectors import exchange_rates_as_of, subscriptions_current
+from tandem.subscriptions.services import SubscriptionItemInput, subscription_create, subscription_update
+
+if TYPE_CHECKING:
+    from tandem.accounts.models import Account
+    from tandem.users.models import User
+
+RENEWAL_PROBABILITY = {
+    ForecastCategory.COMMIT: Decimal("90"),
+    ForecastCategory.BEST_CASE: Decimal("70"),
+    ForecastCategory.PIPELINE: Decimal("40"),
+    ForecastCategory.OMITTED: Decimal("0"),
+}
+DEFAULT_CHURN_REASONS = (
+    ("budget", "Budget cut"),
+    ("product_fit", "Product did not fit"),
+    ("competitor", "Moved to a competitor"),
+    ("champion_left", "Champion left"),
+    ("low_adoption", "Low adoption"),
+    ("acquired", "Acquired or merged"),
+    ("out_of_business", "Went out of business"),
+    ("support", "Support experience"),
+)
+
+
+def churn_reasons_ensure_defaults() -> int:
+    """Create the default churn reasons that are missing. Idempotent; returns how many were added."""
+    existing = set(ChurnReason.objects.values_list("code", flat=True))
+    missing = [ChurnReason(code=code, name=name) for code, name in DEFAULT_CHURN_REASONS if code not in existing]
+    ChurnReason.objects.bulk_create(missing)
+    return len(missing)
+
+
+def renewal_lead_days() -> dict[str, int]:
+    """Days before a term's end that its renewal opens, by tier (policies override settings)."""
+    lead = dict(settings.TANDEM_RENEWAL_LEAD_DAYS)
+    lead.update(dict(RenewalPolicy.objects.values_list("tier", "lead_days")))
+    return lead
+
+
+def _check_expansion_kind(kind: str) -> None:
+    if kind not in EXPANSION_KINDS:
+        raise DomainError(
+            _("Invalid opportunity."),
+            [FieldError("kind", _("Create renewals from contract terms; choose upsell, cross-sell or add-on."))],
+        )
+
+
+@transaction.atomic
+def opportunity_create(
+    *,
+    account: Account,
+    kind: str,
+    amount: Decimal,
+    close_date: dt.date,
+    owner: User | None = None,
+    name: str = "",
+    stage: str = Stage.QUALIFY,
+    probability: Decimal | None = None,
+    forecast_category: str | None = None,
+    source: str = OpportunitySource.MANUAL,
+    source_ref: str = "",
+    notes: str = "",
+) -> Opportunity:
+    """Open an expansion opportunity (upsell, cross-sell or add-on) on an account.
+
+    ``amount`` is the ARR it adds, in the reporting currency. ``owner`` defaults to the account's
+    AM; ``probability`` and ``forecast_category`` default from the stage. Other apps (for example
+    expansion CTAs) call this with ``source="cta"`` and their own id in ``source_ref``. Raises
+    DomainError naming each invalid field; nothing is written then.
+    """
+    _check_expansion_kind(kind)
+    if stage not in OPEN_STAGES:
+        raise DomainError(_("Invalid opportunity."), [FieldError("stage", _("A new opportunity must be open."))])
+    opportunity = Opportunity(
+        account=account,
+        kind=kind,
+        name=name or _("%(kind)s for %(account)s") % {"kind": OpportunityKind(kind).label, "account": account.name},
+        owner=owner if owner is not None else account.am_owner,
+        stage=stage,
+        probability=STAGE_PROBABILITY[Stage(stage)] if probability is None else probability,
+        forecast_category=forecast_category or STAGE_FORECAST[Stage(stage)],
+        amount=amount,
+        close_date=close_date,
+        source=source,
+        source_ref=source_ref,
+        notes=notes,
+    )
+    model_validate(opportunity, message=_("Invalid opportunity."))
+    model_save(opportunity, message=_("Invalid opportunity."))
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_move_stage(*, opportunity: Opportunity, stage: str, closed_on: dt.date | None = None) -> Opportunity:
+    """Move an expansion opportunity to another stage; closing it stamps ``closed_on``."""
+    _check_expansion_kind(opportunity.kind)
+    if stage not in Stage.values:
+        raise DomainError(_("Invalid stage."), [FieldError("stage", _("Unknown stage."))])
+    opportunity.stage = stage
+    opportunity.probability = STAGE_PROBABILITY[Stage(stage)]
+    if stage in OPEN_STAGES:
+        opportunity.forecast_category = STAGE_FORECAST[Stage(stage)]
+        opportunity.closed_on = None
+    else:
+        won = stage == Stage.CLOSED_WON
+        opportunity.forecast_category = ForecastCategory.COMMIT if won else ForecastCategory.OMITTED
+        opportunity.closed_on = closed_on or timezone.localdate()
+    model_save(opportunity, message=_("Invalid opportunity."))
+    return opportunity
+
+
+@transaction.atomic
+def renewal_set_forecast(
+    *, opportunity: Opportunity, forecast_category: str, amount: Decimal | None = None
+) -> Opportunity:
+    """Set an open renewal's forecast category (commit, probable, at risk, lost) and expected amount."""
+    if not opportunity.is_renewal or not opportunity.is_open:
+        raise DomainError(_("Invalid renewal."), [FieldError("non_field", _("Only open renewals have a forecast."))])
+    if forecast_category not in ForecastCategory.values:
+        raise DomainError(_("Invalid renewal."), [FieldError("forecast_category", _("Unknown forecast category."))])
+    opportunity.forecast_category = forecast_category
+    opportunity.probability = RENEWAL_PROBABILITY[ForecastCategory(forecast_category)]
+    if amount is not None:
+        opportunity.amount = amount
+    model_validate(opportunity, message=_("Invalid renewal."))
+    model_save(opportunity, message=_("Invalid renewal."))
+    return opportunity
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.month - 1 + months, 12)
+    import calendar
+
+    last = calendar.monthrange(day.year + year, month + 1)[1]
+    return dt.date(day.year + year, month + 1, min(day.day, last))
+
+
+def _term_months(term: Subscription) -> int:
+    assert term.end_date is not None
+    after = term.end_date + dt.timedelta(days=1)
+    return max((after.year - term.start_date.year) * 12 + after.month - term.start_date.month, 1)
+
+
+@transaction.atomic
+def renewal_close(
+    *,
+    opportunity: Opportunity,
+    churned: bool = False,
+    churn_reason: ChurnReason | None = None,
+    items: Sequence[SubscriptionItemInput] | None = None,
+    closed_on: dt.date | None = None,
+) -> Opportunity:
+    """Close a renewal: churned (with a reason), or renewed into the next contract term.
+
+    Renewed: the next term starts the day after the current one ends, runs as many months, and has
+    ``items`` (default: the current term's lines unchanged). The outcome is renewed, renewed with
+    expansion or renewed with contraction by comparing the two terms' ARR in the contract currency.
+    The current term's renewal date moves to the new term's, so the account's renewal date rolls
+    forward, and the account's revenue is refreshed by the subscription services.
+    """
+    if not opportunity.is_renewal or not opportunity.is_open:
+        raise DomainError(_("Invalid renewal."), [FieldError("non_field", _("This renewal is already closed."))])
+    term = opportunity.subscription
+    closed_on = closed_on or timezone.localdate()
+    if churned:
+        if churn_reason is None:
+            raise DomainError(_("Invalid renewal."), [FieldError("churn_reason", _("Choose a churn reason."))])
+        opportunity.outcome = RenewalOutcome.CHURNED
+        opportunity.churn_reason = churn_reason
+        opportunity.stage = Stage.CLOSED_LOST
+        opportunity.forecast_category = ForecastCategory.OMITTED
+        opportunity.probability = Decimal("0")
+        opportunity.amount = Decimal("0")
+        if term is not None:
+            subscription_update(subscription=term, data={"auto_renew": False, "renewal_date": None})
+    else:
+        if term is None or term.end_date is None:
+            raise DomainError(
+                _("Invalid renewal."), [FieldError("subscription", _("The renewal has no fixed-term contract."))]
+            )
+        if items is None:
+            items = [
+                SubscriptionItemInput(product=i.product, quantity=i.quantity, unit_price=i.unit_price)
+                for i in term.items.select_related("product")
+            ]
+        start = term.end_date + dt.timedelta(days=1)
+        end = _add_months(start, _term_months(term)) - dt.timedelta(days=1)
+        new_term = subscription_create(
+            account=term.account,
+            start_date=start,
+            end_date=end,
+            renewal_date=end + dt.timedelta(days=1),
+            items=items,
+            currency=term.currency,
+            billing_period=term.billing_period,
+            auto_renew=term.auto_renew,
+        )
+        subscription_update(subscription=term, data={"renewal_date": new_term.renewal_date})
+        rate = exchange_rates_as_of(on=closed_on).get(new_term.currency, Decimal("1"))
+        opportunity.amount = to_cents(new_term.arr * rate)
+        if new_term.arr > term.arr:
+            opportunity.outcome = RenewalOutcome.EXPANDED
+        elif new_term.arr < term.arr:
+            opportunity.outcome = RenewalOutcome.CONTRACTED
+        else:
+            opportunity.outcome = RenewalOutcome.RENEWED
+        opportunity.next_subscription = new_term
+        opportunity.stage = Stage.CLOSED_WON
+        opportunity.forecast_category = ForecastCategory.COMMIT
+        opportunity.probability = Decimal("100")
+    opportunity.closed_on = closed_on
+    model_save(opportunity, message=_("Invalid renewal."))
+    return opportunity
+
+
+def renewal_initial_forecast(*, auto_renew: bool) -> str:
+    return ForecastCategory.COMMIT if auto_renew else ForecastCategory.BEST_CASE
+
+
+@transaction.atomic
+def renewals_open_due(*, today: dt.date | None = None) -> list[Opportunity]:
+    """Open a renewal opportunity for every fixed-term contract within its tier's lead time of ending.
+
+    A term qualifies when it is current, has an end date, no later term of the account follows
+    it, and it has no renewal opportunity yet. Idempotent: running it twice opens nothing new.
+    """
+    today = today or timezone.localdate()
+    lead = renewal_lead_days()
+    rates = exchange_rates_as_of(on=today)
+    later = Subscription.objects.filter(account_id=OuterRef("account_id"), start_date__gt=OuterRef("start_date"))
+    terms = (
+        subscriptions_current(on=today)
+        .filter(end_date__isnull=False)
+        .exclude(Exists(Opportunity.objects.filter(kind=OpportunityKind.RENEWAL, subscription_id=OuterRef("pk"))))
+        .exclude(Exists(later))
+        .select_related("account")
+    )
+    created: list[Opportunity] = []
+    for term in terms:
+        assert term.end_date is not None
+        if (term.end_date - today).days > lead.get(term.account.tier, 90):
+            continue
+        arr = to_cents(term.arr * rates.get(term.currency, Decimal("1")))
+        forecast = renewal_initial_forecast(auto_renew=term.auto_renew)
+        created.append(
+            Opportunity(
+                account=term.account,
+                kind=OpportunityKind.RENEWAL,
+                name=_("Renewal %(date)s") % {"date": (term.end_date + dt.timedelta(days=1)).isoformat()},
+                owner_id=term.account.am_owner_id,
+                stage=Stage.NEGOTIATE if forecast == ForecastCategory.COMMIT else Stage.PROPOSE,
+                probability=RENEWAL_PROBABILITY[ForecastCategory(forecast)],
+                forecast_category=forecast,
+                amount=arr,
+                current_arr=arr,
+                close_date=term.end_date,
+                source=OpportunitySource.AUTOMATIC,
+                subscription=term,
+            )
+        )
+    Opportunity.objects.bulk_create(created, batch_size=2000)
+    return created
+
+
+@transaction.atomic
+def quota_set(*, owner: User, period_start: dt.date, period_end: dt.date, amount: Decimal) -> Quota:
+    """Set (create or replace) an AM's quota for the period starting on ``period_start``."""
+    quota = Quota.objects.filter(owner=owner, period_start=period_start).first() or Quota(
+        owner=owner, period_start=period_start
+    )
+    quota.period_end, quota.amount = period_end, amount
+    model_validate(quota, message=_("Invalid quota."), exclude=["owner"])
+    model_save(quota, message=_("Invalid quota."))
+    return quota

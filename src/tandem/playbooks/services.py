@@ -1,0 +1,650 @@
+"""Writes: evaluate rules and open CTAs in bulk, run playbook steps, and work CTAs.
+
+Idempotency: one open CTA per rule and account is a partial unique constraint, CTAs are inserted
+with ``ON CONFLICT DO NOTHING`` and found again by the run's token, each rule's CTAs, tasks,
+emails, notifications and jobs commit in one transaction, and steps are materialised under a
+unique (cta, position). Running an evaluation twice, or again after a worker died half-way,
+therefore opens nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tandem.accounts.models import Account, Contact
+from tandem.core.errors import DomainError, FieldError
+from tandem.jobs.services import job_enqueue, job_enqueue_many
+from tandem.jobs.worker import checkpoint
+from tandem.notifications.services import NotificationDraft, notifications_send
+from tandem.playbooks import emails
+from tandem.playbooks.models import (
+    OPEN_Q,
+    CallToAction,
+    CtaOutcome,
+    CtaPriority,
+    CtaStatus,
+    CtaTask,
+    EmailStatus,
+    EmailTemplate,
+    OutboundEmail,
+    PlaybookStep,
+    PoolStrategy,
+    Rule,
+    StepKind,
+    StepRole,
+    TaskStatus,
+    WorkPool,
+)
+from tandem.playbooks.providers import Providers, default_providers
+from tandem.playbooks.triggers import OPS, TRIGGERS, EvalContext, rule_match, validate_conditions
+from tandem.users.models import User
+from tandem.users.roles import Role
+
+RISK_WEIGHT = {CtaPriority.LOW: 0.25, CtaPriority.MEDIUM: 0.5, CtaPriority.HIGH: 0.75, CtaPriority.CRITICAL: 1.0}
+ARR_FLOOR = 1000.0  # so accounts without revenue yet (onboarding) still rank
+ACCOUNT_COLUMNS = ("id", "name", "arr", "tier", "lifecycle_stage", "country", "csm_owner_id", "am_owner_id")
+
+
+def priority_score(*, arr: float, priority: int, health_score: float | None) -> float:
+    """ARR at stake * risk: ``max(ARR, 1000) * priority weight * (1.5 - health/100)`` (health 50 when unknown)."""
+    health = 50.0 if health_score is None else max(0.0, min(100.0, float(health_score)))
+    return round(max(float(arr), ARR_FLOOR) * RISK_WEIGHT[CtaPriority(priority)] * (1.5 - health / 100), 2)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def _validate_rule(data: dict[str, Any]) -> list[FieldError]:
+    errors = []
+    if data.get("trigger") not in TRIGGERS:
+        errors.append(FieldError("trigger", _("Unknown trigger; one of: %(keys)s") % {"keys": ", ".join(TRIGGERS)}))
+    elif not isinstance(data.get("params") or {}, dict):
+        errors.append(FieldError("params", _("Trigger parameters must be an object.")))
+    else:
+        unknown = set(data.get("params") or {}) - set(TRIGGERS[data["trigger"]].defaults)
+        if unknown:
+            errors.append(
+                FieldError("params", _("Unknown parameters: %(names)s") % {"names": ", ".join(sorted(unknown))})
+            )
+    errors += [FieldError("conditions", m) for m in validate_conditions(data.get("conditions") or [])]
+    return errors
+
+
+RULE_FIELDS = (
+    "name",
+    "description",
+    "trigger",
+    "params",
+    "conditions",
+    "playbook",
+    "cta_type",
+    "priority",
+    "owner_role",
+    "pool",
+    "due_in_days",
+    "reopen_after_days",
+    "is_active",
+    "key",
+)
+
+
+@transaction.atomic
+def rule_save(*, rule: Rule | None = None, **data: Any) -> Rule:
+    """Create or update a rule; an unknown trigger, parameter or condition is refused naming the field."""
+    from tandem.core.services import model_assign, model_save, model_validate
+
+    rule = rule or Rule()
+    merged = {f: getattr(rule, f, None) for f in ("trigger", "params", "conditions")} | data
+    model_assign(rule, data=data, fields=RULE_FIELDS)
+    message = _("Invalid rule.")
+    model_validate(rule, message=message, extra_errors=_validate_rule(merged))
+    model_save(rule, message=message)
+    return rule
+
+
+@dataclass
+class RulePreview:
+    rule_name: str
+    count: int
+    accounts: list[dict[str, Any]]
+    unavailable: str = ""
+
+
+def rule_preview(
+    *,
+    trigger: str,
+    params: dict[str, Any],
+    conditions: list[dict[str, Any]],
+    today: dt.date,
+    providers: Providers | None = None,
+    limit: int = 25,
+) -> RulePreview:
+    """Which accounts a rule (saved or not) matches now, biggest ARR first."""
+    errors = _validate_rule({"trigger": trigger, "params": params, "conditions": conditions})
+    if errors:
+        raise DomainError(_("Invalid rule."), errors)
+    ctx = EvalContext(today=today, providers=providers or default_providers())
+    match = rule_match(trigger_key=trigger, params=params, conditions=conditions, ctx=ctx)
+    ids = list(match.matches)
+    accounts = list(
+        Account.objects.filter(pk__in=ids[:20000]).order_by("-arr", "name").values("id", "name", "arr")[:limit]
+    )
+    for a in accounts:
+        a["reason"] = match.matches[a["id"]]
+    return RulePreview("", len(ids), accounts, match.unavailable)
+
+
+# --- evaluation: open CTAs in bulk -------------------------------------------------------------
+
+
+@dataclass
+class RuleOutcome:
+    rule_id: int
+    matched: int = 0
+    opened: int = 0
+    unavailable: str = ""
+
+
+@dataclass
+class EvaluationReport:
+    today: dt.date
+    rules: list[RuleOutcome] = field(default_factory=list)
+
+    @property
+    def opened(self) -> int:
+        return sum(r.opened for r in self.rules)
+
+
+def rules_evaluate(
+    *, today: dt.date, rule_ids: Iterable[int] | None = None, providers: Providers | None = None
+) -> EvaluationReport:
+    """Evaluate active rules and open a CTA for every new match (one transaction per rule)."""
+    ctx = EvalContext(today=today, providers=providers or default_providers())
+    rules = Rule.objects.filter(is_active=True).select_related("playbook", "pool").order_by("id")
+    if rule_ids is not None:
+        rules = rules.filter(pk__in=list(rule_ids))
+    report = EvaluationReport(today=today)
+    for rule in rules:
+        match = rule_match(trigger_key=rule.trigger, params=rule.params, conditions=rule.conditions, ctx=ctx)
+        outcome = RuleOutcome(rule.pk, matched=len(match.matches), unavailable=match.unavailable)
+        if match.matches:
+            outcome.opened = _open_for_rule(rule=rule, matches=match.matches, ctx=ctx)
+        report.rules.append(outcome)
+        checkpoint("rules.after_rule")
+    return report
+
+
+def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def _fallback_manager_id() -> int | None:
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.CS_MANAGER.group_name)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+class _PoolAssigner:
+    """Hands CTAs of a pool to its members, round robin or to whoever has the fewest open CTAs."""
+
+    def __init__(self, pool: WorkPool) -> None:
+        self.pool = WorkPool.objects.select_for_update().get(pk=pool.pk)
+        self.members = sorted(self.pool.members.filter(is_active=True).values_list("id", flat=True))
+        self.load = Counter(
+            dict(
+                CallToAction.objects.filter(OPEN_Q, owner_id__in=self.members)
+                .values("owner_id")
+                .annotate(n=Count("id"))
+                .values_list("owner_id", "n")
+            )
+        )
+
+    def next(self) -> int | None:
+        if not self.members:
+            return None
+        if self.pool.strategy == PoolStrategy.ROUND_ROBIN:
+            member = self.members[self.pool.cursor % len(self.members)]
+            self.pool.cursor += 1
+        else:
+            member = min(self.members, key=lambda m: (self.load[m], m))
+        self.load[member] += 1
+        return member
+
+    def save(self) -> None:
+        self.pool.save(update_fields=["cursor"])
+
+
+def _owner_for(role: str, account: dict[str, Any], manager_id: int | None) -> int | None:
+    if role == StepRole.AM:
+        return account["am_owner_id"] or account["csm_owner_id"]
+    if role == StepRole.CS_MANAGER:
+        return manager_id
+    return account["csm_owner_id"] or account["am_owner_id"]
+
+
+@transaction.atomic
+def _open_for_rule(*, rule: Rule, matches: dict[int, str], ctx: EvalContext) -> int:
+    now = timezone.now()
+    already = set(CallToAction.objects.filter(OPEN_Q, rule=rule).values_list("account_id", flat=True))
+    quiet_since = now - dt.timedelta(days=rule.reopen_after_days)
+    cooling = set(
+        CallToAction.objects.filter(rule=rule, status=CtaStatus.CLOSED, closed_at__gte=quiet_since).values_list(
+            "account_id", flat=True
+        )
+    )
+    new_ids = sorted(set(matches) - already - cooling)
+    if not new_ids:
+        return 0
+    accounts: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(new_ids):
+        accounts.update({a["id"]: a for a in Account.objects.filter(pk__in=chunk).values(*ACCOUNT_COLUMNS)})
+    try:
+        health = ctx.health()
+    except Exception:
+        health = {}
+    manager_id = _fallback_manager_id()
+    pool = _PoolAssigner(rule.pool) if rule.pool_id else None
+    token = uuid.uuid4().hex
+    due = ctx.today + dt.timedelta(days=rule.due_in_days)
+    rows = []
+    for aid in new_ids:
+        account = accounts.get(aid)
+        if account is None:
+            continue
+        owner = pool.next() if pool else _owner_for(rule.owner_role, account, manager_id)
+        snapshot = health.get(aid)
+        rows.append(
+            CallToAction(
+                rule=rule,
+                account_id=aid,
+                playbook=rule.playbook,
+                type=rule.cta_type,
+                priority=rule.priority,
+                title=f"{rule.name}: {account['name']}"[:300],
+                reason=matches[aid],
+                owner_id=owner,
+                pool=rule.pool,
+                opened_on=ctx.today,
+                due_date=due,
+                run_token=token,
+                priority_score=priority_score(
+                    arr=float(account["arr"]),
+                    priority=rule.priority,
+                    health_score=getattr(snapshot, "score", None),
+                ),
+            )
+        )
+    CallToAction.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    if pool:
+        pool.save()
+    created = list(CallToAction.objects.filter(run_token=token).select_related("account"))
+    steps = list(rule.playbook.steps.order_by("position"))
+    _materialise(ctas=created, steps=steps, from_position=0, start=ctx.today, manager_id=manager_id, accounts=accounts)
+    notifications_send(
+        drafts=[
+            NotificationDraft(
+                user_id=c.owner_id,
+                key=f"cta:{c.pk}",
+                title=_("New call to action: %(title)s") % {"title": c.title},
+                body=c.reason,
+                url=f"/playbooks/ctas/{c.pk}/",
+            )
+            for c in created
+            if c.owner_id
+        ]
+    )
+    checkpoint("rules.before_commit")
+    return len(created)
+
+
+# --- playbook steps -----------------------------------------------------------------------------
+
+
+def _condition_holds(condition: dict[str, Any], account: dict[str, Any]) -> bool:
+    if not condition:
+        return True
+    value = account.get(condition.get("field", ""))
+    if condition.get("field") in {"arr"}:
+        value = float(value or 0)
+    return OPS[condition.get("op", "eq")](value, condition.get("value"))
+
+
+def _materialise(
+    *,
+    ctas: list[CallToAction],
+    steps: list[PlaybookStep],
+    from_position: int,
+    start: dt.date,
+    manager_id: int | None,
+    accounts: dict[int, dict[str, Any]] | None = None,
+) -> None:
+    """Create the tasks of each CTA's next steps, up to and including the next wait; send what is due."""
+    if not ctas or not steps:
+        return
+    if accounts is None:
+        accounts = {
+            a["id"]: a for a in Account.objects.filter(pk__in=[c.account_id for c in ctas]).values(*ACCOUNT_COLUMNS)
+        }
+    tasks: list[CtaTask] = []
+    drafts: list[NotificationDraft] = []
+    auto_email: list[tuple[CtaTask, PlaybookStep]] = []
+    for cta in ctas:
+        account = accounts[cta.account_id]
+        skip = 0
+        for step in steps:
+            if step.position < from_position:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            if step.kind == StepKind.BRANCH:
+                if not _condition_holds(step.condition, account):
+                    skip = step.skip_if_false
+                continue
+            assignee = (
+                cta.owner_id if step.role == StepRole.ACCOUNT_OWNER else _owner_for(step.role, account, manager_id)
+            )
+            done = step.kind == StepKind.NOTIFY
+            task = CtaTask(
+                cta=cta,
+                step=step,
+                position=step.position,
+                kind=step.kind,
+                title=step.title,
+                assignee_id=assignee,
+                due_date=start + dt.timedelta(days=step.due_offset_days),
+                status=TaskStatus.DONE if done else TaskStatus.PENDING,
+                completed_at=timezone.now() if done else None,
+            )
+            tasks.append(task)
+            if step.kind == StepKind.NOTIFY and assignee:
+                drafts.append(
+                    NotificationDraft(
+                        user_id=assignee,
+                        key=f"cta:{cta.pk}:step:{step.position}",
+                        title=f"{step.title}: {account['name']}",
+                        body=step.body,
+                        url=f"/playbooks/ctas/{cta.pk}/",
+                    )
+                )
+            if step.kind == StepKind.EMAIL and step.auto_send:
+                auto_email.append((task, step))
+            if step.kind == StepKind.WAIT:
+                break
+    CtaTask.objects.bulk_create(tasks, batch_size=1000)
+    notifications_send(drafts=drafts)
+    if auto_email:
+        _queue_emails(pairs=auto_email, sender_for=lambda t: t.assignee_id)
+
+
+def _queue_emails(*, pairs: list[tuple[CtaTask, PlaybookStep]], sender_for: Any) -> list[OutboundEmail]:
+    """Render each email step for the account's primary contact and queue its sending job."""
+    account_ids = {t.cta.account_id for t, _s in pairs}
+    accounts = Account.objects.in_bulk(list(account_ids))
+    owners = User.objects.in_bulk(
+        {pk for a in accounts.values() for pk in (a.csm_owner_id, a.am_owner_id) if pk}
+        | {sender_for(t) for t, _s in pairs if sender_for(t)}
+    )
+    for account in accounts.values():
+        account.csm_owner = owners.get(account.csm_owner_id)
+        account.am_owner = owners.get(account.am_owner_id)
+    contacts: dict[int, Contact] = {}
+    for contact in (
+        Contact.objects.filter(account_id__in=account_ids, still_at_company=True)
+        .exclude(email="")
+        .order_by("account_id", "-is_primary", "id")
+    ):
+        contacts.setdefault(contact.account_id, contact)
+    emails_out = []
+    for task, step in pairs:
+        account = accounts[task.cta.account_id]
+        contact = contacts.get(account.pk)
+        template = step.email_template
+        if contact is None or template is None:
+            continue
+        sender = owners.get(sender_for(task))
+        values = emails.placeholder_values(account=account, contact=contact, sender=sender)
+        emails_out.append(
+            OutboundEmail(
+                account=account,
+                contact=contact,
+                task=task,
+                template=template,
+                sender=sender,
+                to_email=contact.email,
+                subject=emails.render(template.subject, values),
+                body=emails.render(template.body, values),
+            )
+        )
+    OutboundEmail.objects.bulk_create(emails_out, batch_size=500)
+    job_enqueue_many(jobs=[("playbooks.send_customer_email", {"email_id": e.pk}, f"email:{e.pk}") for e in emails_out])
+    return emails_out
+
+
+@transaction.atomic
+def ctas_advance(*, today: dt.date) -> int:
+    """Finish waits that are over (reaching the steps after them) and wake snoozed CTAs."""
+    CallToAction.objects.filter(status=CtaStatus.SNOOZED, snoozed_until__lte=today).update(
+        status=CtaStatus.OPEN, snoozed_until=None
+    )
+    waits = list(
+        CtaTask.objects.filter(
+            kind=StepKind.WAIT,
+            status=TaskStatus.PENDING,
+            due_date__lte=today,
+            cta__status__in=[CtaStatus.OPEN, CtaStatus.SNOOZED],
+        ).select_related("cta", "cta__playbook")
+    )
+    if not waits:
+        return 0
+    CtaTask.objects.filter(pk__in=[w.pk for w in waits]).update(status=TaskStatus.DONE, completed_at=timezone.now())
+    manager_id = _fallback_manager_id()
+    by_playbook: dict[int, list[CtaTask]] = {}
+    for w in waits:
+        if w.cta.playbook_id:
+            by_playbook.setdefault(w.cta.playbook_id, []).append(w)
+    for playbook_id, group in by_playbook.items():
+        steps = list(PlaybookStep.objects.filter(playbook_id=playbook_id).order_by("position"))
+        by_position: dict[int, list[CallToAction]] = {}
+        for w in group:
+            by_position.setdefault(w.position + 1, []).append(w.cta)
+        for position, ctas in by_position.items():
+            _materialise(ctas=ctas, steps=steps, from_position=position, start=today, manager_id=manager_id)
+    return len(waits)
+
+
+# --- working a CTA ------------------------------------------------------------------------------
+
+
+def _open_cta(cta_id: int) -> CallToAction:
+    cta = CallToAction.objects.select_for_update().filter(pk=cta_id).first()
+    if cta is None:
+        raise DomainError(_("No such call to action."), status=404)
+    if not cta.is_open:
+        raise DomainError(_("This call to action is closed."), [FieldError("status", _("Closed."))], status=409)
+    return cta
+
+
+@transaction.atomic
+def cta_task_complete(*, task: CtaTask, user: User) -> CtaTask:
+    """Tick off a task (an email step is sent instead: see ``cta_email_send``)."""
+    _open_cta(task.cta_id)
+    task = CtaTask.objects.select_for_update().get(pk=task.pk)
+    if task.kind == StepKind.EMAIL:
+        raise DomainError(_("Send the email to complete this step."), [FieldError("task", _("Email step."))])
+    if task.status == TaskStatus.PENDING:
+        task.status, task.completed_at, task.completed_by = TaskStatus.DONE, timezone.now(), user
+        task.save(update_fields=["status", "completed_at", "completed_by"])
+    return task
+
+
+@transaction.atomic
+def cta_email_send(*, task: CtaTask, user: User) -> OutboundEmail:
+    """Queue the email of an email step to the account's primary contact (once)."""
+    _open_cta(task.cta_id)
+    task = CtaTask.objects.select_for_update(of=("self",)).select_related("cta", "step__email_template").get(pk=task.pk)
+    existing = OutboundEmail.objects.filter(task=task).first()
+    if existing:
+        return existing
+    if task.kind != StepKind.EMAIL or task.step is None:
+        raise DomainError(_("This step sends no email."), [FieldError("task", _("Not an email step."))])
+    queued = _queue_emails(pairs=[(task, task.step)], sender_for=lambda _t: user.pk)
+    if not queued:
+        raise DomainError(
+            _("The account has no contact with an email address."), [FieldError("contact", _("Missing."))]
+        )
+    return queued[0]
+
+
+@transaction.atomic
+def cta_close(*, cta: CallToAction, user: User, outcome: str, reason: str = "") -> CallToAction:
+    """Close a CTA with an outcome; its open tasks are skipped."""
+    if outcome not in CtaOutcome.values:
+        raise DomainError(_("Invalid outcome."), [FieldError("outcome", _("Choose an outcome."))])
+    cta = _open_cta(cta.pk)
+    cta.status, cta.closed_at, cta.outcome, cta.close_reason = CtaStatus.CLOSED, timezone.now(), outcome, reason
+    cta.snoozed_until = None
+    cta.save(update_fields=["status", "closed_at", "outcome", "close_reason", "snoozed_until", "updated_at"])
+    cta.tasks.filter(status=TaskStatus.PENDING).update(status=TaskStatus.SKIPPED)
+    return cta
+
+
+@transaction.atomic
+def cta_snooze(*, cta: CallToAction, user: User, until: dt.date, today: dt.date) -> CallToAction:
+    """Hide a CTA from the queue until a later day."""
+    if until <= today:
+        raise DomainError(_("Invalid snooze."), [FieldError("until", _("Choose a day after today."))])
+    cta = _open_cta(cta.pk)
+    cta.status, cta.snoozed_until = CtaStatus.SNOOZED, until
+    cta.save(update_fields=["status", "snoozed_until", "updated_at"])
+    return cta
+
+
+@transaction.atomic
+def cta_reassign(*, cta: CallToAction, user: User, owner: User) -> CallToAction:
+    """Give a CTA (and its open tasks of the previous owner) to someone else, and tell them."""
+    cta = _open_cta(cta.pk)
+    previous = cta.owner_id
+    cta.owner = owner
+    cta.save(update_fields=["owner", "updated_at"])
+    cta.tasks.filter(status=TaskStatus.PENDING, assignee_id=previous).update(assignee=owner)
+    notifications_send(
+        drafts=[
+            NotificationDraft(
+                user_id=owner.pk,
+                key=f"cta:{cta.pk}:assigned:{timezone.now().timestamp()}",
+                title=_("%(user)s assigned you: %(title)s") % {"user": user, "title": cta.title},
+                body=cta.reason,
+                url=f"/playbooks/ctas/{cta.pk}/",
+            )
+        ]
+    )
+    return cta
+
+
+# --- sending customer email -----------------------------------------------------------------------
+
+
+def outbound_email_send(*, email_id: int) -> str:
+    """Send one queued customer email over SMTP, at most once, and log it on the account timeline.
+
+    The row moves queued → sending (committed) before the SMTP conversation. If the worker dies
+    after that, the retried job finds "sending" and marks it "unknown" for a person to check instead
+    of sending a second copy.
+    """
+    from tandem.notifications.delivery import send_mail_smtp, smtp_configured
+    from tandem.timeline.models import InteractionKind
+    from tandem.timeline.services import interaction_create
+
+    with transaction.atomic():
+        email = OutboundEmail.objects.select_for_update().filter(pk=email_id).first()
+        if email is None or email.status in (EmailStatus.SENT, EmailStatus.UNKNOWN, EmailStatus.FAILED):
+            return email.status if email else "missing"
+        if email.status == EmailStatus.SENDING:
+            email.status = EmailStatus.UNKNOWN
+            email.error = _("The worker stopped while sending; not sent again automatically.")
+            email.save(update_fields=["status", "error", "updated_at"])
+            return email.status
+        if not smtp_configured():
+            raise RuntimeError("SMTP is not configured (TANDEM_SMTP_HOST); the email stays queued.")
+        email.status = EmailStatus.SENDING
+        email.message_id = f"<tandem-email-{email.pk}@tandem.local>"
+        email.save(update_fields=["status", "message_id", "updated_at"])
+    try:
+        send_mail_smtp(to=[email.to_email], subject=email.subject, body=email.body, message_id=email.message_id)
+    except Exception as exc:
+        OutboundEmail.objects.filter(pk=email.pk).update(status=EmailStatus.QUEUED, error=str(exc))
+        raise
+    checkpoint("email.after_send")
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update(of=("self",))
+            .select_related("account", "contact", "sender")
+            .get(pk=email_id)
+        )
+        interaction = interaction_create(
+            account=email.account,
+            kind=InteractionKind.EMAIL,
+            occurred_at=timezone.now(),
+            subject=email.subject,
+            summary=email.body,
+            author=email.sender,
+            users=[email.sender] if email.sender else [],
+            contacts=[email.contact] if email.contact else [],
+        )
+        email.status, email.sent_at, email.interaction = EmailStatus.SENT, timezone.now(), interaction
+        email.save(update_fields=["status", "sent_at", "interaction", "updated_at"])
+        if email.task_id:
+            CtaTask.objects.filter(pk=email.task_id, status=TaskStatus.PENDING).update(
+                status=TaskStatus.DONE, completed_at=timezone.now(), completed_by=email.sender
+            )
+    return EmailStatus.SENT
+
+
+def daily_run(*, today: dt.date, providers: Providers | None = None) -> EvaluationReport:
+    """The daily pipeline: refresh metrics (when that domain exists), evaluate rules, advance playbooks."""
+    providers = providers or default_providers()
+    if providers.metrics_refresh is not None:
+        providers.metrics_refresh(today=today)
+    report = rules_evaluate(today=today, providers=providers)
+    ctas_advance(today=today)
+    return report
+
+
+def rules_evaluation_enqueue(*, reason: str = "metrics-refreshed") -> None:
+    """Ask a worker to evaluate the rules (e.g. right after a metrics refresh)."""
+    job_enqueue(
+        name="playbooks.evaluate_rules",
+        payload={"day": timezone.localdate().isoformat()},
+        key=f"evaluate:{reason}:{timezone.now().isoformat(timespec='minutes')}",
+    )
+
+
+def email_template_save(*, template: EmailTemplate | None = None, **data: Any) -> EmailTemplate:
+    """Create or update a template; unknown placeholders are refused."""
+    template = template or EmailTemplate()
+    for name, value in data.items():
+        setattr(template, name, value)
+    errors = [
+        FieldError(f, _("Unknown placeholders: %(names)s") % {"names": ", ".join(u)})
+        for f in ("subject", "body")
+        if (u := emails.unknown_placeholders(getattr(template, f)))
+    ]
+    if errors:
+        raise DomainError(_("Invalid email template."), errors)
+    template.save()
+    return template

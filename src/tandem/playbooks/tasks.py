@@ -1,0 +1,26 @@
+"""Background entry points for playbooks: take ids and dates, call one service. All idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tandem.notifications.services import notification_enqueue_digest_all
+from tandem.playbooks.services import ctas_advance, daily_run, outbound_email_send, rules_evaluate
+
+
+def daily_pipeline(*, day: str) -> None:
+    today = dt.date.fromisoformat(day)
+    daily_run(today=today)
+    notification_enqueue_digest_all(day=today)
+
+
+def evaluate_rules(*, day: str, rule_ids: list[int] | None = None) -> None:
+    rules_evaluate(today=dt.date.fromisoformat(day), rule_ids=rule_ids)
+
+
+def advance_ctas(*, day: str) -> None:
+    ctas_advance(today=dt.date.fromisoformat(day))
+
+
+def send_customer_email(*, email_id: int) -> None:
+    outbound_email_send(email_id=email_id)

@@ -1,0 +1,208 @@
+"""Pages: My day, the team's queues, pools, a CTA, rules with a live preview, and the account section."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tandem.core.errors import DomainError
+from tandem.playbooks import selectors, services
+from tandem.playbooks.forms import CloseForm, ReassignForm, RuleForm, SnoozeForm
+from tandem.playbooks.models import CallToAction, CtaTask, Rule, WorkPool
+from tandem.playbooks.triggers import TRIGGERS
+from tandem.users.roles import Role, user_roles
+
+CHANGE = "accounts.change_account"
+
+
+def _is_manager(request: HttpRequest) -> bool:
+    return bool({Role.ADMIN, Role.CS_MANAGER} & set(user_roles(request.user)))
+
+
+@login_required
+def my_day(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    ctas = selectors.my_day(user=request.user, today=today)
+    pools = WorkPool.objects.filter(members=request.user)
+    return render(request, "playbooks/my_day.html", {"ctas": ctas, "today": today, "pools": pools})
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    if not _is_manager(request):
+        raise PermissionDenied
+    today = timezone.localdate()
+    context = {
+        "rows": selectors.team_queues(today=today),
+        "breaches": selectors.sla_breaches(today=today),
+        "pools": WorkPool.objects.all(),
+        "today": today,
+    }
+    return render(request, "playbooks/team.html", context)
+
+
+@login_required
+def pool(request: HttpRequest, pool_id: int) -> HttpResponse:
+    work_pool = get_object_or_404(WorkPool, pk=pool_id)
+    today = timezone.localdate()
+    context = {"pool": work_pool, "ctas": selectors.pool_queue(pool=work_pool, today=today), "today": today}
+    return render(request, "playbooks/pool.html", context)
+
+
+def _cta_context(request: HttpRequest, cta_id: int) -> dict:
+    try:
+        cta = selectors.cta_detail(cta_id=cta_id)
+    except CallToAction.DoesNotExist:
+        raise Http404 from None
+    return {
+        "cta": cta,
+        "tasks": selectors.cta_tasks(cta_id=cta_id),
+        "close_form": CloseForm(),
+        "snooze_form": SnoozeForm(),
+        "reassign_form": ReassignForm(initial={"owner": cta.owner_id}),
+        "today": timezone.localdate(),
+    }
+
+
+@login_required
+def cta_detail(request: HttpRequest, cta_id: int) -> HttpResponse:
+    return render(request, "playbooks/cta_detail.html", _cta_context(request, cta_id))
+
+
+def _done(request: HttpRequest, cta_id: int) -> HttpResponse:
+    if request.htmx:
+        return render(request, "playbooks/_tasks.html", _cta_context(request, cta_id))
+    return redirect("playbooks:cta", cta_id=cta_id)
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = get_object_or_404(CtaTask, pk=task_id)
+    try:
+        services.cta_task_complete(task=task, user=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return _done(request, task.cta_id)
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def task_send_email(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = get_object_or_404(CtaTask, pk=task_id)
+    try:
+        services.cta_email_send(task=task, user=request.user)
+        messages.success(request, _("The email is queued for sending."))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("playbooks:cta", cta_id=task.cta_id)
+
+
+def _cta_action(request: HttpRequest, cta_id: int, form_class: type, act) -> HttpResponse:
+    cta = get_object_or_404(CallToAction, pk=cta_id)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            act(cta, form.cleaned_data)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("playbooks:cta", cta_id=cta_id)
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def cta_close(request: HttpRequest, cta_id: int) -> HttpResponse:
+    return _cta_action(
+        request,
+        cta_id,
+        CloseForm,
+        lambda cta, d: services.cta_close(cta=cta, user=request.user, outcome=d["outcome"], reason=d["reason"]),
+    )
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def cta_snooze(request: HttpRequest, cta_id: int) -> HttpResponse:
+    return _cta_action(
+        request,
+        cta_id,
+        SnoozeForm,
+        lambda cta, d: services.cta_snooze(cta=cta, user=request.user, until=d["until"], today=timezone.localdate()),
+    )
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def cta_reassign(request: HttpRequest, cta_id: int) -> HttpResponse:
+    return _cta_action(
+        request,
+        cta_id,
+        ReassignForm,
+        lambda cta, d: services.cta_reassign(cta=cta, user=request.user, owner=d["owner"]),
+    )
+
+
+@login_required
+def rules(request: HttpRequest) -> HttpResponse:
+    return render(request, "playbooks/rules.html", {"rules": selectors.rule_list(), "triggers": TRIGGERS})
+
+
+@login_required
+def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
+    rule = get_object_or_404(Rule, pk=rule_id) if rule_id else None
+    form = RuleForm(request.POST or None, instance=rule)
+    if request.method == "POST":
+        if not _is_manager(request):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                data = {k: v for k, v in form.cleaned_data.items()}
+                saved = services.rule_save(rule=rule, **data)
+                messages.success(request, _("Rule saved."))
+                return redirect("playbooks:rule_edit", rule_id=saved.pk)
+            except DomainError as exc:
+                for error in exc.errors:
+                    form.add_error(error.field if error.field in form.fields else None, error.message)
+    return render(request, "playbooks/rule_form.html", {"form": form, "rule": rule, "triggers": TRIGGERS})
+
+
+@login_required
+@require_POST
+def rule_preview(request: HttpRequest) -> HttpResponse:
+    """The accounts a rule in the form matches right now (htmx fragment)."""
+    form = RuleForm(request.POST)
+    form.is_valid()  # only trigger, params and conditions matter here
+    data = form.cleaned_data
+    preview, error = None, ""
+    if {"trigger", "params", "conditions"} <= set(data):
+        try:
+            preview = services.rule_preview(
+                trigger=data["trigger"],
+                params=data["params"],
+                conditions=data["conditions"],
+                today=timezone.localdate(),
+            )
+        except DomainError as exc:
+            error = str(exc)
+    else:
+        error = "; ".join(str(e) for f in ("trigger", "params", "conditions") for e in form.errors.get(f, []))
+    return render(request, "playbooks/_preview.html", {"preview": preview, "error": error})
+
+
+@login_required
+def account_ctas(request: HttpRequest, account_id: int) -> HttpResponse:
+    ctas = selectors.account_open_ctas(account_id=account_id)
+    return render(request, "playbooks/_account_ctas.html", {"ctas": ctas, "today": timezone.localdate()})

@@ -1,0 +1,131 @@
+"""Account status reports and QBR packs: one account or a whole book of business, as HTML or PDF.
+
+The PDF is the same HTML printed by WeasyPrint (charts are inline SVG, which it draws natively).
+Sections whose data comes from optional apps (health, NPS, success milestones) are filled when
+those apps are installed and show "—" otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tandem.core.errors import DomainError, FieldError, NotFound
+
+MAX_BOOK_ACCOUNTS = 300
+USAGE_WEEKS = 26
+
+
+@dataclass
+class AccountReport:
+    """Everything one account's section of a report shows."""
+
+    view: Any  # accounts.selectors.Account360
+    charts: list[Any]
+    tickets: list[Any]
+    opportunities: list[Any]
+    health: Any = None
+    risk: Any = None
+    nps: list[Any] = field(default_factory=list)
+    milestones: list[Any] = field(default_factory=list)
+    clv: Any = None
+
+
+def _optional(callable_path: str, **kwargs: Any) -> Any:
+    from django.utils.module_loading import import_string
+
+    try:
+        return import_string(callable_path)(**kwargs)
+    except (ImportError, AttributeError):
+        return None
+
+
+def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> AccountReport:
+    from tandem.accounts.models import Account
+    from tandem.accounts.selectors import account_360
+    from tandem.opportunities.selectors import account_health_and_risk, account_opportunities
+    from tandem.support.selectors import account_tickets
+    from tandem.usage.selectors import usage_weekly
+    from tandem.web.charts import usage_charts
+
+    try:
+        view = account_360(account_id=account_id, today=today)
+    except Account.DoesNotExist:
+        raise NotFound(_("No account with id %(id)s.") % {"id": account_id}) from None
+    try:
+        usage = usage_weekly(account_id=account_id, weeks=USAGE_WEEKS, today=today)
+        charts = [] if usage.is_empty else usage_charts(usage)
+    except Exception:
+        charts = []
+    health, risk = account_health_and_risk(account_ids=[account_id])
+    nps = _optional("tandem.surveys.selectors.nps_response_list", account_id=account_id)
+    milestones = _optional("tandem.success.selectors.account_milestones", account_id=account_id)
+    return AccountReport(
+        view=view,
+        charts=charts,
+        tickets=account_tickets(account_id=account_id, limit=15),
+        opportunities=account_opportunities(account_id=account_id),
+        health=health.get(account_id),
+        risk=risk.get(account_id),
+        nps=list(nps[:10]) if nps is not None else [],
+        milestones=list(milestones[:15]) if milestones is not None else [],
+        clv=clv,
+    )
+
+
+def report_html(*, account_ids: list[int], title: str, today: dt.date | None = None, for_pdf: bool = False) -> str:
+    """The report for these accounts as one standalone HTML document."""
+    today = today or timezone.localdate()
+    from tandem.revenue.selectors import accounts_clv
+
+    clv = accounts_clv(account_ids=account_ids, today=today)
+    sections = [account_report(account_id=i, today=today, clv=clv.get(i)) for i in account_ids]
+    return render_to_string(
+        "reports/report.html",
+        {"sections": sections, "title": title, "today": today, "for_pdf": for_pdf},
+    )
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html).write_pdf()
+
+
+def report_render(
+    *, account_id: int | None = None, book_username: str | None = None, fmt: str = "pdf"
+) -> tuple[bytes, str]:
+    """Render one account's report or a user's book of business; returns (content, file name)."""
+    from tandem.accounts.models import Account
+    from tandem.users.models import User
+
+    if account_id is not None:
+        account = Account.objects.filter(pk=account_id).only("id", "name").first()
+        if account is None:
+            raise NotFound(_("No account with id %(id)s.") % {"id": account_id})
+        ids, stem = [account.pk], f"account-{account.pk}"
+        title = _("Account report: %(name)s") % {"name": account.name}
+    else:
+        user = User.objects.filter(username=book_username).first()
+        if user is None:
+            message = _("No user named %(u)s.") % {"u": book_username}
+            raise DomainError(_("Unknown user."), [FieldError("book", message)])
+        ids = list(
+            Account.objects.filter(Q(csm_owner=user) | Q(am_owner=user))
+            .order_by("-arr", "name")
+            .values_list("pk", flat=True)[:MAX_BOOK_ACCOUNTS]
+        )
+        if not ids:
+            raise DomainError(_("Empty book."), [FieldError("book", _("%(u)s owns no accounts.") % {"u": user})])
+        title = _("Book of business: %(name)s") % {"name": user.get_full_name() or user.username}
+        stem = f"book-{user.username}"
+    html = report_html(account_ids=ids, title=title, for_pdf=fmt == "pdf")
+    if fmt == "html":
+        return html.encode(), f"{stem}.html"
+    return html_to_pdf(html), f"{stem}.pdf"

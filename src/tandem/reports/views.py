@@ -1,0 +1,24 @@
+"""The report button on the account page: the report in the browser, or the QBR pack as a PDF."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from tandem.core.errors import NotFound
+from tandem.reports.services import report_render
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def account_report(request: HttpRequest, account_id: int) -> HttpResponse:
+    fmt = "pdf" if request.GET.get("format") == "pdf" else "html"
+    try:
+        content, filename = report_render(account_id=account_id, fmt=fmt)
+    except NotFound:
+        raise Http404 from None
+    if fmt == "html":
+        return HttpResponse(content, content_type="text/html; charset=utf-8")
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

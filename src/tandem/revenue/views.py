@@ -1,0 +1,109 @@
+"""Revenue retention and cohort/CLV pages: parse the query, call one selector, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tandem.core.errors import DomainError
+from tandem.revenue.charts import movements_chart, mrr_chart, retention_lines_chart
+from tandem.revenue.selectors import (
+    GRANULARITIES,
+    GROUP_FIELDS,
+    clv_settings,
+    cohort_table,
+    revenue_summary,
+    segment_clv,
+)
+
+VIEW = "accounts.view_account"
+
+
+def _date(value: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def revenue_page(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    end = _date(request.GET.get("to"), today)
+    start = _date(request.GET.get("from"), dt.date(end.year - 1, end.month, 1))
+    by = request.GET.get("by") or "tier"
+    granularity = request.GET.get("granularity") or "month"
+    context: dict = {
+        "start": start,
+        "end": end,
+        "by": by,
+        "granularity": granularity,
+        "group_fields": GROUP_FIELDS,
+        "granularities": GRANULARITIES,
+    }
+    try:
+        report = revenue_summary(start=start, end=end, by=by if by in GROUP_FIELDS else None, granularity=granularity)
+        context["report"] = report
+        context["charts"] = [movements_chart(report.periods), mrr_chart(report.periods)]
+    except DomainError as exc:
+        context["error"] = str(exc)
+    return render(request, "revenue/revenue.html", context)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def retention_page(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    by = request.GET.get("by") or "tier"
+    if by not in ("tier", "csm", "am", "currency"):
+        by = "tier"
+    margin, rate = clv_settings()
+    try:
+        margin = Decimal(request.GET.get("margin") or margin)
+        rate = Decimal(request.GET.get("discount_rate") or rate)
+    except InvalidOperation:
+        pass
+    rows = cohort_table(today=today)
+    recent = rows[-12:]
+    longest = max((len(r.logos) for r in recent), default=0)
+    labels = [str(k) for k in range(longest)]
+    curves = retention_lines_chart(
+        _("Logo retention by start cohort (quarters since start)"),
+        labels,
+        [(r.label, r.logo_retention + [None] * (longest - len(r.logos))) for r in recent[-8:]],
+    )
+    nrr = retention_lines_chart(
+        _("Net revenue retention by start cohort"),
+        labels,
+        [(r.label, r.revenue_retention + [None] * (longest - len(r.logos))) for r in recent[-8:]],
+    )
+    clv = segment_clv(today=today, by=by, margin=margin, discount_rate=rate)
+    fitted = [c for c in clv if c.fit is not None]
+    horizon = max((len(c.projection) for c in fitted), default=0)
+    projection = (
+        retention_lines_chart(
+            _("Projected survival (sBG), years since start"),
+            [str(k) for k in range(horizon)],
+            [(c.group, c.projection) for c in fitted],
+        )
+        if fitted
+        else None
+    )
+    context = {
+        "rows": recent,
+        "longest": range(longest),
+        "charts": [curves, nrr] + ([projection] if projection else []),
+        "clv": clv,
+        "by": by,
+        "margin": margin,
+        "discount_rate": rate,
+        "today": today,
+    }
+    return render(request, "revenue/retention.html", context)

@@ -1,0 +1,197 @@
+"""Writes of the risk domain: train, evaluate and score the churn model; ARR at risk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pickle
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from tandem import config
+from tandem.core.errors import DomainError, FieldError
+from tandem.health.outcomes import account_outcomes, label_frame
+from tandem.health.selectors import health_history, primary_scorecard
+from tandem.metrics.models import MetricDefinition
+from tandem.metrics.selectors import metric_history_frame, metric_snapshot_dates
+from tandem.risk.model import ChurnModel, NotEnoughData, train_and_evaluate
+from tandem.risk.models import AccountRisk
+
+TIER_CODES = {"smb": 0.0, "mid_market": 1.0, "enterprise": 2.0}
+DEFAULT_HORIZON = 90
+
+
+def model_dir() -> Path:
+    path = config.tandem_home() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _model_path() -> Path:
+    return model_dir() / "churn_model.pkl"
+
+
+def _report_path() -> Path:
+    return model_dir() / "churn_model.json"
+
+
+def feature_frame(*, dates: list[dt.date] | None = None) -> pd.DataFrame:
+    """Metrics (index as_of, account_id) plus the primary health score and the tier."""
+    from tandem.accounts.models import Account
+
+    keys = list(MetricDefinition.objects.filter(is_active=True).values_list("key", flat=True))
+    frame = metric_history_frame(dates=dates, keys=keys)
+    if frame.empty:
+        return frame
+    card = primary_scorecard()
+    if card is not None:
+        scores = health_history(scorecard_id=card.pk)
+        if not scores.empty:
+            s = scores.set_index(["as_of", "account_id"])["score"].rename("health_score")
+            frame = frame.join(s, how="left")
+    tiers = dict(Account.objects.values_list("id", "tier"))
+    frame["tier"] = [TIER_CODES.get(tiers.get(a, ""), np.nan) for a in frame.index.get_level_values("account_id")]
+    return frame
+
+
+def risk_train(*, horizon_days: int = DEFAULT_HORIZON, today: dt.date | None = None) -> ChurnModel:
+    """Train and evaluate on the stored history; saves the model and its evaluation report."""
+    today = today or timezone.localdate()
+    features = feature_frame()
+    if features.empty:
+        raise DomainError("No metric history.", [FieldError("metrics", "compute metric history first")])
+    labels = label_frame(
+        features.index, account_outcomes(today=today), horizon_days=horizon_days, include_contraction=False
+    )
+    try:
+        model = train_and_evaluate(features, labels, horizon_days=horizon_days)
+    except NotEnoughData as exc:
+        raise DomainError(str(exc), [FieldError("history", str(exc))]) from exc
+    model.version = timezone.now().strftime("%Y%m%d%H%M%S")
+    with _model_path().open("wb") as fh:
+        pickle.dump(model, fh)
+    _report_path().write_text(
+        json.dumps({"version": model.version, "trained_on": str(today), **model.evaluation.as_dict()}, indent=2)
+    )
+    return model
+
+
+def risk_evaluate(*, horizon_days: int = DEFAULT_HORIZON, today: dt.date | None = None) -> ChurnModel:
+    """Like risk_train, but saves nothing: the time-split evaluation against the baselines."""
+    today = today or timezone.localdate()
+    features = feature_frame()
+    if features.empty:
+        raise DomainError("No metric history.", [FieldError("metrics", "compute metric history first")])
+    labels = label_frame(
+        features.index, account_outcomes(today=today), horizon_days=horizon_days, include_contraction=False
+    )
+    try:
+        return train_and_evaluate(features, labels, horizon_days=horizon_days)
+    except NotEnoughData as exc:
+        raise DomainError(str(exc), [FieldError("history", str(exc))]) from exc
+
+
+def risk_load_model() -> ChurnModel | None:
+    path = _model_path()
+    if not path.exists():
+        return None
+    with path.open("rb") as fh:
+        return pickle.load(fh)
+
+
+def risk_report() -> dict[str, Any] | None:
+    path = _report_path()
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _feature_names() -> dict[str, str]:
+    names = dict(MetricDefinition.objects.values_list("key", "name"))
+    names.update({"health_score": "Health score", "tier": "Tier"})
+    return names
+
+
+@transaction.atomic
+def risk_score(*, as_of: dt.date | None = None) -> int:
+    """Score every account in the latest (or ``as_of``) snapshot and replace AccountRisk."""
+    model = risk_load_model()
+    if model is None:
+        raise DomainError("No trained model.", [FieldError("model", "run `tandem model train` first")])
+    dates = metric_snapshot_dates()
+    if not dates:
+        raise DomainError("No metric snapshots.", [FieldError("metrics", "run `tandem metrics compute` first")])
+    day = as_of or dates[-1]
+    frame = feature_frame(dates=[day])
+    if frame.empty:
+        return 0
+    frame = frame.droplevel("as_of")
+    for name in model.features:
+        if name not in frame.columns:
+            frame[name] = np.nan
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        probability = model.predict(frame)
+        why = model.reasons(frame, labels=_feature_names())
+
+    AccountRisk.objects.all().delete()
+    AccountRisk.objects.bulk_create(
+        [
+            AccountRisk(
+                account_id=int(a), probability=round(float(p), 4), reasons=r, as_of=day, model_version=model.version
+            )
+            for a, p, r in zip(frame.index, probability, why, strict=True)
+        ],
+        batch_size=2000,
+    )
+    return len(frame)
+
+
+def risk_refresh() -> int:
+    """Daily job (after metrics and health): score today's snapshot with the saved model, if any."""
+    return risk_score() if risk_load_model() is not None else 0
+
+
+def arr_at_risk() -> dict[str, list[tuple[str, Decimal, Decimal, int]]]:
+    """Expected ARR lost (probability x ARR) by tier, CSM and account manager: (name, at risk, ARR, accounts)."""
+    from tandem.accounts.models import Tier
+
+    groups: dict[str, dict[str, list]] = {
+        "tier": defaultdict(lambda: [Decimal(0), Decimal(0), 0]),
+        "csm": defaultdict(lambda: [Decimal(0), Decimal(0), 0]),
+        "am": defaultdict(lambda: [Decimal(0), Decimal(0), 0]),
+    }
+    tiers = dict(Tier.choices)
+    rows = AccountRisk.objects.select_related("account__csm_owner", "account__am_owner").only(
+        "probability",
+        "account__arr",
+        "account__tier",
+        "account__csm_owner__username",
+        "account__am_owner__username",
+        "account__csm_owner__first_name",
+        "account__csm_owner__last_name",
+        "account__am_owner__first_name",
+        "account__am_owner__last_name",
+    )
+    for row in rows:
+        arr = row.account.arr
+        risk = arr * Decimal(str(row.probability))
+        for key, name in (
+            ("tier", str(tiers.get(row.account.tier, row.account.tier))),
+            ("csm", str(row.account.csm_owner or "—")),
+            ("am", str(row.account.am_owner or "—")),
+        ):
+            g = groups[key][name]
+            g[0] += risk
+            g[1] += arr
+            g[2] += 1
+    return {
+        key: sorted(((n, v[0].quantize(Decimal("1")), v[1], v[2]) for n, v in g.items()), key=lambda t: -t[1])
+        for key, g in groups.items()
+    }

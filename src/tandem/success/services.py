@@ -1,0 +1,43 @@
+"""Writes for success milestones."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tandem.accounts.models import Account
+from tandem.core.services import blank_to_none, model_save, model_validate
+from tandem.success.models import SuccessMilestone
+from tandem.users.models import User
+
+
+@transaction.atomic
+def milestone_create(
+    *,
+    account: Account,
+    title: str,
+    due_date: dt.date,
+    owner: User | None = None,
+    external_id: str | None = None,
+) -> SuccessMilestone:
+    """Add a milestone to an account's success plan."""
+    milestone = SuccessMilestone(
+        account=account, title=title, due_date=due_date, owner=owner, external_id=blank_to_none(external_id)
+    )
+    message = _("Invalid milestone.")
+    model_validate(milestone, message=message)
+    model_save(milestone, message=message)
+    return milestone
+
+
+@transaction.atomic
+def milestone_complete(*, milestone: SuccessMilestone, when: dt.datetime | None = None) -> SuccessMilestone:
+    """Mark a milestone reached; completing it twice keeps the first date."""
+    milestone = SuccessMilestone.objects.select_for_update().get(pk=milestone.pk)
+    if milestone.completed_at is None:
+        milestone.completed_at = when or timezone.now()
+        milestone.save(update_fields=["completed_at", "updated_at"])
+    return milestone

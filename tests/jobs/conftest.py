@@ -1,0 +1,1 @@
+from tests.playbooks.conftest import smtp  # noqa: F401 - shared fixture

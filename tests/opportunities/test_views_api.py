@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tandem.opportunities.models import Opportunity, OpportunityKind, Stage
+from tandem.opportunities.services import opportunity_create, renewals_open_due
+from tests.opportunities.test_services import am, contract  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def am_client(client, am):  # noqa: F811
+    client.force_login(am)
+    return client
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/opportunities/renewals/",
+        "/opportunities/pipeline/",
+        "/opportunities/forecast/",
+        "/revenue/",
+        "/revenue/retention/",
+        "/revenue/?by=cohort&granularity=quarter&from=2025-01-01&to=2025-12-31",
+    ],
+)
+def test_pages_render(am_client, contract, url):  # noqa: F811
+    renewals_open_due()
+    response = am_client.get(url)
+    assert response.status_code == 200
+    assert "<svg" in response.content.decode() or "renewals" in url or "pipeline" in url
+
+
+def test_renewal_center_query_count_does_not_grow_with_rows(am_client, contract, am):  # noqa: F811
+    account, _term, _seat = contract
+    renewals_open_due(today=dt.date(2025, 10, 1))
+    with CaptureQueriesContext(connection) as one:
+        am_client.get("/opportunities/renewals/?horizon=3650")
+    for _ in range(5):
+        opportunity_create(
+            account=account, kind=OpportunityKind.ADDON, amount=Decimal(10), close_date=dt.date(2025, 11, 1)
+        )
+    with CaptureQueriesContext(connection) as board:
+        am_client.get("/opportunities/pipeline/")
+    assert len(one) <= 12 and len(board) <= 10
+
+
+def test_move_stage_with_htmx_returns_the_board(am_client, contract):  # noqa: F811
+    account, _term, _seat = contract
+    deal = opportunity_create(
+        account=account, kind=OpportunityKind.UPSELL, amount=Decimal(100), close_date=dt.date(2026, 1, 1)
+    )
+    response = am_client.post(f"/opportunities/{deal.pk}/stage/", {"stage": "negotiate"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'class="board"' in response.content.decode()
+    deal.refresh_from_db()
+    assert deal.stage == Stage.NEGOTIATE and deal.probability == Decimal("80")
+
+
+def test_read_only_users_cannot_change(client, contract):  # noqa: F811
+    from tandem.users.services import user_create
+
+    client.force_login(user_create(username="ro", password=None, roles=["read_only"]))
+    assert client.get("/opportunities/renewals/").status_code == 200
+    assert client.post("/opportunities/renewals/open-due/").status_code == 403
+    assert not Opportunity.objects.exists()
+
+
+def test_api_create_and_forecast(am_client, contract, am):  # noqa: F811
+    account, _term, _seat = contract
+    response = am_client.post(
+        "/api/v1/opportunities/",
+        {
+            "account_id": account.pk,
+            "kind": "cross_sell",
+            "amount": "2500.00",
+            "close_date": "2025-11-20",
+            "source": "cta",
+            "source_ref": "cta-1",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["owner_id"] == am.pk
+    bad = am_client.post(
+        "/api/v1/opportunities/",
+        {"account_id": account.pk, "kind": "renewal", "amount": "1", "close_date": "2025-11-20"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "kind"
+    rows = am_client.get("/api/v1/opportunities/forecast?period_start=2025-10-01&period_end=2025-12-31").json()
+    assert rows[-1]["forecast_pipeline"] == "2500.00"
+
+
+def test_api_revenue_and_fit(am_client, contract):  # noqa: F811
+    summary = am_client.get("/api/v1/revenue/summary?date_from=2025-01-01&date_to=2025-12-31").json()
+    assert summary["total"]["closing_mrr"] == "1100.00" and summary["total"]["new"] == "1100.00"
+    fit = am_client.post(
+        "/api/v1/revenue/retention/fit",
+        {"survivors": [1000, 631, 468, 382, 326, 289, 262, 241]},
+        content_type="application/json",
+    ).json()
+    assert round(fit["alpha"], 3) == 0.704 and round(fit["beta"], 3) == 1.182
+
+
+def test_account_page_section_lists_open_opportunities(am_client, contract):  # noqa: F811
+    account, _term, _seat = contract
+    renewals_open_due(today=dt.date(2025, 10, 1))
+    page = am_client.get(f"/accounts/{account.pk}/").content.decode()
+    assert f'hx-get="/opportunities/account/{account.pk}/"' in page
+    section = am_client.get(f"/opportunities/account/{account.pk}/").content.decode()
+    assert "Renewal 2026-01-01" in section and "Probable" in section
