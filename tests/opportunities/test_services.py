@@ -170,5 +170,22 @@ def test_renewal_center_lists_open_and_recently_closed(contract):
     renewals_open_due(today=TODAY)
     center = renewal_center(today=TODAY)
     assert [r.opportunity.account_id for r in center.open] == [Account.objects.get().pk]
-    assert center.open[0].health in {"—"} or center.open[0].health  # health app optional
+    assert center.open[0].health is None and center.open[0].risk is None  # never scored yet
     assert center.totals["current_arr"] == D("13200.00")
+
+
+def test_renewal_center_shows_each_account_s_current_health_and_risk(contract):
+    from tandem.health.models import AccountHealth, Band
+    from tandem.risk.models import AccountRisk
+
+    account = Account.objects.get()
+    AccountHealth.objects.create(account=account, score=41.5, band=Band.POOR, as_of=TODAY)
+    AccountRisk.objects.create(
+        account=account, probability=0.27, reasons=["Usage down 40%"], as_of=TODAY, model_version="t"
+    )
+    renewals_open_due(today=TODAY)
+
+    row = renewal_center(today=TODAY).open[0]
+
+    assert (row.health.score, row.health.band) == (41.5, Band.POOR)
+    assert (row.risk.probability, row.risk.reasons) == (0.27, ["Usage down 40%"])

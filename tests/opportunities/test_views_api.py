@@ -116,3 +116,22 @@ def test_account_page_section_lists_open_opportunities(am_client, contract):  # 
     assert f'hx-get="/opportunities/account/{account.pk}/"' in page
     section = am_client.get(f"/opportunities/account/{account.pk}/").content.decode()
     assert "Renewal 2026-01-01" in section and "Probable" in section
+
+
+def test_renewal_center_shows_health_score_and_risk_as_a_percentage(am_client, contract):  # noqa: F811
+    from tandem.accounts.models import Account
+    from tandem.health.models import AccountHealth, Band
+    from tandem.risk.models import AccountRisk
+
+    account = Account.objects.get()
+    AccountHealth.objects.create(account=account, score=41.5, band=Band.POOR, as_of=dt.date(2026, 1, 1))
+    AccountRisk.objects.create(
+        account=account, probability=0.27, reasons=[], as_of=dt.date(2026, 1, 1), model_version="t"
+    )
+    renewals_open_due(today=dt.date(2025, 10, 1))
+
+    html = am_client.get("/opportunities/renewals/?horizon=3650").content.decode()
+
+    assert "<td>42</td>" in html  # 41.5 rounds half to even in floatformat:0 -> 42
+    assert '<td class="num">27%</td>' in html
+    assert "Snapshot(" not in html

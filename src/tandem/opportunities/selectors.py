@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 
 from tandem.core.money import to_cents
+from tandem.health.selectors import HealthSnapshot, account_health_current
 from tandem.opportunities.models import (
     EXPANSION_KINDS,
     OPEN_STAGES,
@@ -20,41 +21,17 @@ from tandem.opportunities.models import (
     Quota,
     Stage,
 )
+from tandem.risk.selectors import RiskSnapshot, account_risk_current
 
 ZERO = Decimal("0")
 
 
-def account_health_and_risk(*, account_ids: list[int]) -> tuple[dict[int, Any], dict[int, Any]]:
-    """Current health and risk per account from the health and risk apps, when they are installed.
-
-    Imported lazily: those apps are optional, and a page shows "—" without them.
-    """
-    health: dict[int, Any] = {}
-    risk: dict[int, Any] = {}
-    try:
-        from tandem.health.selectors import account_health_current  # type: ignore[import-not-found]
-
-        health = dict(account_health_current(account_ids=account_ids))
-    except (ImportError, AttributeError):
-        pass
-    try:
-        from tandem.risk.selectors import account_risk_current  # type: ignore[import-not-found]
-
-        risk = dict(account_risk_current(account_ids=account_ids))
-    except (ImportError, AttributeError, TypeError):
-        pass
-    return health, risk
-
-
-def signal_label(value: Any) -> str:
-    """A short label for a health or risk snapshot whose exact shape belongs to another app."""
-    if value is None:
-        return "—"
-    for name in ("score", "value", "level", "band", "label"):
-        attribute = getattr(value, name, None)
-        if attribute is not None:
-            return str(round(attribute) if isinstance(attribute, float) else attribute)
-    return str(value)
+def account_health_and_risk(*, account_ids: list[int]) -> tuple[dict[int, HealthSnapshot], dict[int, RiskSnapshot]]:
+    """Current health and churn risk per account, for showing beside renewals and in reports."""
+    return (
+        account_health_current(account_ids=account_ids),
+        account_risk_current(account_ids=account_ids),
+    )
 
 
 def opportunities_base() -> QuerySet[Opportunity]:
@@ -64,8 +41,8 @@ def opportunities_base() -> QuerySet[Opportunity]:
 @dataclass
 class RenewalRow:
     opportunity: Opportunity
-    health: str
-    risk: str
+    health: HealthSnapshot | None
+    risk: RiskSnapshot | None
 
 
 @dataclass
@@ -103,9 +80,7 @@ def renewal_center(
     for o in closed:
         outcome_counts[o.outcome] += 1
     return RenewalCenter(
-        open=[
-            RenewalRow(o, signal_label(health.get(o.account_id)), signal_label(risk.get(o.account_id))) for o in open_qs
-        ],
+        open=[RenewalRow(o, health.get(o.account_id), risk.get(o.account_id)) for o in open_qs],
         closed=closed,
         totals=dict(totals),
         outcome_counts=dict(outcome_counts),
