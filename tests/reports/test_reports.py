@@ -75,3 +75,35 @@ def test_cli_book_report_pdf(account, tmp_path, transactional_db):
 
 def test_cli_report_needs_exactly_one_target(db):
     assert CliRunner().invoke(app, ["report", "account"]).exit_code == 2
+
+
+def test_report_shows_the_health_trend_chart_and_30_day_change(account, client, monkeypatch, tmp_path):
+    import pyarrow as pa
+
+    from tandem.health.models import AccountHealth, Band, Scorecard
+    from tandem.metrics import store
+
+    monkeypatch.setenv("TANDEM_HOME", str(tmp_path))  # snapshots live under TANDEM_HOME
+    card = Scorecard.objects.create(name="Overall", is_primary=True, is_active=True)
+    for day, score in [(dt.date(2026, 9, 1), 71.0), (dt.date(2026, 10, 1), 64.0), (dt.date(2026, 11, 1), 58.6)]:
+        store.write_snapshot(
+            "health",
+            day,
+            pa.table({
+                "scorecard_id": pa.array([card.pk], pa.int64()),
+                "account_id": pa.array([account.pk], pa.int64()),
+                "score": pa.array([score], pa.float64()),
+                "band": pa.array([Band.NEUTRAL], pa.string()),
+            }),
+        )  # fmt: skip
+    AccountHealth.objects.create(
+        account=account, score=58.6, band=Band.NEUTRAL, as_of=dt.date(2026, 11, 1), change_7d=-1.0, change_30d=-5.4
+    )
+    client.force_login(account.am_owner)
+
+    html = client.get(f"/reports/accounts/{account.pk}/").content.decode()
+
+    assert "59/100" in html and "-5 in 30 days" in html
+    assert "Health trend" in html
+    trend_section = html[html.index("Health trend") : html.index("Product usage")]
+    assert trend_section.count("<svg") == 1

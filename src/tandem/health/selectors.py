@@ -63,5 +63,14 @@ def health_history(*, scorecard_id: int, account_ids: list[int] | None = None) -
     return table.to_pandas().sort_values(["as_of", "account_id"]).reset_index(drop=True)
 
 
+def account_health_trend(*, account_id: int) -> list[tuple[dt.date, float]]:
+    """(as_of, score) of one account on the primary scorecard, oldest first; empty without one."""
+    card = primary_scorecard()
+    if card is None:
+        return []
+    history = health_history(scorecard_id=card.pk, account_ids=[account_id])
+    return [(as_of, float(score)) for as_of, score in zip(history["as_of"], history["score"], strict=True)]
+
+
 def health_dates() -> list[dt.date]:
     return store.snapshot_dates(KIND)

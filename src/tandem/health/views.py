@@ -14,7 +14,7 @@ from tandem.core.errors import DomainError
 from tandem.health import charts
 from tandem.health.forms import spec_from_form
 from tandem.health.models import AccountHealth, Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScoringMethod
-from tandem.health.selectors import account_scores_current, health_history, primary_scorecard
+from tandem.health.selectors import account_health_trend, account_scores_current, primary_scorecard
 from tandem.health.services import health_backtest, health_preview, scorecard_spec, scorecard_update
 
 
@@ -62,12 +62,8 @@ def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
     from tandem.risk.models import AccountRisk
 
     scores = account_scores_current(account_id=account_id)
-    card = primary_scorecard()
-    chart = None
-    if card is not None:
-        history = health_history(scorecard_id=card.pk, account_ids=[account_id])
-        if len(history) > 1:
-            chart = charts.health_history_chart(list(zip(history["as_of"], history["score"], strict=True)))
+    trend = account_health_trend(account_id=account_id)
+    chart = charts.health_history_chart(trend) if len(trend) > 1 else None
     context = {"scores": scores, "risk": AccountRisk.objects.filter(account_id=account_id).first(), "chart": chart}
     return render(request, "health/_account_health.html", context)
 

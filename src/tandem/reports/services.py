@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.core.errors import DomainError, FieldError, NotFound
+from tandem.web.charts import Chart
 
 MAX_BOOK_ACCOUNTS = 300
 USAGE_WEEKS = 26
@@ -31,6 +32,7 @@ class AccountReport:
     tickets: list[Any]
     opportunities: list[Any]
     health: Any = None
+    health_chart: Chart | None = None
     risk: Any = None
     nps: list[Any] = field(default_factory=list)
     milestones: list[Any] = field(default_factory=list)
@@ -49,6 +51,8 @@ def _optional(callable_path: str, **kwargs: Any) -> Any:
 def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> AccountReport:
     from tandem.accounts.models import Account
     from tandem.accounts.selectors import account_360
+    from tandem.health.charts import health_history_chart
+    from tandem.health.selectors import account_health_trend
     from tandem.opportunities.selectors import account_health_and_risk, account_opportunities
     from tandem.support.selectors import account_tickets
     from tandem.usage.selectors import usage_weekly
@@ -64,6 +68,8 @@ def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> Accou
     except Exception:
         charts = []
     health, risk = account_health_and_risk(account_ids=[account_id])
+    trend = account_health_trend(account_id=account_id)
+    health_chart = health_history_chart(trend) if len(trend) > 1 else None
     nps = _optional("tandem.surveys.selectors.nps_response_list", account_id=account_id)
     milestones = _optional("tandem.success.selectors.account_milestones", account_id=account_id)
     return AccountReport(
@@ -72,6 +78,7 @@ def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> Accou
         tickets=account_tickets(account_id=account_id, limit=15),
         opportunities=account_opportunities(account_id=account_id),
         health=health.get(account_id),
+        health_chart=health_chart,
         risk=risk.get(account_id),
         nps=list(nps[:10]) if nps is not None else [],
         milestones=list(milestones[:15]) if milestones is not None else [],

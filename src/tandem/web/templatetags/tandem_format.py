@@ -96,3 +96,14 @@ def days_until(value: dt.date | None) -> int | None:
     if not value:
         return None
     return (value - timezone.localdate()).days
+
+
+@register.filter
+def signed(value: Decimal | float | int | None) -> str:
+    """A whole-number change with its sign (+3, -5, 0) in the locale's digits."""
+    if value is None or value == "":
+        return ""
+    whole = round(float(value))
+    if whole == 0:
+        return format_decimal(0, locale=babel_locale())
+    return format_decimal(whole, format="+#,##0;-#,##0", locale=babel_locale())
