@@ -128,8 +128,10 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-# Numbers rendered by Django's localisation (e.g. table cells) get the locale's digit grouping.
-USE_THOUSAND_SEPARATOR = True
+# Off on purpose: with it on, every {{ id }} and form value="{{ amount }}" renders as "1,030", which
+# breaks field names, URLs and number inputs. Numbers people read go through the Babel filters in
+# tandem_format (money, number, signed), which group digits per locale.
+USE_THOUSAND_SEPARATOR = False
 USE_TZ = True
 TIME_ZONE = config.env_str("TIME_ZONE", "UTC")
 

@@ -135,3 +135,75 @@ def test_renewal_center_shows_health_score_and_risk_as_a_percentage(am_client, c
     assert "<td>42</td>" in html  # 41.5 rounds half to even in floatformat:0 -> 42
     assert '<td class="num">27%</td>' in html
     assert "Snapshot(" not in html
+
+
+def _open_renewal(contract):  # noqa: F811
+    _account, term, _seat = contract
+    renewals_open_due(today=dt.date(2025, 10, 1))
+    return Opportunity.objects.get(kind=OpportunityKind.RENEWAL), term.items.get()
+
+
+@pytest.mark.parametrize(
+    ("quantity", "outcome"), [("12", "renewed_expansion"), ("8", "renewed_contraction"), ("10", "renewed")]
+)
+def test_closing_a_renewal_from_the_page_with_edited_seats_records_the_movement(
+    am_client,
+    contract,  # noqa: F811
+    quantity,
+    outcome,
+):
+    renewal, line = _open_renewal(contract)
+
+    response = am_client.post(
+        f"/opportunities/{renewal.pk}/renewal/",
+        {"action": "renew", f"quantity_{line.pk}": quantity, f"unit_price_{line.pk}": "1200"},
+    )
+
+    assert response.status_code == 302
+    renewal.refresh_from_db()
+    assert renewal.outcome == outcome
+    assert renewal.next_subscription.items.get().quantity == Decimal(quantity)
+
+
+def test_a_bad_line_value_closes_nothing_and_names_the_field(am_client, contract):  # noqa: F811
+    renewal, line = _open_renewal(contract)
+    subscriptions_before = renewal.account.subscriptions.count()
+
+    response = am_client.post(
+        f"/opportunities/{renewal.pk}/renewal/", {"action": "renew", f"quantity_{line.pk}": "twelve"}, follow=True
+    )
+
+    renewal.refresh_from_db()
+    assert renewal.is_open and renewal.outcome == ""
+    assert renewal.account.subscriptions.count() == subscriptions_before
+    assert f"quantity_{line.pk}" in response.content.decode()
+
+
+def test_api_closes_a_renewal_with_new_lines_and_refuses_an_unknown_product(client, am, contract):  # noqa: F811
+    renewal, line = _open_renewal(contract)
+    client.force_login(am)
+    url = f"/api/v1/opportunities/{renewal.pk}/close-renewal"
+
+    refused = client.post(url, {"items": [{"product_id": 999999, "quantity": 5, "unit_price": 1}]}, "application/json")
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["errors"]] == ["items.0.product_id"]
+    renewal.refresh_from_db()
+    assert renewal.is_open
+
+    closed = client.post(
+        url, {"items": [{"product_id": line.product_id, "quantity": 15, "unit_price": 1200}]}, "application/json"
+    )
+    assert closed.status_code == 200, closed.content
+    assert closed.json()["outcome"] == "renewed_expansion"
+
+
+def test_renewal_form_field_names_and_values_are_not_localised(am_client, contract):  # noqa: F811
+    renewal, line = _open_renewal(contract)
+    # Ids and amounts past 999 must not pick up a thousands separator in field names or values.
+    type(line).objects.filter(pk=line.pk).update(unit_price=Decimal("12345.5"))
+    renewal_id = renewal.pk
+
+    html = am_client.get(f"/opportunities/{renewal_id}/").content.decode()
+
+    assert f'name="quantity_{line.pk}"' in html
+    assert 'value="12345.5000"' in html

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -246,6 +246,46 @@ def renewal_close(
     opportunity.closed_on = closed_on
     model_save(opportunity, message=_("Invalid renewal."))
     return opportunity
+
+
+def renewal_lines_from_form(*, opportunity: Opportunity, data: Mapping[str, str]) -> list[SubscriptionItemInput]:
+    """The next term's lines from a form: ``quantity_<item id>`` and ``unit_price_<item id>`` per
+    current line (missing fields keep the current value; quantity 0 drops the line).
+
+    Raises DomainError naming each bad field, so nothing is closed on bad input.
+    """
+    term = opportunity.subscription
+    if term is None:
+        raise DomainError(_("Invalid renewal."), [FieldError("subscription", _("The renewal has no contract."))])
+    lines: list[SubscriptionItemInput] = []
+    errors: list[FieldError] = []
+    for item in term.items.select_related("product").order_by("id"):
+        values: dict[str, Decimal] = {}
+        for name, current in (("quantity", item.quantity), ("unit_price", item.unit_price)):
+            key = f"{name}_{item.pk}"
+            raw = (data.get(key) or "").strip()
+            try:
+                value = Decimal(raw) if raw else Decimal(current)
+            except InvalidOperation:
+                errors.append(FieldError(key, _("'%(value)s' is not a number.") % {"value": raw}))
+                continue
+            if value < 0:
+                errors.append(FieldError(key, _("Must not be negative.")))
+            values[name] = value
+        if len(values) == 2 and values["quantity"] > 0:
+            lines.append(
+                SubscriptionItemInput(
+                    product=item.product, quantity=values["quantity"], unit_price=values["unit_price"]
+                )
+            )
+    if errors:
+        raise DomainError(_("Invalid renewal."), errors)
+    if not lines:
+        raise DomainError(
+            _("Invalid renewal."),
+            [FieldError("non_field", _("Keep at least one line, or close the renewal as churned."))],
+        )
+    return lines
 
 
 def renewal_initial_forecast(*, auto_renew: bool) -> str:

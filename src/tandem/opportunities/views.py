@@ -30,6 +30,7 @@ from tandem.opportunities.services import (
     opportunity_move_stage,
     quota_set,
     renewal_close,
+    renewal_lines_from_form,
     renewal_set_forecast,
     renewals_open_due,
 )
@@ -87,8 +88,12 @@ def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         Opportunity.objects.select_related("account", "owner", "subscription", "next_subscription", "churn_reason"),
         pk=opportunity_id,
     )
+    renewal_lines = []
+    if opportunity.is_renewal and opportunity.is_open and opportunity.subscription_id:
+        renewal_lines = list(opportunity.subscription.items.select_related("product").order_by("id"))
     context = {
         "opportunity": opportunity,
+        "renewal_lines": renewal_lines,
         "reasons": ChurnReason.objects.filter(is_active=True),
         "stages": Stage.choices,
         "forecast_labels": [(k.value, RENEWAL_FORECAST_LABELS[k]) for k in ForecastCategory],
@@ -100,7 +105,7 @@ def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    """Set the forecast, or close the renewal as renewed (unchanged lines) or churned."""
+    """Set the forecast, or close the renewal as renewed (lines as edited on the page) or churned."""
     opportunity = get_object_or_404(Opportunity, pk=opportunity_id, kind=OpportunityKind.RENEWAL)
     action = request.POST.get("action")
     try:
@@ -112,7 +117,9 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
                 amount=Decimal(amount) if amount else None,
             )
         elif action == "renew":
-            renewal_close(opportunity=opportunity)
+            renewal_close(
+                opportunity=opportunity, items=renewal_lines_from_form(opportunity=opportunity, data=request.POST)
+            )
         elif action == "churn":
             reason = ChurnReason.objects.filter(pk=_int(request.POST.get("churn_reason"))).first()
             renewal_close(opportunity=opportunity, churned=True, churn_reason=reason)

@@ -8,10 +8,14 @@ from decimal import Decimal
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
 
 from tandem.api.auth import require_perm
 from tandem.api.problems import PROBLEM_RESPONSES
+from tandem.core.errors import DomainError, FieldError
+from tandem.subscriptions.models import Product
+from tandem.subscriptions.services import SubscriptionItemInput
 
 router = Router(tags=["revenue"])
 opportunities_router = Router(tags=["opportunities"])
@@ -241,21 +245,43 @@ def move_opportunity_stage(request: HttpRequest, opportunity_id: int, payload: S
     return opportunity_move_stage(opportunity=get_object_or_404(Opportunity, pk=opportunity_id), stage=payload.stage)
 
 
+class RenewalLineIn(Schema):
+    product_id: int
+    quantity: Decimal = Field(..., ge=0)
+    unit_price: Decimal = Field(..., ge=0)
+
+
 class RenewalCloseIn(Schema):
     churned: bool = False
     churn_reason_id: int | None = None
+    items: list[RenewalLineIn] | None = Field(
+        None, description="Lines of the next term; omitted = the current term's lines unchanged."
+    )
 
 
 @opportunities_router.post("/{opportunity_id}/close-renewal", response={200: OpportunityOut, **PROBLEM_RESPONSES})
 def close_renewal(request: HttpRequest, opportunity_id: int, payload: RenewalCloseIn) -> object:
-    """Renewed (next term with the same lines) or churned (with a churn reason)."""
+    """Renewed into the next term (with ``items``, or the same lines) or churned (with a churn reason)."""
     require_perm(request, "accounts.change_account")
     from tandem.opportunities.models import ChurnReason, Opportunity
     from tandem.opportunities.services import renewal_close
 
     reason = ChurnReason.objects.filter(pk=payload.churn_reason_id).first() if payload.churn_reason_id else None
+    items = None
+    if payload.items is not None:
+        products = {p.pk: p for p in Product.objects.filter(pk__in=[line.product_id for line in payload.items])}
+        unknown = [f"items.{i}.product_id" for i, line in enumerate(payload.items) if line.product_id not in products]
+        if unknown:
+            raise DomainError(_("Invalid renewal."), [FieldError(f, _("No such product.")) for f in unknown])
+        items = [
+            SubscriptionItemInput(product=products[line.product_id], quantity=line.quantity, unit_price=line.unit_price)
+            for line in payload.items
+        ]
     return renewal_close(
-        opportunity=get_object_or_404(Opportunity, pk=opportunity_id), churned=payload.churned, churn_reason=reason
+        opportunity=get_object_or_404(Opportunity, pk=opportunity_id),
+        churned=payload.churned,
+        churn_reason=reason,
+        items=items,
     )
 
 
