@@ -17,6 +17,14 @@ class CloseForm(forms.Form):
     reason = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
+class ExpansionOpportunityForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Expected added ARR"), min_value=0, max_digits=14, decimal_places=2,
+        help_text=_("In the reporting currency; the account manager can refine it."),
+    )  # fmt: skip
+    close_date = forms.DateField(label=_("Expected close date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
 class SnoozeForm(forms.Form):
     until = forms.DateField(label=_("Snooze until"), widget=forms.DateInput(attrs={"type": "date"}))
 

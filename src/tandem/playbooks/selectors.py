@@ -128,3 +128,10 @@ def rule_list() -> QuerySet[Rule]:
         )
         .order_by("name")
     )
+
+
+def cta_expansion_opportunity(*, cta_id: int):  # -> Opportunity | None
+    """The opportunity an expansion CTA was handed over as, if any."""
+    from tandem.opportunities.models import Opportunity, OpportunitySource
+
+    return Opportunity.objects.filter(source=OpportunitySource.CTA, source_ref=f"cta:{cta_id}").first()

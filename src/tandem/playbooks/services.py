@@ -14,7 +14,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Count
@@ -34,6 +35,7 @@ from tandem.playbooks.models import (
     CtaPriority,
     CtaStatus,
     CtaTask,
+    CtaType,
     EmailStatus,
     EmailTemplate,
     OutboundEmail,
@@ -49,6 +51,9 @@ from tandem.playbooks.providers import Providers, default_providers
 from tandem.playbooks.triggers import OPS, TRIGGERS, EvalContext, rule_match, validate_conditions
 from tandem.users.models import User
 from tandem.users.roles import Role
+
+if TYPE_CHECKING:
+    from tandem.opportunities.models import Opportunity
 
 RISK_WEIGHT = {CtaPriority.LOW: 0.25, CtaPriority.MEDIUM: 0.5, CtaPriority.HIGH: 0.75, CtaPriority.CRITICAL: 1.0}
 ARR_FLOOR = 1000.0  # so accounts without revenue yet (onboarding) still rank
@@ -648,3 +653,36 @@ def email_template_save(*, template: EmailTemplate | None = None, **data: Any) -
         raise DomainError(_("Invalid email template."), errors)
     template.save()
     return template
+
+
+@transaction.atomic
+def cta_expansion_opportunity_open(
+    *, cta: CallToAction, user: User, amount: Decimal, close_date: dt.date
+) -> tuple[Opportunity, bool]:
+    """Hand an expansion signal to the account manager as an upsell opportunity.
+
+    Idempotent per CTA: a second call returns the opportunity opened the first time. Returns the
+    opportunity and whether it was created now. The CTA stays open for the CSM's own tasks.
+    """
+    from tandem.opportunities.models import Opportunity, OpportunityKind, OpportunitySource
+    from tandem.opportunities.services import opportunity_create
+
+    cta = CallToAction.objects.select_for_update(of=("self",)).select_related("account").get(pk=cta.pk)
+    if cta.type != CtaType.EXPANSION:
+        raise DomainError(
+            _("Not an expansion signal."), [FieldError("type", _("Only expansion calls to action open opportunities."))]
+        )
+    ref = f"cta:{cta.pk}"
+    existing = Opportunity.objects.filter(source=OpportunitySource.CTA, source_ref=ref).first()
+    if existing is not None:
+        return existing, False
+    opportunity = opportunity_create(
+        account=cta.account,
+        kind=OpportunityKind.UPSELL,
+        amount=amount,
+        close_date=close_date,
+        source=OpportunitySource.CTA,
+        source_ref=ref,
+        notes=cta.reason,
+    )
+    return opportunity, True

@@ -9,6 +9,7 @@ urlpatterns = [
     path("pools/<int:pool_id>/", views.pool, name="pool"),
     path("ctas/<int:cta_id>/", views.cta_detail, name="cta"),
     path("ctas/<int:cta_id>/close/", views.cta_close, name="cta_close"),
+    path("ctas/<int:cta_id>/opportunity/", views.cta_expansion_opportunity, name="cta_opportunity"),
     path("ctas/<int:cta_id>/snooze/", views.cta_snooze, name="cta_snooze"),
     path("ctas/<int:cta_id>/reassign/", views.cta_reassign, name="cta_reassign"),
     path("tasks/<int:task_id>/complete/", views.task_complete, name="task_complete"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -13,10 +15,13 @@ from django.views.decorators.http import require_POST
 
 from tandem.core.errors import DomainError
 from tandem.playbooks import selectors, services
-from tandem.playbooks.forms import CloseForm, ReassignForm, RuleForm, SnoozeForm
+from tandem.playbooks.forms import CloseForm, ExpansionOpportunityForm, ReassignForm, RuleForm, SnoozeForm
 from tandem.playbooks.models import CallToAction, CtaTask, Rule, WorkPool
 from tandem.playbooks.triggers import TRIGGERS
 from tandem.users.roles import Role, user_roles
+
+# Default close date offered when an expansion signal becomes an opportunity.
+EXPANSION_CLOSE_DAYS = 60
 
 CHANGE = "accounts.change_account"
 
@@ -65,9 +70,34 @@ def _cta_context(request: HttpRequest, cta_id: int) -> dict:
         "tasks": selectors.cta_tasks(cta_id=cta_id),
         "close_form": CloseForm(),
         "snooze_form": SnoozeForm(),
+        "expansion_form": ExpansionOpportunityForm(
+            initial={"close_date": timezone.localdate() + dt.timedelta(days=EXPANSION_CLOSE_DAYS)}
+        ),
+        "expansion_opportunity": selectors.cta_expansion_opportunity(cta_id=cta_id),
         "reassign_form": ReassignForm(initial={"owner": cta.owner_id}),
         "today": timezone.localdate(),
     }
+
+
+@login_required
+@permission_required(CHANGE, raise_exception=True)
+@require_POST
+def cta_expansion_opportunity(request: HttpRequest, cta_id: int) -> HttpResponse:
+    """Open (once) the upsell opportunity for an expansion CTA and go to it."""
+    cta = get_object_or_404(CallToAction, pk=cta_id)
+    form = ExpansionOpportunityForm(request.POST)
+    if not form.is_valid():
+        for field_name, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field_name].label}: {' '.join(errors)}")
+        return redirect("playbooks:cta", cta_id=cta_id)
+    try:
+        opportunity, _created = services.cta_expansion_opportunity_open(
+            cta=cta, user=request.user, amount=form.cleaned_data["amount"], close_date=form.cleaned_data["close_date"]
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("playbooks:cta", cta_id=cta_id)
+    return redirect("opportunities:detail", opportunity.pk)
 
 
 @login_required
