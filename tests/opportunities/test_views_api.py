@@ -207,3 +207,10 @@ def test_renewal_form_field_names_and_values_are_not_localised(am_client, contra
 
     assert f'name="quantity_{line.pk}"' in html
     assert 'value="12345.5000"' in html
+
+
+def test_retention_page_names_a_bad_margin_instead_of_ignoring_it(am_client, contract):  # noqa: F811
+    response = am_client.get("/revenue/retention/?margin=abc&discount_rate=0.1", follow=True)
+
+    assert response.status_code == 200
+    assert "Margin: &#x27;abc&#x27; is not a valid number; using the default." in response.content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -65,11 +66,22 @@ def retention_page(request: HttpRequest) -> HttpResponse:
     if by not in ("tier", "csm", "am", "currency"):
         by = "tier"
     margin, rate = clv_settings()
-    try:
-        margin = Decimal(request.GET.get("margin") or margin)
-        rate = Decimal(request.GET.get("discount_rate") or rate)
-    except InvalidOperation:
-        pass
+    for name, label in (("margin", _("Margin")), ("discount_rate", _("Discount rate"))):
+        raw = (request.GET.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or value < 0:
+            messages.error(request, _("%(field)s: '%(value)s' is not a valid number; using the default.") % {
+                "field": label, "value": raw,
+            })  # fmt: skip
+        elif name == "margin":
+            margin = value
+        else:
+            rate = value
     rows = cohort_table(today=today)
     recent = rows[-12:]
     longest = max((len(r.logos) for r in recent), default=0)
