@@ -10,6 +10,16 @@ import pytest
 from tandem.usage.eventstore import EventStore
 
 
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test() -> Iterator[None]:
+    """Requests activate a language in the thread and nothing resets it; keep tests independent."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def event_store(tmp_path: Path, settings) -> Iterator[EventStore]:
     """A fresh DuckDB event store that EventStore.for_settings() also returns."""

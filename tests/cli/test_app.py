@@ -23,3 +23,13 @@ def test_token_for_unknown_user_fails_clearly(transactional_db):
     result = runner.invoke(app, ["token", "nobody"])
     assert result.exit_code == 2
     assert "nobody" in result.output
+
+
+def test_commands_speak_the_configured_language_whatever_the_thread_had_active(transactional_db):
+    from django.utils import translation
+
+    translation.activate("fa")  # as a request served earlier in this thread would leave it
+    result = runner.invoke(app, ["createuser", "ana", "--role", "wizard", "--password", "a-long-passphrase"])
+
+    assert result.exit_code == 2
+    assert "Unknown role." in result.output

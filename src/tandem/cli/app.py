@@ -23,8 +23,13 @@ err_console = Console(stderr=True)
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")
     import django
+    from django.conf import settings
+    from django.utils import translation
 
     django.setup()
+    # Commands write text that is stored (report titles, notification texts): always in the
+    # configured language, never in whatever a previous request left active in this thread.
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def fail(message: str, code: int = 1) -> None:
