@@ -578,3 +578,56 @@ def test_updated_at_of_unchanged_rows_survives_a_partial_update(write_csv):
 
     assert counts(report) == (1, 0, 1, 0)
     assert Account.objects.get(external_id="a1").updated_at == stamp
+
+
+MRR_HEADER = ["account_external_id", "external_id", "billing_period", "start_date", "end_date", "product_code",
+              "quantity", "unit_price", "mrr"]  # fmt: skip
+
+
+def test_billing_export_with_mrr_instead_of_unit_prices_rebuilds_revenue_history(write_csv, catalog):
+    path = write_csv(
+        "billing.csv",
+        MRR_HEADER,
+        [
+            ["beta", "beta-2024", "annual", "2024-01-01", "2024-12-31", "pro", "10", "", "1000"],
+            ["beta", "beta-2025", "quarterly", "2025-01-01", "2025-12-31", "pro", "12", "", "1250.00"],
+            ["beta", "beta-2025", "quarterly", "2025-01-01", "2025-12-31", "sso", "", "", "99.99"],
+        ],
+    )
+
+    report = import_file(entity="subscriptions", path=path, today=TODAY)
+
+    assert (counts(report), report.errors) == ((2, 0, 0, 0), [])
+    terms = {s.external_id: s for s in Subscription.objects.prefetch_related("items__product")}
+    # 1000 a month * 12 months / 10 seats = 1200 a seat a year
+    assert [(i.quantity, i.unit_price) for i in terms["beta-2024"].items.all()] == [
+        (Decimal("10.00"), Decimal("1200.0000"))
+    ]
+    assert terms["beta-2024"].mrr == Decimal("1000.00")
+    # 1250 * 3 / 12 = 312.5 a seat a quarter; 99.99 * 3 = 299.97 for the one SSO unit
+    assert sorted((i.product.code, i.unit_price) for i in terms["beta-2025"].items.all()) == [
+        ("pro", Decimal("312.5000")), ("sso", Decimal("299.9700")),
+    ]  # fmt: skip
+    assert terms["beta-2025"].mrr == Decimal("1349.99")
+    assert import_file(entity="subscriptions", path=path, today=TODAY).errors == []
+    assert counts(import_file(entity="subscriptions", path=path, today=TODAY)) == (0, 0, 2, 0)
+
+
+def test_mrr_rows_that_cannot_be_represented_or_disagree_are_rejected_by_line(write_csv, catalog):
+    path = write_csv(
+        "billing.csv",
+        MRR_HEADER,
+        [
+            # 1000 / 3000 = 0.3333... a seat; 3000 * 0.3333 = 999.90, not 1000.00
+            ["beta", "b-1", "monthly", "2025-01-01", "", "pro", "3000", "", "1000.00"],
+            ["beta", "b-2", "monthly", "2025-01-01", "", "pro", "2", "50", "120"],  # 2 * 50 is 100, not 120
+            ["beta", "b-3", "monthly", "2025-01-01", "", "pro", "2", "", ""],  # neither given
+        ],
+    )
+
+    report = import_file(entity="subscriptions", path=path, today=TODAY)
+
+    assert [(e.row, e.column) for e in report.errors] == [(2, "mrr"), (3, "mrr"), (4, "unit_price")]
+    assert "give unit_price instead" in report.errors[0].problem
+    assert report.errors[2].problem == "unit_price or mrr is required."
+    assert not Subscription.objects.exists()

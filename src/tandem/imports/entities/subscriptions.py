@@ -8,13 +8,14 @@ keeps the whole term out (a partial set of lines would state the wrong revenue).
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from tandem.accounts.models import Account
+from tandem.core.money import monthly, to_cents
 from tandem.imports.entities.base import (
     IN_CHUNK,
     Column,
@@ -69,7 +70,13 @@ COLUMNS = (
     ),
     Column("product_code", required=True, description="Code of an existing product."),
     Column("quantity", parse_decimal, description="Default 1."),
-    Column("unit_price", parse_decimal, required=True, description="Price per unit per period."),
+    Column("unit_price", parse_decimal, description="Price per unit per period; required unless mrr is given."),
+    Column(
+        "mrr",
+        parse_decimal,
+        description="The line's monthly recurring revenue, for billing exports without unit prices: "
+        "unit_price = mrr × months in the billing period ÷ quantity.",
+    ),
 )
 # Columns describing the term, which every line of the term must repeat identically.
 TERM_FIELDS = (
@@ -178,12 +185,15 @@ def plan_subscriptions(rows: list[Row], ctx: Context) -> SubscriptionPlan:
 
         items: list[SubscriptionItem] = []
         for row in lines:
+            quantity = Decimal("1") if row.values.get("quantity") is None else row.values["quantity"]
             item = SubscriptionItem(
                 product_id=products.get(row.values.get("product_code")),
-                quantity=Decimal("1") if row.values.get("quantity") is None else row.values["quantity"],
-                unit_price=row.values.get("unit_price"),
+                quantity=quantity,
+                unit_price=_line_unit_price(row, ctx, quantity=quantity, months=int(subscription.billing_period)),
             )
-            clean_model(item, row=row, ctx=ctx, fields=("quantity", "unit_price"))
+            # A missing unit price was already reported with its reason by _line_unit_price.
+            checked = ("quantity", "unit_price") if item.unit_price is not None else ("quantity",)
+            clean_model(item, row=row, ctx=ctx, fields=checked)
             if item.product_id is None and row.values.get("product_code") in plan.new_products:
                 plan.product_code_of[id(item)] = row.values["product_code"]
             items.append(item)
@@ -251,6 +261,38 @@ def _resolve_products(rows: list[Row], ctx: Context, plan: SubscriptionPlan) -> 
             continue
         plan.new_products[code] = product
     return known
+
+
+UNIT_PRICE_STEP = Decimal("0.0001")  # SubscriptionItem.unit_price has four decimal places
+
+
+def _line_unit_price(row: Row, ctx: Context, *, quantity: Decimal, months: int) -> Decimal | None:
+    """The line's unit price: as given, or derived from its ``mrr`` so that MRR comes back to the cent."""
+    unit_price = row.values.get("unit_price")
+    mrr = row.values.get("mrr")
+    if mrr is None:
+        if unit_price is None and not (row.raw.get("unit_price") or row.raw.get("mrr")):
+            ctx.fail(row, "unit_price", "unit_price or mrr is required.")
+        return unit_price
+    if unit_price is not None:
+        if to_cents(monthly(unit_price * quantity, months)) != to_cents(mrr):
+            ctx.fail(
+                row, "mrr", f"disagrees with quantity × unit_price ({quantity} × {unit_price} per {months} months)."
+            )
+        return unit_price
+    if quantity <= 0:
+        ctx.fail(row, "mrr", "needs a quantity above 0 to derive the unit price.")
+        return None
+    derived = (mrr * months / quantity).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+    if to_cents(monthly(derived * quantity, months)) != to_cents(mrr):
+        ctx.fail(
+            row,
+            "mrr",
+            f"no unit price with four decimals gives {mrr} a month for {quantity} units billed every {months} "
+            "months; give unit_price instead.",
+        )
+        return None
+    return derived
 
 
 def _check_same_term_values(lines: list[Row], ctx: Context) -> None:
