@@ -10,16 +10,23 @@ from django.utils.translation import gettext as _
 
 from tandem.revenue.engine import PeriodSummary
 from tandem.web.charts import PALETTE, Chart, LegendEntry, _base_config, _svg
+from tandem.web.templatetags.tandem_format import money_short
 
 
 def _legend(names: Sequence[str]) -> tuple[LegendEntry, ...]:
     return tuple(LegendEntry(label=n, color=PALETTE[i % len(PALETTE)]) for i, n in enumerate(names))
 
 
+def _money_axis(chart: pygal.graph.graph.Graph) -> None:
+    """Axis labels and tooltips in the reporting currency, compact and in the active locale: $1.2M."""
+    chart.value_formatter = money_short
+
+
 def movements_chart(periods: Sequence[PeriodSummary]) -> Chart:
     """MRR gained (new, expansion, reactivation) above zero and lost (contraction, churn) below."""
     chart = pygal.StackedBar(**{**_base_config(height=260), "x_labels_major_every": 1}, show_legend=False)
     chart.x_labels = [p.start.strftime("%Y-%m") for p in periods]
+    _money_axis(chart)
     series = [
         (_("New"), [float(p.new) for p in periods]),
         (_("Expansion"), [float(p.expansion) for p in periods]),
@@ -35,6 +42,7 @@ def movements_chart(periods: Sequence[PeriodSummary]) -> Chart:
 def mrr_chart(periods: Sequence[PeriodSummary]) -> Chart:
     chart = pygal.Line(**{**_base_config(height=200), "x_labels_major_every": 1}, show_legend=False, fill=True)
     chart.x_labels = [p.start.strftime("%Y-%m") for p in periods]
+    _money_axis(chart)
     chart.add(_("Closing MRR"), [float(p.closing_mrr) for p in periods])
     return Chart(title=_("MRR at the end of each period"), svg=_svg(chart))
 
@@ -54,6 +62,7 @@ def retention_lines_chart(
 def forecast_chart(rows: Sequence[Any]) -> Chart:
     chart = pygal.Bar(**{**_base_config(height=240), "x_labels_major_every": 1}, show_legend=False)
     chart.x_labels = [r.owner for r in rows]
+    _money_axis(chart)
     series = [
         (_("Quota"), [float(r.quota) for r in rows]),
         (_("Closed won"), [float(r.closed_won) for r in rows]),
