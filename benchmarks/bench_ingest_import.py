@@ -1,20 +1,23 @@
 """Benchmark: `tandem import events` from Parquet, and disk use per stored event.
 
-Run:  nice -n 10 python benchmarks/bench_ingest_import.py [--events 10000000] [--accounts 1000]
+Run:  nice -n 10 python benchmarks/bench_ingest_import.py [--events 10000000] [--accounts 1000] [--keep DIR]
 
-Generates a Parquet file of synthetic events (1,000 accounts, 20,000 users, 12 event names, one
-property column, one year of timestamps), imports accounts, then times the one command
-`tandem import events FILE` (process start included) and its re-import (ledger hit). Disk use is
-the DuckDB file after the import, per event and extrapolated linearly to 100 million events.
-Baselines in the same run: a plain `executemany` INSERT loop into a DuckDB table (20,000 rows),
-and DuckDB's own `INSERT INTO ... SELECT * FROM read_parquet(...)` into an empty table (no
-mapping, validation, account lookup, dedupe or catalogue: the ceiling).
+Generates a Parquet file of synthetic events with DuckDB SQL (1,000 accounts, 20,000 users, 12
+event names, a JSON properties column, one year of time-ordered timestamps), imports the
+accounts, then times the one command `tandem import events FILE` (process start included) with
+its peak RSS, and its re-import (ledger hit). Disk use is the DuckDB file (and WAL) after the
+import: `--events 100000000` measures the 100-million-event store for real.
+
+Baselines in the same run: a plain `executemany` INSERT loop into a DuckDB table (5,000 rows;
+the naive way), and DuckDB's own `INSERT INTO ... SELECT * FROM read_parquet(...)` into an empty
+table (no mapping, validation, account lookup, dedupe or catalogue: the ceiling).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,56 +25,65 @@ import time
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 
-def make_parquet(path: Path, events: int, accounts: int, seed: int = 7) -> None:
-    rng = np.random.default_rng(seed)
-    names = np.array([f"Feature {i} Used" for i in range(12)], dtype=object)
-    plans = np.array(['{"plan":"pro"}', '{"plan":"free"}', '{"plan":"enterprise"}', None], dtype=object)
-    start = np.datetime64("2025-01-01T00:00:00", "us").astype(np.int64)
-    chunk = 2_000_000
-    writer = None
-    for offset in range(0, events, chunk):
-        n = min(chunk, events - offset)
-        ts = np.sort(start + rng.integers(0, 365 * 86400 * 1_000_000, n))
-        table = pa.table(
-            {
-                "account_external_id": pa.array(np.char.add("acct-", rng.integers(0, accounts, n).astype(str))),
-                "timestamp": pa.array(ts, pa.timestamp("us", tz="UTC")),
-                "event": pa.array(names[rng.integers(0, 12, n)], pa.string()),
-                "user_id": pa.array(np.char.add("user-", rng.integers(0, 20000, n).astype(str))),
-                "quantity": pa.array(rng.integers(1, 5, n).astype(np.float64)),
-                "properties": pa.array(plans[rng.integers(0, 4, n)], pa.string()),
-            }
-        )
-        writer = writer or pq.ParquetWriter(path, table.schema)
-        writer.write_table(table)
-    assert writer is not None
-    writer.close()
+def make_parquet(path: Path, events: int, accounts: int) -> None:
+    """Synthetic events, written by DuckDB (no Python loop), row groups of 1M rows."""
+    span_us = 365 * 86400 * 1_000_000
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        COPY (
+            SELECT 'acct-' || (hash(i, 1) % {accounts}) AS account_external_id,
+                TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_microseconds(CAST(i * {span_us // events} AS BIGINT))
+                    AS "timestamp",
+                'Feature ' || (hash(i, 2) % 12) || ' Used' AS event,
+                'user-' || (hash(i, 3) % 20000) AS user_id,
+                CAST(1 + hash(i, 4) % 4 AS DOUBLE) AS quantity,
+                ['{{"plan":"pro"}}', '{{"plan":"free"}}', '{{"plan":"enterprise","seats":5}}', NULL]
+                    [CAST(1 + hash(i, 5) % 4 AS BIGINT)] AS properties
+            FROM range({events}) t(i)
+        ) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)
+        """
+    )
+    con.close()
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one command."""
     started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def store_bytes(path: Path) -> int:
+    wal = path.with_name(path.name + ".wal")
+    return sum(p.stat().st_size for p in (path, wal) if p.exists())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temporary one)")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="tandem-bench-import-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="tandem-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
     home = work / "home"
+    shutil.rmtree(home, ignore_errors=True)
     env = {**os.environ, "TANDEM_HOME": str(home), "TANDEM_LOG_LEVEL": "ERROR"}
     env.pop("DATABASE_URL", None)
     tandem = [sys.executable, "-m", "tandem"]
-    parquet = work / "events.parquet"
-    make_parquet(parquet, args.events, args.accounts)
+    parquet = work / f"events-{args.events}.parquet"
+    started = time.perf_counter()
+    if not parquet.exists():
+        make_parquet(parquet, args.events, args.accounts)
+    print(f"input ready in {time.perf_counter() - started:.0f} s: {parquet}", file=sys.stderr)
     (work / "accounts.csv").write_text(
         "external_id,name\n" + "".join(f"acct-{i},Account {i}\n" for i in range(args.accounts)), encoding="utf-8"
     )
@@ -81,14 +93,18 @@ def main() -> None:
     )
 
     # Baseline 1: executemany, the naive way.
-    sample = pq.read_table(parquet).slice(0, 20_000).to_pylist()
     con = duckdb.connect(str(work / "baseline.duckdb"))
+    con.execute("DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS raw")
+    sample = con.execute(
+        "SELECT account_external_id, CAST(timestamp AS VARCHAR), event, user_id, quantity, properties "
+        f"FROM read_parquet('{parquet}') LIMIT 5000"
+    ).fetchall()
     con.execute(
         "CREATE TABLE events (account VARCHAR, ts TIMESTAMPTZ, event VARCHAR, user_id VARCHAR, "
         "quantity DOUBLE, properties JSON)"
     )
     started = time.perf_counter()
-    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", [tuple(r.values()) for r in sample])
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", sample)
     executemany_rate = len(sample) / (time.perf_counter() - started)
     # Baseline 2: DuckDB's raw Parquet load.
     con.execute("CREATE TABLE raw AS SELECT * FROM events LIMIT 0")
@@ -97,29 +113,34 @@ def main() -> None:
     con.execute("CHECKPOINT")
     raw_rate = args.events / (time.perf_counter() - started)
     con.close()
+    (work / "baseline.duckdb").unlink()
+    print(f"baselines done: {executemany_rate:,.0f} and {raw_rate:,.0f} events/s", file=sys.stderr)
 
-    first = timed([*tandem, "import", "events", str(parquet)], env)
-    again = timed([*tandem, "import", "events", str(parquet)], env)
+    first, peak = timed([*tandem, "import", "events", str(parquet)], env)
+    again, _peak = timed([*tandem, "import", "events", str(parquet)], env)
     store = duckdb.connect(str(home / "events.duckdb"), read_only=True)
     stored = store.execute("SELECT count(*) FROM events").fetchone()[0]
     store.close()
-    size = (home / "events.duckdb").stat().st_size
+    size = store_bytes(home / "events.duckdb")
     rate = stored / first
     per_event = size / stored
     print("| measure | value | ratio to baseline |\n|---|---:|---:|")
-    print(f"| baseline 1: executemany INSERT loop, events/s | {executemany_rate:,.0f} | 1.0× |")
+    print(f"| baseline 1: executemany INSERT loop, events/s | {executemany_rate:,.0f} | 1.0x |")
     print(
-        f"| baseline 2: DuckDB INSERT … SELECT read_parquet (no validation), events/s "
-        f"| {raw_rate:,.0f} | {raw_rate / executemany_rate:,.0f}× |"
+        f"| baseline 2: DuckDB INSERT ... SELECT read_parquet (no validation), events/s "
+        f"| {raw_rate:,.0f} | {raw_rate / executemany_rate:,.0f}x |"
     )
     print(f"| `tandem import events` {stored:,} events, whole command, s | {first:.1f} | |")
     print(
         f"| `tandem import events`, events/s | {rate:,.0f} "
-        f"| {rate / executemany_rate:,.0f}× ({rate / raw_rate:.2f}× of baseline 2) |"
+        f"| {rate / executemany_rate:,.0f}x ({rate / raw_rate:.2f}x of baseline 2) |"
     )
+    print(f"| peak RSS of the import command | {peak:,.0f} MiB | |")
     print(f"| re-import of the same file (ledger), s | {again:.1f} | |")
     print(f"| disk: events.duckdb after import | {size / 2**20:,.0f} MiB ({per_event:.1f} bytes/event) | |")
-    print(f"| disk extrapolated linearly to 100 million events | {per_event * 1e8 / 2**30:.2f} GiB | |")
+    print(f"| disk for 100 million events at this rate | {per_event * 1e8 / 2**30:.2f} GiB | |")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ def ingest_paths(tmp_path: Path, settings, event_store: EventStore) -> Iterator[
     settings.TANDEM_INGEST_BACKGROUND = False
     Inbox.close_all()
     ingestor._prepared.clear()
+    ingestor._resolver.clear()
     yield event_store
     Inbox.close_all()
 

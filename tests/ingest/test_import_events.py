@@ -158,3 +158,61 @@ def test_sources_cli_create_list_rotate_revoke(db):
     assert runner.invoke(app, ["sources", "revoke", "Billing"]).exit_code == 0
     assert source_authenticate(key=rotated) is None and Source.objects.get().revoked_at is not None
     assert runner.invoke(app, ["sources", "create", "Billing"]).exit_code == 2
+
+
+def test_identical_rows_are_a_multiset_against_the_store(tmp_path, accounts, event_store):
+    row = "A1,2025-03-01T10:00:00Z,Login,u1\n"
+    header = "account_external_id,timestamp,event,user_id\n"
+    assert import_events(path=write_csv(tmp_path, header + row, "one.csv")).created == 1
+    # Three identical rows where one is stored already: two are new.
+    three = import_events(path=write_csv(tmp_path, header + row * 3 + "A2,2025-03-01T10:00:00Z,Login,u1\n", "3.csv"))
+    assert (three.created, three.unchanged, event_store.count()) == (3, 1, 4)
+    assert [(e.event, e.volume) for e in event_store.catalog()] == [("Login", 4)]
+
+
+def test_event_ids_are_stored_once_across_files_and_within_one(tmp_path, accounts, event_store):
+    header = "account_external_id,timestamp,event,event_id\n"
+    first = write_csv(tmp_path, header + "A1,2025-03-01T10:00:00Z,Login,e1\nA1,2025-03-01T11:00:00Z,Login,e1\n")
+    assert import_events(path=first).created == 1
+    # e1 re-exported with a corrected time (within a week) is the same event; e2 is new.
+    later = write_csv(
+        tmp_path, header + "A1,2025-03-02T10:00:00Z,Login,e1\nA1,2025-03-02T10:00:00Z,Login,e2\n", "b.csv"
+    )
+    report = import_events(path=later)
+    assert (report.created, report.unchanged) == (1, 1)
+    rows = event_store.query_arrow("SELECT message_id, CAST(ts AS VARCHAR) AS ts FROM events ORDER BY 1").to_pylist()
+    assert rows == [
+        {"message_id": "e1", "ts": "2025-03-01 10:00:00+00"},
+        {"message_id": "e2", "ts": "2025-03-02 10:00:00+00"},
+    ]
+
+
+def test_typed_parquet_columns_are_validated_without_text_parsing(tmp_path, accounts, event_store):
+    path = tmp_path / "typed.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "account_external_id": ["A1", "A1", None],
+                "timestamp": pa.array(
+                    [dt.datetime(2025, 1, 1, tzinfo=dt.UTC), None, dt.datetime(1999, 1, 1, tzinfo=dt.UTC)]
+                ),
+                "event": ["Seat Added", "Seat Added", "Seat Added"],
+                "quantity": pa.array([2, 3, 4], pa.int32()),
+                "properties": ['  {"by": "admin"}', '{"by": "x"}', "[1]"],
+            }
+        ),
+        path,
+    )
+    report = import_events(path=path)
+    assert [(e.row, e.column, e.problem) for e in report.errors] == [
+        (2, "timestamp", "a value is required."),
+        (3, "account_external_id", "a value is required."),
+        (3, "timestamp", "is before the year 2000."),
+        (3, "properties", "is not a JSON object."),
+    ]
+    assert (report.invalid_rows, event_store.count()) == (2, 0)
+    skipped = import_events(path=path, skip_invalid=True)
+    assert (skipped.created, skipped.skipped) == (1, 2)
+    assert event_store.query_arrow("SELECT quantity, properties FROM events").to_pylist() == [
+        {"quantity": 2.0, "properties": '{"by": "admin"}'}
+    ]

@@ -1,42 +1,55 @@
 """Bulk import of usage events from CSV or Parquet into the DuckDB event store.
 
-Unlike the relational imports, rows never pass through Python one by one: the file is read into
-Arrow, mapped, validated, hashed and de-duplicated with SQL inside DuckDB, which is what makes
-millions of rows a second possible. Same contract as the other imports: every row is validated
-first and nothing is written when one is invalid (unless ``skip_invalid``).
+The import is a handful of set-based SQL statements inside DuckDB; rows never pass through
+Python one by one. Parquet files are read by DuckDB itself (``read_parquet``, streamed, so a
+100-million-row file needs no more memory than a few row groups); CSV files are read by Arrow
+(delimiter guessing, every cell as text, line numbers) and registered with DuckDB. Then:
+
+1. one scan maps the columns, parses them (typed Parquet columns are used as they are), looks
+   accounts up and flags each row valid or not, counting the invalid ones;
+2. only when some rows are invalid, a second query fetches the first ``MAX_REPORTED_ERRORS`` of
+   them and Python words the reasons (row and column named); nothing is written then unless
+   ``skip_invalid``;
+3. in one transaction: ``INSERT INTO events ... SELECT`` the valid rows that are not stored yet,
+   the catalogue of event names and property keys aggregated from the same rows, and the
+   ledger entry.
 
 Idempotence, twice over:
 
 * a ledger (``import_ledger`` in the store) remembers the SHA-256 of every imported file, so
   importing the same bytes again is recognised at once and adds nothing;
-* every row gets a ``dedupe_key``: a hash of its ``event_id`` column when the file has one,
-  otherwise of its content (account, event, timestamp, user, quantity, properties) and its
-  occurrence number among identical rows of the file. Overlapping exports (January-February,
-  then February-March) therefore add only the new rows, while two genuinely identical events
-  in one file are both kept.
+* rows are compared with what the store already holds. A row with an ``event_id`` is stored once
+  per id (its ``message_id``); a row without one is identified by its content (account, event,
+  timestamp, user, quantity, properties), counted as a multiset: a file with three identical
+  rows adds three events, and re-importing an overlapping export (January-February, then
+  February-March) adds only what is not stored yet. The comparison reads only stored imported
+  rows inside the file's time range (zone maps skip the rest), so the first import of a file
+  into a store that has nothing in that range costs no lookup at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from tandem.accounts.models import Account
-from tandem.imports.mapping import resolve_columns
+from tandem.imports.mapping import ColumnMap, resolve_columns
 from tandem.imports.progress import NoProgress, Progress
 from tandem.imports.readers import CSV_ROW_NUMBERS, PARQUET_ROW_NUMBERS, detect_format
 from tandem.imports.report import ImportReport, ImportUsageError, RowError
 from tandem.ingest.messages import EARLIEST, MAX_FUTURE
-from tandem.usage.eventstore import EventStore
+from tandem.usage.eventstore import CATALOG_SQL, EventStore
 
 FIELDS = ["account_external_id", "timestamp", "event", "user_id", "quantity", "properties", "event_id"]
 REQUIRED = ["account_external_id", "timestamp", "event"]
 MAX_REPORTED_ERRORS = 1000
-CHUNK_ROWS = 2_000_000
+EVENT_ID_WINDOW = "INTERVAL 7 DAY"  # a re-exported event whose time moved a little is still the same event
+JSON_SPACE = "' ' || chr(9) || chr(10) || chr(13)"
 
 LEDGER_DDL = """
 CREATE TABLE IF NOT EXISTS import_ledger (
@@ -47,6 +60,9 @@ CREATE TABLE IF NOT EXISTS import_ledger (
     added BIGINT NOT NULL
 )
 """
+TEXT_TYPES = ("VARCHAR", "JSON")
+NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UTINYINT", "USMALLINT",
+                "UINTEGER", "UBIGINT")  # fmt: skip
 
 
 def file_sha256(path: Path) -> str:
@@ -57,18 +73,45 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read(path: Path, fmt: str | None, delimiter: str | None) -> tuple[pa.Table, str]:
+@dataclass(frozen=True)
+class _Source:
+    """The file as relation ``src_file`` (columns c0..cN and __row) with its header and column types."""
+
+    header: list[str]
+    types: list[str]
+    rows: int
+    row_numbers: str
+
+
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise ImportUsageError(f"file not found: {path}")
     if not path.is_file():
         raise ImportUsageError(f"not a file: {path}")
-    if detect_format(path, fmt) == "parquet":
-        import pyarrow.parquet as pq
 
-        try:
-            return pq.read_table(path), PARQUET_ROW_NUMBERS
-        except (pa.ArrowException, OSError) as exc:
-            raise ImportUsageError(f"{path} is not a readable Parquet file: {exc}") from None
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _open_parquet(cur: duckdb.DuckDBPyConnection, path: Path) -> _Source:
+    scan = f"read_parquet({_sql_string(str(path))}, file_row_number = true)"
+    try:
+        described = cur.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+        rows = int(cur.execute(f"SELECT count(*) FROM {scan}").fetchall()[0][0])
+    except duckdb.Error as exc:
+        raise ImportUsageError(f"{path} is not a readable Parquet file: {exc}") from None
+    columns = [(name, kind) for name, kind, *_rest in described if name != "file_row_number"]
+    select = ", ".join(f"{_quote(name)} AS c{i}" for i, (name, _kind) in enumerate(columns))
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW src_file AS SELECT {select}, file_row_number + 1 AS __row FROM {scan}")
+    return _Source([n.strip() for n, _k in columns], [k for _n, k in columns], rows, PARQUET_ROW_NUMBERS)
+
+
+def _open_csv(cur: duckdb.DuckDBPyConnection, path: Path, delimiter: str | None) -> _Source:
     import pyarrow.csv as pacsv
 
     try:
@@ -91,15 +134,11 @@ def _read(path: Path, fmt: str | None, delimiter: str | None) -> tuple[pa.Table,
         )
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise ImportUsageError(f"{path} is not a readable CSV file: {exc}") from None
-    return table, CSV_ROW_NUMBERS
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _text(expr: str) -> str:
-    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+    header = [name.strip() for name in table.column_names]
+    table = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
+    table = table.append_column("__row", pa.array(range(2, 2 + table.num_rows), pa.int64()))
+    cur.register("src_file", table)
+    return _Source(header, ["VARCHAR"] * len(header), table.num_rows, CSV_ROW_NUMBERS)
 
 
 def import_events(
@@ -118,173 +157,251 @@ def import_events(
     progress = progress or NoProgress()
     store = store or EventStore.for_settings()
     now = now or dt.datetime.now(dt.UTC)
+    _check_file(path)
+    is_parquet = detect_format(path, fmt) == "parquet"
     progress.stage(f"Reading {path.name}", None)
-    table, row_numbers = _read(path, fmt, delimiter)
-    header = [name.strip() for name in table.column_names]
-    columns = resolve_columns(header=header, fields=FIELDS, required=REQUIRED, mapping=mapping or {})
-    used = set(columns.index.values())
-    extra = [name for i, name in enumerate(header) if i not in used and name]
-    report = ImportReport(
-        entity="events", path=str(path), row_numbers=row_numbers, rows=table.num_rows, dry_run=dry_run
-    )
-    if extra:
-        report.notes.append("columns stored as event properties: " + ", ".join(extra))
-
     sha = file_sha256(path)
     with store.cursor() as cur:
         cur.execute(LEDGER_DDL)
         cur.execute("SET TimeZone = 'UTC'")
-        seen = cur.execute(
-            "SELECT CAST(imported_at AS VARCHAR), added FROM import_ledger WHERE sha256 = ?", [sha]
-        ).fetchall()
-        if seen:
-            report.unchanged = table.num_rows
-            report.notes.append(
-                f"this file was already imported on {seen[0][0]} ({seen[0][1]} events added); nothing to do."
-            )
-            return report
-
-        offset = 2 if row_numbers == CSV_ROW_NUMBERS else 1
-        table = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
-        table = table.append_column("__row", pa.array(range(offset, offset + table.num_rows), pa.int64()))
-        known = list(Account.objects.exclude(external_id=None).values_list("external_id", "id"))
-        accounts = pa.table(
-            {
-                "external_id": pa.array([k for k, _ in known], pa.string()),
-                "id": pa.array([v for _, v in known], pa.int64()),
-            }
-        )
-        cur.register("src_file", table)
-        cur.register("known_accounts", accounts)
+        source = _open_parquet(cur, path) if is_parquet else _open_csv(cur, path, delimiter)
         try:
-            progress.stage("Validating events", table.num_rows)
-            _stage(cur, columns.index, header, extra)
-            errors, invalid = _validate(cur, columns, now)
-            progress.advance(table.num_rows)
-            report.errors = errors
-            report.invalid_rows = invalid
-            valid = table.num_rows - invalid
-            if invalid and not skip_invalid:
-                report.created = valid  # what would be offered; nothing is written
-                return report
-            report.skipped = invalid
-            if dry_run:
-                report.created = valid
-                return report
-            progress.stage("Writing events", valid)
-            cur.execute("BEGIN")
-            added = 0
-            for start in range(offset, offset + table.num_rows, CHUNK_ROWS):
-                cur.execute(
-                    "CREATE OR REPLACE TEMP VIEW chunk AS SELECT account_id, NULL::BIGINT AS contact_id, user_id, "
-                    "event, ts, quantity, properties, NULL::BIGINT AS source_id, event_id AS message_id, dedupe_key, "
-                    "NULL::TIMESTAMPTZ AS received_at FROM staged "
-                    f"WHERE ok AND __row >= {start} AND __row < {start + CHUNK_ROWS}"
-                )
-                added += store.append_new_relation(cur, "chunk")
-                progress.advance(min(CHUNK_ROWS, valid))
-            cur.execute(
-                "INSERT INTO import_ledger VALUES (?, ?, ?, ?, ?)", [sha, str(path), now, table.num_rows, added]
-            )
-            cur.execute("COMMIT")
-            report.created = added
-            report.unchanged = valid - added
-            report.written = True
+            return _import(cur, store, path, source, mapping or {}, sha, skip_invalid, dry_run, progress, now)
         finally:
-            cur.execute("DROP VIEW IF EXISTS chunk")
-            cur.execute("DROP TABLE IF EXISTS staged")
-            cur.unregister("src_file")
-            cur.unregister("known_accounts")
+            for view in ("to_add", "staged", "src_file"):
+                cur.execute(f"DROP VIEW IF EXISTS {view}")
+            cur.execute("DROP TABLE IF EXISTS known_accounts")
+            if not is_parquet:
+                cur.unregister("src_file")
+
+
+def _import(
+    cur: duckdb.DuckDBPyConnection,
+    store: EventStore,
+    path: Path,
+    source: _Source,
+    mapping: dict[str, str],
+    sha: str,
+    skip_invalid: bool,
+    dry_run: bool,
+    progress: Progress,
+    now: dt.datetime,
+) -> ImportReport:
+    columns = resolve_columns(header=source.header, fields=FIELDS, required=REQUIRED, mapping=mapping)
+    used = set(columns.index.values())
+    extra = [name for i, name in enumerate(source.header) if i not in used and name]
+    report = ImportReport(
+        entity="events", path=str(path), row_numbers=source.row_numbers, rows=source.rows, dry_run=dry_run
+    )
+    if extra:
+        report.notes.append("columns stored as event properties: " + ", ".join(extra))
+    known = list(Account.objects.exclude(external_id=None).values_list("external_id", "id"))
+    # Passed as two lists (pa.array of Python objects would import pandas: a second of start-up).
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE known_accounts AS "
+        "SELECT unnest(?::VARCHAR[]) AS external_id, unnest(?::BIGINT[]) AS id",
+        [[k for k, _ in known], [v for _, v in known]],
+    )
+    seen = cur.execute(
+        "SELECT CAST(imported_at AS VARCHAR), added FROM import_ledger WHERE sha256 = ?", [sha]
+    ).fetchall()
+    if seen:
+        report.unchanged = source.rows
+        report.notes.append(
+            f"this file was already imported on {seen[0][0]} ({seen[0][1]} events added); nothing to do."
+        )
+        return report
+
+    progress.stage("Validating events", source.rows)
+    _stage(cur, source, columns.index, extra, now)
+    invalid, lo, hi = cur.execute(
+        "SELECT count(*) FILTER (WHERE NOT ok), CAST(min(ts) FILTER (WHERE ok) AS VARCHAR), "
+        "CAST(max(ts) FILTER (WHERE ok) AS VARCHAR) FROM staged"
+    ).fetchall()[0]
+    progress.advance(source.rows)
+    report.invalid_rows = int(invalid)
+    report.errors = _errors(cur, columns, now) if invalid else []
+    valid = source.rows - report.invalid_rows
+    if invalid and not skip_invalid:
+        report.created = valid  # what would be offered; nothing is written
+        return report
+    report.skipped = report.invalid_rows
+    if dry_run or not valid:
+        report.created = valid if dry_run else 0
+        return report
+
+    progress.stage("Writing events", valid)
+    _select_new(cur, has_event_id="event_id" in columns.index, lo=lo, hi=hi)
+    # Appends in parallel: each thread writes whole row groups from its own stretch of the file, so
+    # rows stay grouped by file order (exports are usually time-ordered) while 2 cores both work.
+    cur.execute("SET preserve_insertion_order = false")
+    cur.execute("BEGIN")
+    try:
+        # The catalogue first: ``to_add`` compares with the store, so it must be read before the insert.
+        cur.execute(CATALOG_SQL.replace("FROM fresh", "FROM to_add"))
+        added = int(
+            cur.execute(
+                "INSERT INTO events (account_id, contact_id, user_id, event, ts, quantity, properties, source_id, "
+                "message_id, dedupe_key, received_at) SELECT account_id, NULL, user_id, event, ts, quantity, "
+                "CAST(properties AS JSON), NULL, event_id, NULL, NULL FROM to_add"
+            ).fetchall()[0][0]
+        )
+        progress.advance(valid)
+        cur.execute("INSERT INTO import_ledger VALUES (?, ?, ?, ?, ?)", [sha, str(path), now, source.rows, added])
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.execute("RESET preserve_insertion_order")
+    report.created = added
+    report.unchanged = valid - added
+    report.written = True
     return report
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, index: dict[str, int], header: list[str], extra: list[str]) -> None:
-    """Map the file's columns to fields, parse them, look accounts up and compute dedupe keys."""
+def _field_sql(field: str, index: dict[str, int], types: list[str]) -> str:
+    """The file column of ``field`` as text (empty and blank are NULL), or NULL when absent."""
+    if field not in index:
+        return "NULL::VARCHAR"
+    column, kind = f"c{index[field]}", types[index[field]]
+    if kind in TEXT_TYPES:
+        return f"NULLIF(trim(CAST({column} AS VARCHAR)), '')"
+    return f"CAST({column} AS VARCHAR)"
 
-    def col(field: str) -> str:
-        return f"c{index[field]}" if field in index else "NULL"
 
-    props = f"{_text(col('properties'))}" if "properties" in index else "NULL"
+def _stage(
+    cur: duckdb.DuckDBPyConnection, source: _Source, index: dict[str, int], extra: list[str], now: dt.datetime
+) -> None:
+    """The view ``staged``: the file's rows mapped to fields, parsed, with account ids and an ``ok`` flag.
+
+    Typed Parquet columns are read as they are (a timestamp column is not parsed from text, a
+    number column is not cast), which is what keeps a scan of 100 million rows cheap.
+    """
+    types = source.types
+
+    def typed(field: str, target: str) -> tuple[str, str]:
+        """(value, raw-value-is-present) for a field parsed to ``target``."""
+        if field not in index:
+            return f"NULL::{target}", "false"
+        column, kind = f"c{index[field]}", types[index[field]]
+        if kind in TEXT_TYPES:
+            text = f"NULLIF(trim(CAST({column} AS VARCHAR)), '')"
+            return f"TRY_CAST({text} AS {target})", f"({text} IS NOT NULL)"
+        return f"TRY_CAST({column} AS {target})", f"({column} IS NOT NULL)"
+
+    ts, ts_present = typed("timestamp", "TIMESTAMPTZ")
+    quantity, quantity_present = typed("quantity", "DOUBLE")
+    props = _field_sql("properties", index, types)
+    if "properties" in index and types[index["properties"]] not in TEXT_TYPES:
+        props = f"CAST(to_json(c{index['properties']}) AS VARCHAR)"
     if extra:
-        pairs = ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}', c{header.index(name)}" for name in extra)
-        extra_json = f"json_object({pairs})"
-        props = (
-            f"CASE WHEN {props} IS NULL THEN CAST({extra_json} AS VARCHAR) ELSE {props} END"
-            if "properties" in index
-            else f"CAST({extra_json} AS VARCHAR)"
-        )
-    ts_col = col("timestamp")
+        pairs = ", ".join(f"{_sql_string(name)}, c{source.header.index(name)}" for name in extra)
+        extra_json = f"CAST(json_object({pairs}) AS VARCHAR)"
+        props = f"coalesce({props}, {extra_json})" if "properties" in index else extra_json
+    limit = now + MAX_FUTURE
     cur.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE parsed AS
-        SELECT __row,
-            {_text(col("account_external_id"))} AS account_external_id,
-            {_text(ts_col)} AS ts_raw,
-            TRY_CAST({ts_col} AS TIMESTAMPTZ) AS ts,
-            {_text(col("event"))} AS event,
-            {_text(col("user_id"))} AS user_id,
-            {_text(col("quantity"))} AS quantity_raw,
-            TRY_CAST({col("quantity")} AS DOUBLE) AS quantity_value,
-            {props} AS properties,
-            {_text(col("event_id"))} AS event_id
-        FROM src_file
+        CREATE OR REPLACE TEMP VIEW staged AS
+        WITH parsed AS (
+            SELECT __row,
+                {_field_sql("account_external_id", index, types)} AS account_external_id,
+                {ts} AS ts, {ts_present} AS ts_present,
+                {_field_sql("event", index, types)} AS event,
+                {_field_sql("user_id", index, types)} AS user_id,
+                {quantity} AS quantity_value, {quantity_present} AS quantity_present,
+                {props} AS properties,
+                {_field_sql("event_id", index, types)} AS event_id
+            FROM src_file
+        )
+        SELECT p.*, a.id AS account_id, coalesce(p.quantity_value, 1.0) AS quantity,
+            a.id IS NOT NULL AND p.ts IS NOT NULL
+              AND p.ts >= TIMESTAMPTZ '{EARLIEST.isoformat()}' AND p.ts <= TIMESTAMPTZ '{limit.isoformat()}'
+              AND p.event IS NOT NULL AND (p.quantity_value IS NOT NULL OR NOT p.quantity_present)
+              AND (p.properties IS NULL OR (json_valid(p.properties)
+                   AND starts_with(ltrim(p.properties, {JSON_SPACE}), '{{'))) AS ok
+        FROM parsed p LEFT JOIN known_accounts a ON a.external_id = p.account_external_id
         """
     )
-    cur.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT p.*, a.id AS account_id, coalesce(p.quantity_value, 1.0) AS quantity,
-            p.account_external_id IS NOT NULL AND a.id IS NOT NULL AND p.ts IS NOT NULL
-              AND p.ts >= TIMESTAMPTZ '{EARLIEST.isoformat()}' AND p.ts <= ?::TIMESTAMPTZ
-              AND p.event IS NOT NULL AND (p.quantity_raw IS NULL OR p.quantity_value IS NOT NULL)
-              AND (p.properties IS NULL OR json_type(try_cast(p.properties AS JSON)) = 'OBJECT') AS ok,
-            CASE WHEN p.event_id IS NOT NULL THEN md5_number_lower('id' || chr(31) || p.event_id)
-            ELSE md5_number_lower(concat_ws(chr(31), a.id, p.event, epoch_us(p.ts), coalesce(p.user_id, ''),
-                coalesce(p.quantity_value, 1.0), coalesce(p.properties, ''),
-                row_number() OVER (PARTITION BY a.id, p.event, p.ts, p.user_id, p.quantity_value, p.properties
-                                   ORDER BY p.__row)))
-            END AS dedupe_key
-        FROM parsed p LEFT JOIN known_accounts a ON a.external_id = p.account_external_id
-        """,
-        [dt.datetime.now(dt.UTC) + MAX_FUTURE],
-    )
-    cur.execute("DROP TABLE parsed")
 
 
-def _validate(cur: duckdb.DuckDBPyConnection, columns, now: dt.datetime) -> tuple[list[RowError], int]:
-    invalid = int(cur.execute("SELECT count(*) FROM staged WHERE NOT ok").fetchall()[0][0])
-    if not invalid:
-        return [], 0
+def _select_new(cur: duckdb.DuckDBPyConnection, *, has_event_id: bool, lo: str, hi: str) -> None:
+    """The view ``to_add``: valid rows not stored yet (see the module docstring for the rules)."""
+    stored = "events e WHERE e.source_id IS NULL AND e.ts BETWEEN ?::TIMESTAMPTZ AND ?::TIMESTAMPTZ"
+    overlap = cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {stored} LIMIT 1)", [lo, hi]).fetchall()[0][0]
+    by_id = ""
+    if has_event_id:
+        # First row of an id wins; an id already stored (imported within a week of this time) is skipped.
+        by_id = f"""
+            UNION ALL
+            SELECT * FROM staged s WHERE ok AND event_id IS NOT NULL
+              AND event_id NOT IN (
+                SELECT e.message_id FROM events e WHERE e.source_id IS NULL AND e.message_id IS NOT NULL
+                  AND e.ts BETWEEN TIMESTAMPTZ '{lo}' - {EVENT_ID_WINDOW}
+                  AND TIMESTAMPTZ '{hi}' + {EVENT_ID_WINDOW})
+            QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY __row) = 1
+        """
+    content = "account_id, event, ts, user_id, quantity, properties"
+    if not overlap:
+        by_content = "SELECT * FROM staged WHERE ok AND event_id IS NULL"
+    else:
+        # Multiset difference: of n identical rows in the file, add n minus the number already stored.
+        by_content = f"""
+            WITH fresh AS (SELECT * FROM staged WHERE ok AND event_id IS NULL),
+            held AS (
+                SELECT account_id, event, ts, user_id, quantity, CAST(properties AS VARCHAR) AS properties,
+                    count(*) AS held
+                FROM events e WHERE e.source_id IS NULL AND e.message_id IS NULL
+                  AND e.ts BETWEEN TIMESTAMPTZ '{lo}' AND TIMESTAMPTZ '{hi}'
+                GROUP BY ALL
+            ), matched AS (
+                SELECT f.*, h.held FROM fresh f LEFT JOIN held h
+                ON f.account_id = h.account_id AND f.event = h.event AND f.ts = h.ts
+                  AND f.user_id IS NOT DISTINCT FROM h.user_id AND f.quantity = h.quantity
+                  AND f.properties IS NOT DISTINCT FROM h.properties
+            )
+            SELECT * EXCLUDE (held) FROM matched WHERE held IS NULL
+            UNION ALL
+            SELECT * EXCLUDE (held) FROM matched WHERE held IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY {content} ORDER BY __row) > held
+        """
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW to_add AS {by_content} {by_id}")
+
+
+def _errors(cur: duckdb.DuckDBPyConnection, columns: ColumnMap, now: dt.datetime) -> list[RowError]:
+    """Word the reasons of the first MAX_REPORTED_ERRORS invalid rows, naming the file's columns."""
+    index = columns.index
+
+    def raw(field: str) -> str:
+        return f"CAST(c{index[field]} AS VARCHAR)" if field in index else "NULL::VARCHAR"
+
     rows = cur.execute(
         f"""
-        SELECT __row, account_external_id, account_id, ts_raw, event, quantity_raw, quantity_value, properties
-        FROM staged WHERE NOT ok ORDER BY __row LIMIT {MAX_REPORTED_ERRORS}
+        SELECT s.__row, s.account_external_id, s.account_id, {raw("timestamp")}, s.ts_present,
+            CAST(s.ts AS VARCHAR), s.event, {raw("quantity")}, s.quantity_present, s.quantity_value, s.properties,
+            s.properties IS NOT NULL AND NOT coalesce(json_valid(s.properties)
+                AND starts_with(ltrim(s.properties, {JSON_SPACE}), '{{'), false)
+        FROM staged s JOIN src_file f ON f.__row = s.__row
+        WHERE NOT s.ok ORDER BY s.__row LIMIT {MAX_REPORTED_ERRORS}
         """
     ).fetchall()
-    check = cur.execute(
-        "SELECT __row, properties IS NOT NULL AND coalesce(json_type(try_cast(properties AS JSON)), '') <> 'OBJECT', "
-        "CAST(ts AS VARCHAR) FROM staged WHERE NOT ok ORDER BY __row LIMIT ?",
-        [MAX_REPORTED_ERRORS],
-    ).fetchall()
-    bad_props = {r[0]: r[1] for r in check}
-    ts_text = {r[0]: r[2] for r in check}
     limit = now + MAX_FUTURE
     errors: list[RowError] = []
-    for number, ext, account_id, ts_raw, event, q_raw, q_value, props in rows:
+    for number, ext, account_id, ts_raw, ts_present, ts_text, event, q_raw, q_present, q_value, props, bad in rows:
         if ext is None:
             errors.append(RowError(number, columns.column("account_external_id"), "", "a value is required."))
         elif account_id is None:
             errors.append(
                 RowError(number, columns.column("account_external_id"), ext, f"no account with external_id '{ext}'.")
             )
-        if ts_raw is None:
+        if not ts_present:
             errors.append(RowError(number, columns.column("timestamp"), "", "a value is required."))
-        elif ts_text[number] is None:
+        elif ts_text is None:
             errors.append(
                 RowError(number, columns.column("timestamp"), ts_raw, f"'{ts_raw}' is not an ISO 8601 date and time.")
             )
         else:
-            moment = dt.datetime.fromisoformat(ts_text[number].replace("+00", "+00:00"))
+            moment = dt.datetime.fromisoformat(ts_text.replace("+00", "+00:00"))
             if moment > limit:
                 errors.append(
                     RowError(number, columns.column("timestamp"), ts_raw, "is more than one day in the future.")
@@ -293,8 +410,15 @@ def _validate(cur: duckdb.DuckDBPyConnection, columns, now: dt.datetime) -> tupl
                 errors.append(RowError(number, columns.column("timestamp"), ts_raw, "is before the year 2000."))
         if event is None:
             errors.append(RowError(number, columns.column("event"), "", "a value is required."))
-        if q_raw is not None and q_value is None:
-            errors.append(RowError(number, columns.column("quantity"), q_raw, f"'{q_raw}' is not a number."))
-        if bad_props.get(number):
+        if q_present and q_value is None:
+            errors.append(
+                RowError(
+                    number,
+                    columns.column("quantity"),
+                    (q_raw or "").strip(),
+                    f"'{(q_raw or '').strip()}' is not a number.",
+                )
+            )
+        if bad:
             errors.append(RowError(number, columns.column("properties"), (props or "")[:100], "is not a JSON object."))
-    return errors, invalid
+    return errors

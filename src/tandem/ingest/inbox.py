@@ -44,8 +44,25 @@ class InboxRow:
     rejections: list[dict[str, Any]]
 
 
+@dataclass
+class _Pending:
+    """One call waiting for the next group commit: its row, then its id or the error."""
+
+    params: tuple[Any, ...]
+    row_id: int = 0
+    error: BaseException | None = None
+    done: bool = False
+
+
 class Inbox:
-    """An append-only table of accepted calls in its own SQLite file; one connection per thread."""
+    """An append-only table of accepted calls in its own SQLite file.
+
+    Appends are group-committed: request threads queue their rows, and whichever thread finds no
+    commit running writes every queued row in one transaction (one fsync) on the process's single
+    writer connection, then wakes the others. Under load many calls share one fsync; alone, a call
+    commits at once. A single writer connection also means request threads never sleep in
+    SQLite's busy handler waiting for each other. Reads use one connection per thread.
+    """
 
     _instances: dict[Path, Inbox] = {}
     _instances_lock = threading.Lock()
@@ -53,6 +70,10 @@ class Inbox:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._queue: list[_Pending] = []
+        self._committing = False
+        self._cv = threading.Condition()
+        self._writer: sqlite3.Connection | None = None
 
     @classmethod
     def for_settings(cls) -> Inbox:
@@ -65,15 +86,18 @@ class Inbox:
                 inbox = cls._instances[path] = cls(path)
             return inbox
 
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(DDL)
+        return conn
+
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(DDL)
-            self._local.conn = conn
+            conn = self._local.conn = self._open()
         return conn
 
     def append(
@@ -85,9 +109,7 @@ class Inbox:
         rejections: list[dict[str, Any]],
     ) -> int:
         """Store one call durably (committed and fsynced on return); returns its row id."""
-        cur = self._connection().execute(
-            "INSERT INTO inbox (source_id, received_at, accepted, rejected, messages, rejections) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+        item = _Pending(
             (
                 source_id,
                 received_at.isoformat(),
@@ -95,9 +117,51 @@ class Inbox:
                 len(rejections),
                 orjson.dumps(messages),
                 orjson.dumps(rejections),
-            ),
+            )
         )
-        return int(cur.lastrowid or 0)
+        with self._cv:
+            self._queue.append(item)
+            while not item.done and self._committing:
+                self._cv.wait()
+            if not item.done:
+                # No commit running: this thread commits everything queued, its own row included.
+                self._committing = True
+                batch, self._queue = self._queue, []
+        if not item.done:
+            try:
+                self._commit(batch)
+            finally:
+                with self._cv:
+                    self._committing = False
+                    self._cv.notify_all()
+        if item.error is not None:
+            raise item.error
+        return item.row_id
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            if self._writer is None:
+                self._writer = self._open()
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for pending in batch:
+                    cur = conn.execute(
+                        "INSERT INTO inbox (source_id, received_at, accepted, rejected, messages, rejections) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        pending.params,
+                    )
+                    pending.row_id = int(cur.lastrowid or 0)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except BaseException as exc:  # every caller of the batch gets the error: none of them was stored
+            for pending in batch:
+                pending.error = exc
+        finally:
+            for pending in batch:
+                pending.done = True
 
     def read_after(self, last_id: int, *, limit: int) -> list[InboxRow]:
         rows = self._connection().execute(
@@ -116,7 +180,23 @@ class Inbox:
         ]
 
     def delete_through(self, last_id: int) -> None:
-        self._connection().execute("DELETE FROM inbox WHERE id <= ?", (last_id,))
+        """Forget the calls up to ``last_id`` (drained), on the writer connection between group commits.
+
+        Sharing the writer keeps the ingestor's delete from holding SQLite's write lock while a
+        request thread's commit sleeps in the busy handler.
+        """
+        with self._cv:
+            while self._committing:
+                self._cv.wait()
+            self._committing = True
+        try:
+            if self._writer is None:
+                self._writer = self._open()
+            self._writer.execute("DELETE FROM inbox WHERE id <= ?", (last_id,))
+        finally:
+            with self._cv:
+                self._committing = False
+                self._cv.notify_all()
 
     def backlog(self) -> int:
         """Calls stored but not yet drained."""
@@ -128,6 +208,10 @@ class Inbox:
         if conn is not None:
             conn.close()
             self._local.conn = None
+        with self._cv:
+            if self._writer is not None and not self._committing:
+                self._writer.close()
+                self._writer = None
 
     @classmethod
     def close_all(cls) -> None:

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +150,8 @@ def _drain_step(store: EventStore, inbox: Inbox, limit: int) -> DrainResult:
     if not rows:
         return result
     saw_people = _apply_people(rows)
+    if saw_people:
+        _resolver.clear()
     events, unresolved, offered = _attribute(rows)
     with store.cursor() as cur:
         cur.execute("BEGIN")
@@ -182,18 +185,56 @@ def _apply_people(rows: list[InboxRow]) -> bool:
     return seen
 
 
+class _Resolver:
+    """Known accounts (by external id) and tracked users, remembered between drain steps.
+
+    Only found entries are kept, for at most ``ttl`` seconds, and everything is forgotten after a
+    step that applied group or identify calls (they are what changes a user's account). So a
+    steady stream of track calls for known users costs no relational query at all, and an
+    account that appears later is looked up afresh.
+    """
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._accounts: dict[str, int] = {}
+        self._users: dict[str, tuple[int | None, int | None]] = {}
+        self._expires = 0.0
+
+    def clear(self) -> None:
+        self._accounts.clear()
+        self._users.clear()
+
+    def resolve(
+        self, group_ids: set[str], user_ids: set[str]
+    ) -> tuple[dict[str, int], dict[str, tuple[int | None, int | None]]]:
+        now = time.monotonic()
+        if now >= self._expires:
+            self.clear()
+            self._expires = now + self.ttl
+        missing_groups = group_ids.difference(self._accounts)
+        if missing_groups:
+            self._accounts.update(
+                (v["external_id"], v["id"])
+                for v in fetch_in_chunks(Account.objects.all(), "external_id", missing_groups, "external_id", "id")
+            )
+        missing_users = user_ids.difference(self._users)
+        if missing_users:
+            self._users.update(
+                (v["user_id"], (v["account_id"], v["contact_id"]))
+                for v in fetch_in_chunks(
+                    TrackedUser.objects.all(), "user_id", missing_users, "user_id", "account_id", "contact_id"
+                )
+            )
+        return self._accounts, self._users
+
+
+_resolver = _Resolver()
+
+
 def _resolution(
     group_ids: set[str], user_ids: set[str]
 ) -> tuple[dict[str, int], dict[str, tuple[int | None, int | None]]]:
-    accounts = {
-        v["external_id"]: v["id"]
-        for v in fetch_in_chunks(Account.objects.all(), "external_id", group_ids, "external_id", "id")
-    }
-    users = {
-        v["user_id"]: (v["account_id"], v["contact_id"])
-        for v in fetch_in_chunks(TrackedUser.objects.all(), "user_id", user_ids, "user_id", "account_id", "contact_id")
-    }
-    return accounts, users
+    return _resolver.resolve(group_ids, user_ids)
 
 
 def _attribute(rows: list[InboxRow]) -> tuple[pa.Table, pa.Table, int]:
@@ -383,3 +424,9 @@ def start_background_ingestor() -> None:
 
     if settings.TANDEM_INGEST_BACKGROUND:
         background.ensure_running()
+
+
+def wake_ingestor() -> None:
+    """Tell the ingest thread that a call was accepted (starting it if this process has none yet)."""
+    start_background_ingestor()
+    background.wake()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -53,6 +55,8 @@ def source_rotate(*, source: Source) -> str:
     key = _new_key()
     source.key_prefix, source.key_hash, source.revoked_at = key[:12], _hash(key), None
     source.save(update_fields=["key_prefix", "key_hash", "revoked_at", "updated_at"])
+    transaction.on_commit(write_keys.clear)
+    write_keys.clear()
     return key
 
 
@@ -61,6 +65,8 @@ def source_revoke(*, source: Source) -> Source:
     if source.revoked_at is None:
         source.revoked_at = timezone.now()
         source.save(update_fields=["revoked_at", "updated_at"])
+    transaction.on_commit(write_keys.clear)
+    write_keys.clear()
     return source
 
 
@@ -69,6 +75,43 @@ def source_authenticate(*, key: str) -> Source | None:
     if not key:
         return None
     return Source.objects.filter(key_hash=_hash(key), revoked_at__isnull=True).first()
+
+
+class WriteKeyCache:
+    """Write key hash -> active source id, remembered for ``ttl`` seconds (unknown keys too).
+
+    The tracking API looks a key up on every call; this keeps the relational database off its hot
+    path. Rotating or revoking a key in this process clears the cache at once; a change made by
+    another process (``tandem sources revoke`` while the server runs) takes effect within ``ttl``.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, int | None]] = {}
+        self._lock = threading.Lock()
+
+    def source_id(self, key: str) -> int | None:
+        """The id of the active source with this write key, or None."""
+        if not key:
+            return None
+        digest = _hash(key)
+        now = time.monotonic()
+        entry = self._entries.get(digest)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        found = Source.objects.filter(key_hash=digest, revoked_at__isnull=True).values_list("pk", flat=True).first()
+        with self._lock:
+            if len(self._entries) > 10_000:  # keys guessed at random must not grow the cache without bound
+                self._entries.clear()
+            self._entries[digest] = (now + self.ttl, found)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+write_keys = WriteKeyCache()
 
 
 def source_record_stats(

@@ -11,6 +11,7 @@ import binascii
 import gzip
 import zlib
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -19,8 +20,7 @@ from django.utils.translation import gettext as _
 
 from tandem.ingest.inbox import Inbox
 from tandem.ingest.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, Rejection, normalise, parse_time
-from tandem.ingest.models import Source
-from tandem.ingest.services import source_authenticate
+from tandem.ingest.services import write_keys
 
 MAX_BATCH_MESSAGES = 2500
 
@@ -54,6 +54,16 @@ def write_key_from(authorization: str | None, body: dict[str, Any] | None) -> st
     return ""
 
 
+def _too_large(limit: int) -> CallError:
+    return CallError(413, "payload_too_large", _("The body is larger than %(kb)d KB.") % {"kb": limit // 1024})
+
+
+def body_too_large(limit: int) -> TrackingResponse:
+    """The answer to a body over ``limit`` bytes, given without reading it."""
+    error = _too_large(limit)
+    return _problem(error.status, error.code, error.message, field=error.field)
+
+
 def read_body(raw: bytes, *, encoding: str, limit: int) -> Any:
     """Decompress (gzip or deflate) and parse the JSON body, refusing more than ``limit`` bytes."""
     if encoding in ("gzip", "deflate"):
@@ -67,7 +77,7 @@ def read_body(raw: bytes, *, encoding: str, limit: int) -> Any:
     elif encoding not in ("", "identity"):
         raise CallError(415, "unsupported_encoding", _("Content-Encoding must be gzip, deflate or none."))
     if len(raw) > limit:
-        raise CallError(413, "payload_too_large", _("The body is larger than %(kb)d KB.") % {"kb": limit // 1024})
+        raise _too_large(limit)
     if not raw.strip():
         raise CallError(400, "malformed_body", _("The body is empty; send a JSON object."))
     try:
@@ -77,6 +87,72 @@ def read_body(raw: bytes, *, encoding: str, limit: int) -> Any:
     if not isinstance(body, dict):
         raise CallError(400, "malformed_body", _("The body must be a JSON object."))
     return body
+
+
+PROBLEM_TYPE = "urn:tandem:problem:"
+CALL_TYPES = frozenset({"identify", "group", "track", "page", "screen", "batch", "import"})
+
+
+@dataclass(frozen=True)
+class TrackingResponse:
+    """What to answer a tracking call: status, JSON body, content type and extra headers."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _problem(
+    status: int, code: str, message: str, *, field: str = "", extra: dict[str, Any] | None = None
+) -> TrackingResponse:
+    """A problem-details body that Segment clients can read too (they look at code and message)."""
+    body = {
+        "type": PROBLEM_TYPE + code.replace("_", "-"),
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": message,
+        "errors": [{"field": field, "message": message}] if field else [],
+        "success": False,
+        "code": code,
+        "message": message,
+        **(extra or {}),
+    }
+    headers = (("WWW-Authenticate", 'Basic realm="tandem tracking"'),) if status == 401 else ()
+    return TrackingResponse(status, orjson.dumps(body), "application/problem+json", headers)
+
+
+def tracking_response(
+    *, call_type: str, method: str, raw: bytes, encoding: str, authorization: str | None
+) -> TrackingResponse:
+    """Answer one call to /v1/<call_type>: accept it (durably) or say precisely why not."""
+    if call_type not in CALL_TYPES:
+        return _problem(404, "not_found", _("No tracking endpoint /v1/%(call)s.") % {"call": call_type[:50]})
+    if method != "POST":
+        return _problem(405, "method_not_allowed", _("Use POST."))
+    try:
+        result = accept_call(
+            call_type="batch" if call_type == "import" else call_type,
+            raw=raw,
+            encoding=encoding.strip().lower(),
+            authorization=authorization,
+        )
+    except CallError as exc:
+        return _problem(exc.status, exc.code, exc.message, field=exc.field)
+    rejected = [r.as_dict() for r in result.rejected]
+    if result.accepted:
+        from tandem.ingest.ingestor import wake_ingestor
+
+        wake_ingestor()
+        return TrackingResponse(200, orjson.dumps({"success": True, "accepted": result.accepted, "rejected": rejected}))
+    first = result.rejected[0]
+    return _problem(
+        400,
+        "invalid_message",
+        _("No message was accepted: %(reason)s") % {"reason": f"{first.field or 'message'} {first.reason}"},
+        field=first.field or "body",
+        extra={"accepted": 0, "rejected": rejected},
+    )
 
 
 def accept_call(
@@ -90,11 +166,11 @@ def accept_call(
     limit = MAX_BATCH_BYTES if call_type == "batch" else MAX_MESSAGE_BYTES
     received_at = timezone.now()
     early_key = write_key_from(authorization, None) if authorization else ""
-    source = _source(early_key) if early_key else None
+    source_id = write_keys.source_id(early_key) if early_key else None
     body = read_body(raw, encoding=encoding, limit=limit)
-    if source is None:
-        source = _source(write_key_from(None, body))
-    if source is None:
+    if source_id is None:
+        source_id = write_keys.source_id(write_key_from(None, body))
+    if source_id is None:
         raise CallError(401, "unauthorized", _("Unknown or revoked write key."), "")
 
     if call_type == "batch":
@@ -125,13 +201,9 @@ def accept_call(
     rejected = [o for o in outcomes if isinstance(o, Rejection)]
     if accepted or rejected:
         (inbox or Inbox.for_settings()).append(
-            source_id=source.pk,
+            source_id=source_id,
             received_at=received_at,
             messages=accepted,
             rejections=[r.as_dict() for r in rejected],
         )
     return CallResult(accepted=len(accepted), rejected=rejected)
-
-
-def _source(key: str) -> Source | None:
-    return source_authenticate(key=key) if key else None

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from http import HTTPStatus
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,69 +14,29 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.core.errors import DomainError
 from tandem.ingest import selectors
-from tandem.ingest.ingestor import background, start_background_ingestor
 from tandem.ingest.models import Source
 from tandem.ingest.services import source_create, source_revoke, source_rotate
-from tandem.ingest.tracking import CallError, accept_call
-
-PROBLEM_TYPE = "urn:tandem:problem:"
-CALL_TYPES = frozenset({"identify", "group", "track", "page", "screen", "batch", "import"})
-
-
-def _json(status: int, body: dict[str, Any], content_type: str = "application/json") -> HttpResponse:
-    return HttpResponse(json.dumps(body), status=status, content_type=content_type)
-
-
-def _problem(
-    status: int, code: str, message: str, *, field: str = "", extra: dict[str, Any] | None = None
-) -> HttpResponse:
-    """A problem-details body that Segment clients can read too (they look at code and message)."""
-    body = {
-        "type": PROBLEM_TYPE + code.replace("_", "-"),
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": message,
-        "errors": [{"field": field, "message": message}] if field else [],
-        "success": False,
-        "code": code,
-        "message": message,
-        **(extra or {}),
-    }
-    response = _json(status, body, "application/problem+json")
-    if status == 401:
-        response["WWW-Authenticate"] = 'Basic realm="tandem tracking"'
-    return response
+from tandem.ingest.tracking import tracking_response
 
 
 @csrf_exempt
 def track_call(request: HttpRequest, call_type: str) -> HttpResponse:
-    """POST /v1/{identify,group,track,page,screen,batch,import}: Segment's HTTP Tracking API."""
-    if call_type not in CALL_TYPES:
-        return _problem(404, "not_found", _("No tracking endpoint /v1/%(call)s.") % {"call": call_type[:50]})
-    if request.method != "POST":
-        return _problem(405, "method_not_allowed", _("Use POST."))
-    try:
-        result = accept_call(
-            call_type="batch" if call_type == "import" else call_type,
-            raw=request.body,
-            encoding=request.headers.get("Content-Encoding", "").strip().lower(),
-            authorization=request.headers.get("Authorization"),
-        )
-    except CallError as exc:
-        return _problem(exc.status, exc.code, exc.message, field=exc.field)
-    rejected = [r.as_dict() for r in result.rejected]
-    if result.accepted:
-        start_background_ingestor()
-        background.wake()
-        return _json(200, {"success": True, "accepted": result.accepted, "rejected": rejected})
-    first = result.rejected[0]
-    return _problem(
-        400,
-        "invalid_message",
-        _("No message was accepted: %(reason)s") % {"reason": f"{first.field or 'message'} {first.reason}"},
-        field=first.field or "body",
-        extra={"accepted": 0, "rejected": rejected},
+    """POST /v1/{identify,group,track,page,screen,batch,import}: Segment's HTTP Tracking API.
+
+    ``tandem serve`` answers these paths before Django (tandem.ingest.wsgi); this view serves them
+    under any other WSGI server and in tests, with the same answers.
+    """
+    answer = tracking_response(
+        call_type=call_type,
+        method=request.method or "",
+        raw=request.body if request.method == "POST" else b"",
+        encoding=request.headers.get("Content-Encoding", ""),
+        authorization=request.headers.get("Authorization"),
     )
+    response = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers:
+        response[name] = value
+    return response
 
 
 def _may_manage(request: HttpRequest) -> bool:

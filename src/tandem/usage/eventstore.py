@@ -2,8 +2,10 @@
 
 One table, ``events``, append-only. Rows are appended in batches through Arrow, and the store is
 sorted by (account_id, ts) on compaction so account x time-range scans touch few row groups.
-Each appended batch is itself written in (account_id, ts) order, so row-group zone maps prune
-account x time-range scans even before a compaction.
+Each batch appended here (tracking API, ``append_arrow``) is itself written in (account_id, ts)
+order, so row-group zone maps prune account x time-range scans even before a compaction; bulk
+imports (tandem.imports.events) keep their file's (usually time) order instead, since sorting
+100 million rows would cost more than the rest of the import.
 
 Rows from the tracking API and file imports carry a ``dedupe_key`` (a stable 64-bit hash of the
 source and message id, or of the imported row); ``append_new`` inserts only rows whose key is
@@ -76,14 +78,18 @@ CREATE TABLE IF NOT EXISTS event_catalog (
 """
 
 # Refresh the catalogue from the rows of the relation ``fresh``; property = '' is the event itself.
+# One pass: rows are grouped by event and key set (few groups: an event's property keys rarely
+# vary), then the key sets are unnested. json_keys of a non-object is an empty list.
 CATALOG_SQL = """
 INSERT INTO event_catalog
-SELECT event, property, min(ts), max(ts), count(*) FROM (
-    SELECT event, '' AS property, ts FROM fresh
-    UNION ALL
-    SELECT event, unnest(json_keys(properties)) AS property, ts FROM fresh
-    WHERE properties IS NOT NULL AND json_type(properties) = 'OBJECT'
-) GROUP BY ALL
+WITH seen AS (
+    SELECT event, json_keys(properties) AS keys, min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS volume
+    FROM fresh GROUP BY ALL
+)
+SELECT event, '' AS property, min(first_seen), max(last_seen), sum(volume) FROM seen GROUP BY event
+UNION ALL
+SELECT event, property, min(first_seen), max(last_seen), sum(volume)
+FROM (SELECT event, unnest(keys) AS property, first_seen, last_seen, volume FROM seen) GROUP BY ALL
 ON CONFLICT (event, property) DO UPDATE SET
     first_seen = least(event_catalog.first_seen, excluded.first_seen),
     last_seen = greatest(event_catalog.last_seen, excluded.last_seen),
