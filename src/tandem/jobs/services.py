@@ -12,6 +12,7 @@ is why every job function must be idempotent.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tandem.jobs.bulk import db_value, insert_rows
 from tandem.jobs.models import Job, JobStatus
 from tandem.jobs.registry import JOBS
 
@@ -58,14 +60,42 @@ def job_enqueue(
 
 
 def job_enqueue_many(*, jobs: list[tuple[str, dict[str, Any], str | None]]) -> int:
-    """Queue many ``(name, payload, key)`` jobs in one statement, skipping keys already queued."""
-    now = timezone.now()
-    rows = [Job(name=name, payload=payload, key=key, run_after=now) for name, payload, key in jobs]
-    for row in rows:
-        if row.name not in JOBS:
-            raise LookupError(f"no job named {row.name!r}")
-    Job.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
-    return len(rows)
+    """Queue many ``(name, payload, key)`` jobs with a few multi-row statements, skipping keys already queued.
+
+    Returns how many were added (keys already queued at any time are not counted).
+    """
+    if not jobs:
+        return 0
+    for name, _payload, _key in jobs:
+        if name not in JOBS:
+            raise LookupError(f"no job named {name!r}")
+    now = db_value(Job, "run_after", timezone.now())
+    queued = db_value(Job, "status", JobStatus.QUEUED)
+    rows = [(name, json.dumps(payload), key, queued, now, 0, 5, "", None, "", now, None) for name, payload, key in jobs]
+    added = insert_rows(
+        model=Job,
+        fields=JOB_FIELDS,
+        rows=rows,
+        returning=("id",),
+        ignore_conflicts=True,
+    )
+    return len(added)
+
+
+JOB_FIELDS = (
+    "name",
+    "payload",
+    "key",
+    "status",
+    "run_after",
+    "attempts",
+    "max_attempts",
+    "locked_by",
+    "locked_until",
+    "last_error",
+    "created_at",
+    "finished_at",
+)
 
 
 def worker_id() -> str:

@@ -7,17 +7,29 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tandem.notifications.messages import render_stored
+
 
 class Notification(models.Model):
     """A message to one user (in the bell menu); also mailed or posted to Slack per their preferences."""
 
+    # No index of its own: the unique (user, key) constraint's index leads with user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     # Unique per user: sending the same notification twice (a retried job) adds nothing.
     key = models.CharField(_("key"), max_length=200)
+    # The title and body rendered in the default language when created; ``title_message`` and
+    # ``body_message`` keep the msgid and parameters to render them in the reader's language
+    # (see messages.py). Empty for texts that are not translatable.
     title = models.CharField(_("title"), max_length=300)
     body = models.TextField(_("body"), blank=True)
+    title_message = models.JSONField(default=dict, blank=True)
+    body_message = models.JSONField(default=dict, blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -36,6 +48,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language."""
+        return render_stored(self.title_message, self.title)
+
+    @property
+    def display_body(self) -> str:
+        return render_stored(self.body_message, self.body)
 
 
 class NotificationPreference(models.Model):

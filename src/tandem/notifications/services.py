@@ -9,17 +9,21 @@ sending it twice on restart; the in-app notification is always there.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from tandem.jobs.bulk import db_value, insert_rows
 from tandem.jobs.services import job_enqueue, job_enqueue_many
 from tandem.notifications.delivery import post_webhook, send_mail_smtp, smtp_configured
+from tandem.notifications.messages import Message, as_json, as_text
 from tandem.notifications.models import DigestLog, Notification, NotificationPreference
 from tandem.users.models import User
 
@@ -28,23 +32,49 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class NotificationDraft:
+    """A notification to create; a :class:`Message` title or body is rendered in each reader's language."""
+
     user_id: int
     key: str
-    title: str
-    body: str = ""
+    title: Message | str
+    body: Message | str = ""
     url: str = ""
 
 
+NOTIFICATION_FIELDS = ("user_id", "key", "title", "body", "title_message", "body_message", "url", "created_at")
+
+
 def notifications_send(*, drafts: list[NotificationDraft]) -> int:
-    """Create in-app notifications in bulk (skipping keys a user already has) and queue their delivery."""
+    """Create in-app notifications in bulk (skipping keys a user already has) and queue their delivery.
+
+    Rows go in with a few multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` statements, so
+    only the notifications inserted now get a delivery job. Returns how many were created.
+    """
     if not drafts:
         return 0
-    Notification.objects.bulk_create(
-        [Notification(user_id=d.user_id, key=d.key[:200], title=d.title[:300], body=d.body, url=d.url) for d in drafts],
-        batch_size=500,
+    now = db_value(Notification, "created_at", timezone.now())
+    with translation.override(settings.LANGUAGE_CODE):  # the stored fallback text
+        rows = [
+            (
+                d.user_id,
+                d.key[:200],
+                as_text(d.title)[:300],
+                as_text(d.body),
+                json.dumps(as_json(d.title)),
+                json.dumps(as_json(d.body)),
+                d.url,
+                now,
+            )
+            for d in drafts
+        ]
+    inserted = insert_rows(
+        model=Notification,
+        fields=NOTIFICATION_FIELDS,
+        rows=rows,
+        returning=("user_id", "key"),
         ignore_conflicts=True,
     )
-    user_ids = {d.user_id for d in drafts}
+    user_ids = {user_id for user_id, _key in inserted}
     outbound = set(
         NotificationPreference.objects.filter(user_id__in=user_ids)
         .exclude(email=False, slack_webhook_url="")
@@ -52,12 +82,12 @@ def notifications_send(*, drafts: list[NotificationDraft]) -> int:
     )
     job_enqueue_many(
         jobs=[
-            ("notifications.deliver", {"user_id": d.user_id, "key": d.key[:200]}, f"notify:{d.user_id}:{d.key}"[:200])
-            for d in drafts
-            if d.user_id in outbound
+            ("notifications.deliver", {"user_id": user_id, "key": key}, f"notify:{user_id}:{key}"[:200])
+            for user_id, key in inserted
+            if user_id in outbound
         ]
     )
-    return len(drafts)
+    return len(inserted)
 
 
 def notification_deliver(*, user_id: int, key: str) -> dict[str, bool]:
@@ -69,13 +99,15 @@ def notification_deliver(*, user_id: int, key: str) -> dict[str, bool]:
     notification = Notification.objects.filter(user_id=user_id, key=key).select_related("user").first()
     if notification is None:
         return sent
-    text = notification.title + (f"\n\n{notification.body}" if notification.body else "")
+    with translation.override(notification.user.preferred_language or settings.LANGUAGE_CODE):
+        title, body = notification.display_title, notification.display_body
+    text = title + (f"\n\n{body}" if body else "")
     link = _absolute(notification.url)
     if link:
         text += f"\n{link}"
     if pref.email and notification.user.email and smtp_configured() and _mark(notification.pk, "emailed_at"):
         try:
-            send_mail_smtp(to=[notification.user.email], subject=notification.title, body=text)
+            send_mail_smtp(to=[notification.user.email], subject=title, body=text)
         except Exception:
             _unmark(notification.pk, "emailed_at")
             raise
@@ -157,6 +189,18 @@ def digest_send(*, user_id: int, day: dt.date) -> bool:
         )
     if not claimed:
         return False
+    with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+        subject, body = _digest_text(summary=summary, day=day)
+    try:
+        send_mail_smtp(to=[user.email], subject=subject, body=body)
+    except Exception:
+        DigestLog.objects.filter(pk=digest.pk).update(sent_at=None)
+        raise
+    return True
+
+
+def _digest_text(*, summary: Any, day: dt.date) -> tuple[str, str]:
+    """Subject and body of a digest, in the active language (the recipient's)."""
     lines = [
         ngettext(
             "You have %(n)d open call to action (%(overdue)d overdue).",
@@ -171,12 +215,7 @@ def digest_send(*, user_id: int, day: dt.date) -> bool:
     link = _absolute("/playbooks/my-day/")
     if link:
         lines += ["", link]
-    try:
-        send_mail_smtp(to=[user.email], subject=_("Your day in Tandem: %(day)s") % {"day": day}, body="\n".join(lines))
-    except Exception:
-        DigestLog.objects.filter(pk=digest.pk).update(sent_at=None)
-        raise
-    return True
+    return _("Your day in Tandem: %(day)s") % {"day": day}, "\n".join(lines)
 
 
 def unread_count(*, user: User) -> int:

@@ -89,7 +89,7 @@ class CtaOut(Schema):
     type: str
     priority: int
     title: str
-    reason: str
+    reason: str = Field(..., alias="reason_display", description="Why it opened, in the caller's language.")
     owner: int | None = Field(None, alias="owner_id")
     status: str
     opened_on: dt.date

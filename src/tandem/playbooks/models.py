@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from tandem.core.models import TimeStampedModel
+from tandem.notifications.messages import render_stored
 
 
 class CtaType(models.TextChoices):
@@ -183,7 +184,12 @@ class CtaStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (CtaStatus.OPEN, CtaStatus.SNOOZED)
-OPEN_Q = Q(status__in=[s.value for s in OPEN_STATUSES])
+# "Open or snoozed", written as NOT (status = 'closed'): the queue indexes and the one-open-CTA
+# constraint are partial on exactly this predicate, and queries must repeat it as written. SQLite
+# matches a partial index's WHERE only term by term, and it can compare a bound parameter with the
+# index's literal in ``status = ?`` but not inside ``status IN (?, ?)``; with the IN form every
+# queue query walked the owner's closed CTAs too (see benchmarks/bench_cta_archive.py).
+OPEN_Q = ~Q(status="closed")
 
 
 class CtaOutcome(models.TextChoices):
@@ -204,7 +210,10 @@ class CallToAction(TimeStampedModel):
     type = models.CharField(_("type"), max_length=20, choices=CtaType.choices)
     priority = models.PositiveSmallIntegerField(_("priority"), choices=CtaPriority.choices, default=CtaPriority.MEDIUM)
     title = models.CharField(_("title"), max_length=300)
+    # Rendered in the default language when opened; ``reason_message`` keeps the trigger's msgid
+    # and parameters so each reader sees it in their own language (tandem.notifications.messages).
     reason = models.TextField(_("why"), blank=True)
+    reason_message = models.JSONField(default=dict, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -223,8 +232,6 @@ class CallToAction(TimeStampedModel):
     close_reason = models.TextField(_("closing note"), blank=True)
     # ARR at stake * risk, fixed when opened; the queue multiplies it by urgency (see selectors).
     priority_score = models.FloatField(_("priority score"), default=0)
-    # The evaluation run that opened it: lets a bulk insert find the rows it created.
-    run_token = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("call to action")
@@ -233,7 +240,7 @@ class CallToAction(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["rule", "account"],
-                condition=Q(status__in=["open", "snoozed"]),
+                condition=OPEN_Q,
                 name="cta_one_open_per_rule_account",
             ),
             models.CheckConstraint(
@@ -243,15 +250,12 @@ class CallToAction(TimeStampedModel):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["owner", "due_date"], condition=Q(status__in=["open", "snoozed"]), name="cta_open_owner_idx"
-            ),
-            models.Index(
-                fields=["pool", "due_date"], condition=Q(status__in=["open", "snoozed"]), name="cta_open_pool_idx"
-            ),
-            models.Index(fields=["account"], condition=Q(status__in=["open", "snoozed"]), name="cta_open_account_idx"),
-            models.Index(fields=["run_token"], condition=~Q(run_token=""), name="cta_run_token_idx"),
-            models.Index(fields=["rule", "account", "-closed_at"], name="cta_rule_closed_idx"),
+            models.Index(fields=["owner", "due_date"], condition=OPEN_Q, name="cta_open_owner_idx"),
+            models.Index(fields=["pool", "due_date"], condition=OPEN_Q, name="cta_open_pool_idx"),
+            models.Index(fields=["account"], condition=OPEN_Q, name="cta_open_account_idx"),
+            # The quiet period reads only the recently closed CTAs of one rule: a range scan on
+            # (rule, closed_at) that stays short however many CTAs closed long ago.
+            models.Index(fields=["rule", "closed_at"], condition=Q(status="closed"), name="cta_closed_rule_idx"),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +264,11 @@ class CallToAction(TimeStampedModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def reason_display(self) -> str:
+        """Why the CTA opened, in the active language."""
+        return render_stored(self.reason_message, self.reason)
 
 
 class TaskStatus(models.TextChoices):
@@ -271,7 +280,8 @@ class TaskStatus(models.TextChoices):
 class CtaTask(models.Model):
     """A playbook step reached by a CTA: a task, email, notification or wait, with an assignee and due date."""
 
-    cta = models.ForeignKey(CallToAction, on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own: the unique (cta, position) constraint's index leads with cta.
+    cta = models.ForeignKey(CallToAction, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     step = models.ForeignKey(PlaybookStep, null=True, blank=True, on_delete=models.SET_NULL)
     position = models.PositiveSmallIntegerField(_("position"))
     kind = models.CharField(_("kind"), max_length=10, choices=StepKind.choices, default=StepKind.TASK)
@@ -338,3 +348,26 @@ class OutboundEmail(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ChurnRiskSample(models.Model):
+    """An account's churn probability as scored on one day: the history the churn-risk-rise trigger reads.
+
+    The risk domain keeps only the current score; rule evaluation copies each new scoring day here
+    (``churn_risk_history_record``) and drops samples older than ``CHURN_HISTORY_DAYS``.
+    """
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField(_("scored on"))
+    probability = models.FloatField(_("churn risk"))
+
+    class Meta:
+        verbose_name = _("churn risk sample")
+        verbose_name_plural = _("churn risk samples")
+        constraints = [
+            # as_of first: the trigger reads one window of days for every account.
+            models.UniqueConstraint(fields=["as_of", "account"], name="churn_risk_sample_day_account_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.as_of}: {self.probability:.1%}"

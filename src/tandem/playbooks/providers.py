@@ -2,8 +2,9 @@
 
 Rules must not break when those domains are absent (or in tests), so triggers call them only
 through a :class:`Providers` object. ``default_providers()`` imports
-``tandem.health.selectors.account_health_current`` and ``tandem.metrics.selectors.metric_values``
-when they exist; a missing one is ``None`` and triggers that need it report "not available".
+``tandem.health.selectors.account_health_current``, ``tandem.metrics.selectors.metric_values`` and
+``tandem.risk.selectors.account_risk_current`` (churn risk) when they exist; a missing one is
+``None`` and triggers that need it report "not available".
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ class HealthSource(Protocol):
     def __call__(self, *, account_ids: Iterable[int] | None = None) -> dict[int, Any]: ...
 
 
+class RiskSnapshotLike(Protocol):
+    probability: float
+    reasons: list[str]
+    as_of: dt.date
+
+
+class RiskSource(Protocol):
+    def __call__(self, *, account_ids: Iterable[int] | None = None) -> dict[int, Any]: ...
+
+
 class MetricSource(Protocol):
     def __call__(
         self, *, key: str, as_of: dt.date | None = None, account_ids: Iterable[int] | None = None
@@ -37,10 +48,11 @@ class Providers:
     health: HealthSource | None = None
     metrics: MetricSource | None = None
     metrics_refresh: Any = None
+    risk: RiskSource | None = None
 
 
 def default_providers() -> Providers:
-    health = metrics = refresh = None
+    health = metrics = refresh = risk = None
     try:
         from tandem.health.selectors import account_health_current
 
@@ -51,6 +63,12 @@ def default_providers() -> Providers:
         from tandem.metrics.selectors import metric_values
 
         metrics = metric_values
+    except ImportError:
+        pass
+    try:
+        from tandem.risk.selectors import account_risk_current
+
+        risk = account_risk_current
     except ImportError:
         pass
     refreshers = []
@@ -69,4 +87,4 @@ def default_providers() -> Providers:
             for func in refreshers:  # metrics first: health and risk are computed from them
                 func(today=today)
 
-    return Providers(health=health, metrics=metrics, metrics_refresh=refresh)
+    return Providers(health=health, metrics=metrics, metrics_refresh=refresh, risk=risk)

@@ -10,16 +10,32 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, ExpressionWrapper, F, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
-from tandem.playbooks.models import CallToAction, CtaStatus, CtaTask, Rule, StepKind, TaskStatus, WorkPool
+from tandem.playbooks.models import OPEN_Q, CallToAction, CtaStatus, CtaTask, Rule, StepKind, TaskStatus, WorkPool
 from tandem.users.models import User
 
 WORK_KINDS = [StepKind.TASK, StepKind.EMAIL]
 
 
 def _visible_open(today: dt.date) -> Q:
-    return Q(status=CtaStatus.OPEN) | Q(status=CtaStatus.SNOOZED, snoozed_until__lte=today)
+    # OPEN_Q repeats the partial indexes' own predicate so the planner may use them (see models.py);
+    # without it SQLite walks every CTA of the owner, closed ones too.
+    return OPEN_Q & (Q(status=CtaStatus.OPEN) | Q(status=CtaStatus.SNOOZED, snoozed_until__lte=today))
 
 
 def queue_order(qs: QuerySet[CallToAction], *, today: dt.date) -> QuerySet[CallToAction]:
@@ -68,7 +84,7 @@ class TeamRow:
 def team_queues(*, today: dt.date) -> list[TeamRow]:
     """Open, overdue (SLA breached) and due-today CTAs per owner; unassigned as its own row."""
     rows = (
-        CallToAction.objects.filter(status__in=[CtaStatus.OPEN, CtaStatus.SNOOZED])
+        CallToAction.objects.filter(OPEN_Q)
         .values("owner_id")
         .annotate(
             open=Count("id"),
@@ -89,7 +105,7 @@ def team_queues(*, today: dt.date) -> list[TeamRow]:
 def sla_breaches(*, today: dt.date, limit: int = 25) -> list[CallToAction]:
     """The longest-overdue open CTAs across the team."""
     return list(
-        CallToAction.objects.filter(status=CtaStatus.OPEN, due_date__lt=today)
+        CallToAction.objects.filter(OPEN_Q, status=CtaStatus.OPEN, due_date__lt=today)
         .select_related("account", "owner")
         .order_by("due_date", "-priority_score")[:limit]
     )
@@ -114,18 +130,23 @@ def cta_tasks(*, cta_id: int) -> list[CtaTask]:
 
 def account_open_ctas(*, account_id: int) -> list[CallToAction]:
     return list(
-        CallToAction.objects.filter(account_id=account_id, status__in=[CtaStatus.OPEN, CtaStatus.SNOOZED])
-        .select_related("owner")
-        .order_by("due_date", "id")
+        CallToAction.objects.filter(OPEN_Q, account_id=account_id).select_related("owner").order_by("due_date", "id")
     )
 
 
 def rule_list() -> QuerySet[Rule]:
+    # A correlated count on the partial (rule, account) unique index: a join would visit every
+    # closed CTA of every rule.
+    open_ctas = (
+        CallToAction.objects.filter(OPEN_Q, rule=OuterRef("pk"))
+        .order_by()
+        .values("rule")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return (
         Rule.objects.select_related("playbook", "pool")
-        .annotate(
-            open_ctas=Count("calltoaction", filter=Q(calltoaction__status__in=[CtaStatus.OPEN, CtaStatus.SNOOZED]))
-        )
+        .annotate(open_ctas=Coalesce(Subquery(open_ctas, output_field=IntegerField()), 0))
         .order_by("name")
     )
 

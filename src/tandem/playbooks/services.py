@@ -1,7 +1,7 @@
 """Writes: evaluate rules and open CTAs in bulk, run playbook steps, and work CTAs.
 
 Idempotency: one open CTA per rule and account is a partial unique constraint, CTAs are inserted
-with ``ON CONFLICT DO NOTHING`` and found again by the run's token, each rule's CTAs, tasks,
+with ``ON CONFLICT DO NOTHING RETURNING id`` (so a run learns exactly the rows it inserted), each rule's CTAs, tasks,
 emails, notifications and jobs commit in one transaction, and steps are materialised under a
 unique (cta, position). Running an evaluation twice, or again after a worker died half-way,
 therefore opens nothing twice.
@@ -10,27 +10,32 @@ therefore opens nothing twice.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tandem.accounts.models import Account, Contact
 from tandem.core.errors import DomainError, FieldError
+from tandem.jobs.bulk import db_value, insert_rows
 from tandem.jobs.services import job_enqueue, job_enqueue_many
 from tandem.jobs.worker import checkpoint
+from tandem.notifications.messages import Message, Msgid, as_json, as_text
 from tandem.notifications.services import NotificationDraft, notifications_send
 from tandem.playbooks import emails
 from tandem.playbooks.models import (
     OPEN_Q,
     CallToAction,
+    ChurnRiskSample,
     CtaOutcome,
     CtaPriority,
     CtaStatus,
@@ -48,7 +53,16 @@ from tandem.playbooks.models import (
     WorkPool,
 )
 from tandem.playbooks.providers import Providers, default_providers
-from tandem.playbooks.triggers import OPS, TRIGGERS, EvalContext, rule_match, validate_conditions
+from tandem.playbooks.triggers import (
+    CHURN_HISTORY_DAYS,
+    OPS,
+    PARAM_RANGES,
+    TRIGGERS,
+    EvalContext,
+    Unavailable,
+    rule_match,
+    validate_conditions,
+)
 from tandem.users.models import User
 from tandem.users.roles import Role
 
@@ -76,11 +90,24 @@ def _validate_rule(data: dict[str, Any]) -> list[FieldError]:
     elif not isinstance(data.get("params") or {}, dict):
         errors.append(FieldError("params", _("Trigger parameters must be an object.")))
     else:
-        unknown = set(data.get("params") or {}) - set(TRIGGERS[data["trigger"]].defaults)
+        params = data.get("params") or {}
+        unknown = set(params) - set(TRIGGERS[data["trigger"]].defaults)
         if unknown:
             errors.append(
                 FieldError("params", _("Unknown parameters: %(names)s") % {"names": ", ".join(sorted(unknown))})
             )
+        for (trigger_key, name), (low, high) in PARAM_RANGES.items():
+            if trigger_key != data["trigger"] or name not in params:
+                continue
+            value = params[name]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                errors.append(
+                    FieldError(
+                        "params",
+                        _("%(name)s must be a number from %(low)s to %(high)s.")
+                        % {"name": name, "low": low, "high": high},
+                    )
+                )
     errors += [FieldError("conditions", m) for m in validate_conditions(data.get("conditions") or [])]
     return errors
 
@@ -145,7 +172,7 @@ def rule_preview(
         Account.objects.filter(pk__in=ids[:20000]).order_by("-arr", "name").values("id", "name", "arr")[:limit]
     )
     for a in accounts:
-        a["reason"] = match.matches[a["id"]]
+        a["reason"] = as_text(match.matches[a["id"]])  # in the language of whoever previews
     return RulePreview("", len(ids), accounts, match.unavailable)
 
 
@@ -173,8 +200,12 @@ class EvaluationReport:
 def rules_evaluate(
     *, today: dt.date, rule_ids: Iterable[int] | None = None, providers: Providers | None = None
 ) -> EvaluationReport:
-    """Evaluate active rules and open a CTA for every new match (one transaction per rule)."""
+    """Evaluate active rules and open a CTA for every new match (one transaction per rule).
+
+    First records a newly scored churn-risk day (the history ``churn_risk_rise`` compares with).
+    """
     ctx = EvalContext(today=today, providers=providers or default_providers())
+    churn_risk_history_record(ctx=ctx)
     rules = Rule.objects.filter(is_active=True).select_related("playbook", "pool").order_by("id")
     if rule_ids is not None:
         rules = rules.filter(pk__in=list(rule_ids))
@@ -187,6 +218,39 @@ def rules_evaluate(
         report.rules.append(outcome)
         checkpoint("rules.after_rule")
     return report
+
+
+@transaction.atomic
+def churn_risk_history_record(*, ctx: EvalContext) -> int:
+    """Copy the current churn-risk scores into ``ChurnRiskSample`` once per scoring day; drop old samples.
+
+    The risk domain keeps only each account's latest score; the ``churn_risk_rise`` trigger compares
+    it with these samples. Returns how many samples were added (0 when that day is already recorded).
+    """
+    try:
+        current = ctx.risk()
+    except Unavailable:
+        return 0
+    days = {s.as_of for s in current.values()}
+    if not days:
+        return 0
+    recorded = {day for day in days if ChurnRiskSample.objects.filter(as_of=day).exists()}
+    rows = [
+        (aid, db_value(ChurnRiskSample, "as_of", s.as_of), s.probability)
+        for aid, s in current.items()
+        if s.as_of not in recorded and s.probability is not None
+    ]
+    if not rows:
+        return 0
+    added = insert_rows(
+        model=ChurnRiskSample,
+        fields=("account", "as_of", "probability"),
+        rows=rows,
+        returning=("account",),
+        ignore_conflicts=True,
+    )
+    ChurnRiskSample.objects.filter(as_of__lt=ctx.today - dt.timedelta(days=CHURN_HISTORY_DAYS)).delete()
+    return len(added)
 
 
 def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
@@ -241,8 +305,77 @@ def _owner_for(role: str, account: dict[str, Any], manager_id: int | None) -> in
     return account["csm_owner_id"] or account["am_owner_id"]
 
 
+CTA_FIELDS = (
+    "created_at",
+    "updated_at",
+    "rule",
+    "account",
+    "playbook",
+    "type",
+    "priority",
+    "title",
+    "reason",
+    "reason_message",
+    "owner",
+    "pool",
+    "status",
+    "opened_on",
+    "due_date",
+    "snoozed_until",
+    "closed_at",
+    "outcome",
+    "close_reason",
+    "priority_score",
+)
+TASK_FIELDS = (
+    "cta",
+    "step",
+    "position",
+    "kind",
+    "title",
+    "assignee",
+    "due_date",
+    "status",
+    "completed_at",
+    "completed_by",
+)
+
+
+@dataclass(frozen=True)
+class _CtaRef:
+    """The little of a CTA that materialising its steps needs."""
+
+    id: int
+    account_id: int
+    owner_id: int | None
+
+
+@dataclass(frozen=True)
+class _EmailToQueue:
+    task_id: int
+    account_id: int
+    sender_id: int | None
+    template: EmailTemplate | None
+
+
+def _account_rows(ctx: EvalContext, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Account columns for ``ids``, read once per evaluation and shared by every rule."""
+    cache: dict[int, dict[str, Any]] = ctx.cache.setdefault("account_rows", {})
+    missing = [aid for aid in ids if aid not in cache]
+    for chunk in _chunks(missing):
+        cache.update({a["id"]: a for a in Account.objects.filter(pk__in=chunk).values(*ACCOUNT_COLUMNS)})
+    return cache
+
+
 @transaction.atomic
 def _open_for_rule(*, rule: Rule, matches: dict[int, str], ctx: EvalContext) -> int:
+    """Open the rule's new CTAs, their first tasks and notifications with a few statements per rule.
+
+    Rows are plain tuples inserted with ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the
+    partial unique constraint skips an account that already has an open CTA of the rule (a racing
+    evaluation, or a re-run after a killed worker), and only the rows this statement inserted come
+    back, so only they get tasks and notifications. Nothing is read back.
+    """
     now = timezone.now()
     already = set(CallToAction.objects.filter(OPEN_Q, rule=rule).values_list("account_id", flat=True))
     quiet_since = now - dt.timedelta(days=rule.reopen_after_days)
@@ -254,59 +387,74 @@ def _open_for_rule(*, rule: Rule, matches: dict[int, str], ctx: EvalContext) -> 
     new_ids = sorted(set(matches) - already - cooling)
     if not new_ids:
         return 0
-    accounts: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(new_ids):
-        accounts.update({a["id"]: a for a in Account.objects.filter(pk__in=chunk).values(*ACCOUNT_COLUMNS)})
+    accounts = _account_rows(ctx, new_ids)
     try:
         health = ctx.health()
     except Exception:
         health = {}
-    manager_id = _fallback_manager_id()
+    manager_id = ctx.memo("manager_id", _fallback_manager_id)
     pool = _PoolAssigner(rule.pool) if rule.pool_id else None
-    token = uuid.uuid4().hex
-    due = ctx.today + dt.timedelta(days=rule.due_in_days)
+    stamp = db_value(CallToAction, "created_at", now)
+    opened_on = db_value(CallToAction, "opened_on", ctx.today)
+    due = db_value(CallToAction, "due_date", ctx.today + dt.timedelta(days=rule.due_in_days))
+    weight = RISK_WEIGHT[CtaPriority(rule.priority)]
+    titles: dict[int, str] = {}
     rows = []
-    for aid in new_ids:
-        account = accounts.get(aid)
-        if account is None:
-            continue
-        owner = pool.next() if pool else _owner_for(rule.owner_role, account, manager_id)
-        snapshot = health.get(aid)
-        rows.append(
-            CallToAction(
-                rule=rule,
-                account_id=aid,
-                playbook=rule.playbook,
-                type=rule.cta_type,
-                priority=rule.priority,
-                title=f"{rule.name}: {account['name']}"[:300],
-                reason=matches[aid],
-                owner_id=owner,
-                pool=rule.pool,
-                opened_on=ctx.today,
-                due_date=due,
-                run_token=token,
-                priority_score=priority_score(
-                    arr=float(account["arr"]),
-                    priority=rule.priority,
-                    health_score=getattr(snapshot, "score", None),
-                ),
+    with translation.override(settings.LANGUAGE_CODE):  # the stored fallback text of the reason
+        for aid in new_ids:
+            account = accounts.get(aid)
+            if account is None:
+                continue
+            owner = pool.next() if pool else _owner_for(rule.owner_role, account, manager_id)
+            snapshot = health.get(aid)
+            score = getattr(snapshot, "score", None)
+            health_score = 50.0 if score is None else max(0.0, min(100.0, float(score)))
+            title = titles[aid] = f"{rule.name}: {account['name']}"[:300]
+            rows.append(
+                (
+                    stamp,
+                    stamp,
+                    rule.pk,
+                    aid,
+                    rule.playbook_id,
+                    rule.cta_type,
+                    rule.priority,
+                    title,
+                    as_text(matches[aid]),
+                    json.dumps(as_json(matches[aid])),
+                    owner,
+                    rule.pool_id,
+                    CtaStatus.OPEN.value,
+                    opened_on,
+                    due,
+                    None,
+                    None,
+                    "",
+                    "",
+                    round(max(float(account["arr"]), ARR_FLOOR) * weight * (1.5 - health_score / 100), 2),
+                )
             )
-        )
-    CallToAction.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    inserted = insert_rows(
+        model=CallToAction,
+        fields=CTA_FIELDS,
+        rows=rows,
+        returning=("id", "account", "owner"),
+        ignore_conflicts=True,
+    )
     if pool:
         pool.save()
-    created = list(CallToAction.objects.filter(run_token=token).select_related("account"))
-    steps = list(rule.playbook.steps.order_by("position"))
+    created = [_CtaRef(*row) for row in inserted]
+    steps = ctx.memo(("steps", rule.playbook_id), lambda: list(rule.playbook.steps.order_by("position")))
     _materialise(ctas=created, steps=steps, from_position=0, start=ctx.today, manager_id=manager_id, accounts=accounts)
+    new_cta = Msgid(gettext_noop("New call to action: %(title)s"))
     notifications_send(
         drafts=[
             NotificationDraft(
                 user_id=c.owner_id,
-                key=f"cta:{c.pk}",
-                title=_("New call to action: %(title)s") % {"title": c.title},
-                body=c.reason,
-                url=f"/playbooks/ctas/{c.pk}/",
+                key=f"cta:{c.id}",
+                title=new_cta % {"title": titles[c.account_id]},
+                body=matches[c.account_id],
+                url=f"/playbooks/ctas/{c.id}/",
             )
             for c in created
             if c.owner_id
@@ -330,23 +478,32 @@ def _condition_holds(condition: dict[str, Any], account: dict[str, Any]) -> bool
 
 def _materialise(
     *,
-    ctas: list[CallToAction],
+    ctas: list[_CtaRef],
     steps: list[PlaybookStep],
     from_position: int,
     start: dt.date,
     manager_id: int | None,
     accounts: dict[int, dict[str, Any]] | None = None,
 ) -> None:
-    """Create the tasks of each CTA's next steps, up to and including the next wait; send what is due."""
+    """Create the tasks of each CTA's next steps, up to and including the next wait; send what is due.
+
+    Tasks are inserted as plain rows in a few statements; the unique (cta, position) constraint
+    refuses a step materialised twice.
+    """
     if not ctas or not steps:
         return
     if accounts is None:
         accounts = {
             a["id"]: a for a in Account.objects.filter(pk__in=[c.account_id for c in ctas]).values(*ACCOUNT_COLUMNS)
         }
-    tasks: list[CtaTask] = []
+    now = db_value(CtaTask, "completed_at", timezone.now())
+    due_by_offset = {
+        s.due_offset_days: db_value(CtaTask, "due_date", start + dt.timedelta(days=s.due_offset_days)) for s in steps
+    }
+    pending, done = TaskStatus.PENDING.value, TaskStatus.DONE.value
+    rows: list[tuple[Any, ...]] = []
     drafts: list[NotificationDraft] = []
-    auto_email: list[tuple[CtaTask, PlaybookStep]] = []
+    auto_email: list[tuple[int, int, int | None, PlaybookStep]] = []  # cta, account, assignee, step
     for cta in ctas:
         account = accounts[cta.account_id]
         skip = 0
@@ -363,46 +520,56 @@ def _materialise(
             assignee = (
                 cta.owner_id if step.role == StepRole.ACCOUNT_OWNER else _owner_for(step.role, account, manager_id)
             )
-            done = step.kind == StepKind.NOTIFY
-            task = CtaTask(
-                cta=cta,
-                step=step,
-                position=step.position,
-                kind=step.kind,
-                title=step.title,
-                assignee_id=assignee,
-                due_date=start + dt.timedelta(days=step.due_offset_days),
-                status=TaskStatus.DONE if done else TaskStatus.PENDING,
-                completed_at=timezone.now() if done else None,
+            is_notify = step.kind == StepKind.NOTIFY
+            rows.append(
+                (
+                    cta.id,
+                    step.pk,
+                    step.position,
+                    step.kind,
+                    step.title,
+                    assignee,
+                    due_by_offset[step.due_offset_days],
+                    done if is_notify else pending,
+                    now if is_notify else None,
+                    None,
+                )
             )
-            tasks.append(task)
-            if step.kind == StepKind.NOTIFY and assignee:
+            if is_notify and assignee:
                 drafts.append(
                     NotificationDraft(
                         user_id=assignee,
-                        key=f"cta:{cta.pk}:step:{step.position}",
+                        key=f"cta:{cta.id}:step:{step.position}",
                         title=f"{step.title}: {account['name']}",
                         body=step.body,
-                        url=f"/playbooks/ctas/{cta.pk}/",
+                        url=f"/playbooks/ctas/{cta.id}/",
                     )
                 )
             if step.kind == StepKind.EMAIL and step.auto_send:
-                auto_email.append((task, step))
+                auto_email.append((cta.id, cta.account_id, assignee, step))
             if step.kind == StepKind.WAIT:
                 break
-    CtaTask.objects.bulk_create(tasks, batch_size=1000)
+    returned = insert_rows(
+        model=CtaTask, fields=TASK_FIELDS, rows=rows, returning=("cta", "position", "id") if auto_email else ()
+    )
     notifications_send(drafts=drafts)
     if auto_email:
-        _queue_emails(pairs=auto_email, sender_for=lambda t: t.assignee_id)
+        task_ids = {(cta_id, position): task_id for cta_id, position, task_id in returned}
+        _queue_emails(
+            items=[
+                _EmailToQueue(task_ids[(cta_id, step.position)], account_id, assignee, step.email_template)
+                for cta_id, account_id, assignee, step in auto_email
+            ]
+        )
 
 
-def _queue_emails(*, pairs: list[tuple[CtaTask, PlaybookStep]], sender_for: Any) -> list[OutboundEmail]:
+def _queue_emails(*, items: list[_EmailToQueue]) -> list[OutboundEmail]:
     """Render each email step for the account's primary contact and queue its sending job."""
-    account_ids = {t.cta.account_id for t, _s in pairs}
+    account_ids = {item.account_id for item in items}
     accounts = Account.objects.in_bulk(list(account_ids))
     owners = User.objects.in_bulk(
         {pk for a in accounts.values() for pk in (a.csm_owner_id, a.am_owner_id) if pk}
-        | {sender_for(t) for t, _s in pairs if sender_for(t)}
+        | {item.sender_id for item in items if item.sender_id}
     )
     for account in accounts.values():
         account.csm_owner = owners.get(account.csm_owner_id)
@@ -415,19 +582,19 @@ def _queue_emails(*, pairs: list[tuple[CtaTask, PlaybookStep]], sender_for: Any)
     ):
         contacts.setdefault(contact.account_id, contact)
     emails_out = []
-    for task, step in pairs:
-        account = accounts[task.cta.account_id]
+    for item in items:
+        account = accounts[item.account_id]
         contact = contacts.get(account.pk)
-        template = step.email_template
+        template = item.template
         if contact is None or template is None:
             continue
-        sender = owners.get(sender_for(task))
+        sender = owners.get(item.sender_id)
         values = emails.placeholder_values(account=account, contact=contact, sender=sender)
         emails_out.append(
             OutboundEmail(
                 account=account,
                 contact=contact,
-                task=task,
+                task_id=item.task_id,
                 template=template,
                 sender=sender,
                 to_email=contact.email,
@@ -443,7 +610,7 @@ def _queue_emails(*, pairs: list[tuple[CtaTask, PlaybookStep]], sender_for: Any)
 @transaction.atomic
 def ctas_advance(*, today: dt.date) -> int:
     """Finish waits that are over (reaching the steps after them) and wake snoozed CTAs."""
-    CallToAction.objects.filter(status=CtaStatus.SNOOZED, snoozed_until__lte=today).update(
+    CallToAction.objects.filter(OPEN_Q, status=CtaStatus.SNOOZED, snoozed_until__lte=today).update(
         status=CtaStatus.OPEN, snoozed_until=None
     )
     waits = list(
@@ -468,7 +635,13 @@ def ctas_advance(*, today: dt.date) -> int:
         for w in group:
             by_position.setdefault(w.position + 1, []).append(w.cta)
         for position, ctas in by_position.items():
-            _materialise(ctas=ctas, steps=steps, from_position=position, start=today, manager_id=manager_id)
+            _materialise(
+                ctas=[_CtaRef(c.pk, c.account_id, c.owner_id) for c in ctas],
+                steps=steps,
+                from_position=position,
+                start=today,
+                manager_id=manager_id,
+            )
     return len(waits)
 
 
@@ -507,7 +680,7 @@ def cta_email_send(*, task: CtaTask, user: User) -> OutboundEmail:
         return existing
     if task.kind != StepKind.EMAIL or task.step is None:
         raise DomainError(_("This step sends no email."), [FieldError("task", _("Not an email step."))])
-    queued = _queue_emails(pairs=[(task, task.step)], sender_for=lambda _t: user.pk)
+    queued = _queue_emails(items=[_EmailToQueue(task.pk, task.cta.account_id, user.pk, task.step.email_template)])
     if not queued:
         raise DomainError(
             _("The account has no contact with an email address."), [FieldError("contact", _("Missing."))]
@@ -552,8 +725,8 @@ def cta_reassign(*, cta: CallToAction, user: User, owner: User) -> CallToAction:
             NotificationDraft(
                 user_id=owner.pk,
                 key=f"cta:{cta.pk}:assigned:{timezone.now().timestamp()}",
-                title=_("%(user)s assigned you: %(title)s") % {"user": user, "title": cta.title},
-                body=cta.reason,
+                title=Msgid(gettext_noop("%(user)s assigned you: %(title)s")) % {"user": str(user), "title": cta.title},
+                body=Message.from_json(cta.reason_message) or cta.reason,
                 url=f"/playbooks/ctas/{cta.pk}/",
             )
         ]

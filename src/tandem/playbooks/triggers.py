@@ -16,9 +16,10 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from tandem.accounts.models import Account, ContactRole, LifecycleStage
+from tandem.notifications.messages import Message, Msgid
 from tandem.playbooks.providers import Providers
 from tandem.subscriptions.models import ProductKind, SubscriptionItem, SubscriptionStatus
 from tandem.success.models import SuccessMilestone
@@ -49,13 +50,19 @@ class EvalContext:
             raise Unavailable(_("Health data is not available (the health module is not installed)."))
         return self.memo("health", lambda: self.providers.health(account_ids=None))
 
+    def risk(self) -> dict[int, Any]:
+        if self.providers.risk is None:
+            raise Unavailable(_("Churn risk is not available (the risk module is not installed)."))
+        return self.memo("risk", lambda: self.providers.risk(account_ids=None))
+
     def metric(self, key: str) -> dict[int, float]:
         if self.providers.metrics is None:
             raise Unavailable(_("Metric data is not available (the metrics module is not installed)."))
         return self.memo(("metric", key), lambda: self.providers.metrics(key=key, as_of=self.today, account_ids=None))
 
 
-Matches = dict[int, str]
+# Account id -> why it matched, kept as a Message so it is rendered in each reader's language.
+Matches = dict[int, Message]
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,8 @@ def _days_ago(ctx: EvalContext, days: int) -> dt.datetime:
 def _health_below(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     limit = float(p["threshold"])
     return {
-        aid: _("Health score %(score)s is below %(limit)s.") % {"score": round(s.score), "limit": round(limit)}
+        aid: Msgid(gettext_noop("Health score %(score)s is below %(limit)s."))
+        % {"score": round(s.score), "limit": round(limit)}
         for aid, s in ctx.health().items()
         if s.score is not None and s.score < limit
     }
@@ -98,7 +106,7 @@ def _health_below(ctx: EvalContext, p: dict[str, Any]) -> Matches:
 def _health_band(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     bands = {str(b).lower() for b in p["bands"]}
     return {
-        aid: _("Health band is %(band)s.") % {"band": s.band}
+        aid: Msgid(gettext_noop("Health band is %(band)s.")) % {"band": s.band}
         for aid, s in ctx.health().items()
         if str(s.band).lower() in bands
     }
@@ -112,7 +120,86 @@ def _health_drop(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     for aid, s in ctx.health().items():
         change = getattr(s, attr, None)
         if change is not None and change <= -points:
-            out[aid] = _("Health fell %(points)s points in %(days)s days.") % {"points": round(-change), "days": days}
+            out[aid] = Msgid(gettext_noop("Health fell %(points)s points in %(days)s days.")) % {
+                "points": round(-change),
+                "days": days,
+            }
+    return out
+
+
+# --- churn risk (provided by the risk domain) -------------------------------------------------
+
+CHURN_HISTORY_DAYS = 180  # churn-risk samples kept for the rise trigger (its ``days`` is at most half this)
+# Numeric trigger parameters with their allowed range, checked when a rule is saved or previewed.
+PARAM_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("churn_risk_above", "percent"): (0, 100),
+    ("churn_risk_rise", "points"): (1, 100),
+    ("churn_risk_rise", "days"): (1, CHURN_HISTORY_DAYS // 2),
+}
+
+
+def _percent(probability: float) -> int:
+    return round(100 * probability)
+
+
+def _risk_driver(snapshot: Any) -> str:
+    reasons = [r for r in (getattr(snapshot, "reasons", None) or []) if r]
+    return str(reasons[0]) if reasons else ""
+
+
+@trigger("churn_risk_above", gettext_lazy("Churn risk above X percent"), percent=50)
+def _churn_risk_above(ctx: EvalContext, p: dict[str, Any]) -> Matches:
+    limit = float(p["percent"])
+    out: Matches = {}
+    for aid, s in ctx.risk().items():
+        if s.probability is None or 100 * s.probability <= limit:
+            continue
+        params = {"risk": _percent(s.probability), "limit": round(limit)}
+        if driver := _risk_driver(s):
+            out[aid] = Msgid(gettext_noop("Churn risk is %(risk)s%% (above %(limit)s%%). Main driver: %(driver)s.")) % {
+                **params,
+                "driver": driver,
+            }
+        else:
+            out[aid] = Msgid(gettext_noop("Churn risk is %(risk)s%% (above %(limit)s%%).")) % params
+    return out
+
+
+@trigger("churn_risk_rise", gettext_lazy("Churn risk rose by N points in D days"), points=15, days=30)
+def _churn_risk_rise(ctx: EvalContext, p: dict[str, Any]) -> Matches:
+    """Now against the last sample scored at least ``days`` ago (looking back at most ``days`` further)."""
+    from tandem.playbooks.models import ChurnRiskSample
+
+    points, days = float(p["points"]), int(p["days"])
+    current = ctx.risk()
+    cutoff = ctx.today - dt.timedelta(days=days)
+    rows = (
+        ChurnRiskSample.objects.filter(as_of__lte=cutoff, as_of__gt=cutoff - dt.timedelta(days=days))
+        .order_by("as_of")
+        .values_list("account_id", "probability", "as_of")
+    )
+    before: dict[int, tuple[float, dt.date]] = {}
+    for aid, probability, as_of in rows:  # oldest first: the latest sample on or before the cutoff wins
+        before[aid] = (probability, as_of)
+    if not before and current:
+        raise Unavailable(
+            _("No churn-risk history from %(days)s days ago yet: rule evaluations record it daily.") % {"days": days}
+        )
+    out: Matches = {}
+    for aid, snapshot in current.items():
+        was = before.get(aid)
+        if was is None or snapshot.probability is None:
+            continue
+        rise = 100 * (snapshot.probability - was[0])
+        if rise >= points:
+            out[aid] = Msgid(
+                gettext_noop("Churn risk rose %(points)s points, from %(was)s%% on %(date)s to %(now)s%%.")
+            ) % {
+                "points": round(rise),
+                "was": _percent(was[0]),
+                "date": was[1],
+                "now": _percent(snapshot.probability),
+            }
     return out
 
 
@@ -124,7 +211,7 @@ def _metric_threshold(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     values = ctx.metric(str(p["metric"]))
     test = OPS[p["op"]]
     return {
-        aid: _("%(metric)s is %(value)s.") % {"metric": p["metric"], "value": round(v, 2)}
+        aid: Msgid(gettext_noop("%(metric)s is %(value)s.")) % {"metric": p["metric"], "value": round(v, 2)}
         for aid, v in values.items()
         if v is not None and test(v, float(p["value"]))
     }
@@ -168,14 +255,18 @@ def _usage_drop(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     if p.get("metric") and ctx.providers.metrics is not None:
         values = ctx.metric(str(p["metric"]))  # a precomputed % change from the metrics domain
         return {
-            a: _("Usage down %(pct)s%%.") % {"pct": round(-v)} for a, v in values.items() if v <= -float(p["percent"])
+            a: Msgid(gettext_noop("Usage down %(pct)s%%.")) % {"pct": round(-v)}
+            for a, v in values.items()
+            if v <= -float(p["percent"])
         }
     percent, days, floor = float(p["percent"]), int(p["days"]), float(p["min_events"])
     out: Matches = {}
     for aid, (recent, before) in _usage_windows(ctx, days).items():
         if before >= floor and recent <= before * (1 - percent / 100):
             drop = round(100 * (1 - recent / before))
-            out[aid] = _("Usage down %(pct)s%% over %(days)s days (%(recent)s events, was %(before)s).") % {
+            out[aid] = Msgid(
+                gettext_noop("Usage down %(pct)s%% over %(days)s days (%(recent)s events, was %(before)s).")
+            ) % {
                 "pct": drop,
                 "days": days,
                 "recent": int(recent),
@@ -229,7 +320,7 @@ def _seat_utilisation(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     for aid, users in _active_users(ctx, int(p["days"])).items():
         n = seats.get(aid, 0)
         if n > 0 and users / n >= threshold:
-            out[aid] = _("%(users)s active users on %(seats)s seats (%(pct)s%%).") % {
+            out[aid] = Msgid(gettext_noop("%(users)s active users on %(seats)s seats (%(pct)s%%).")) % {
                 "users": users,
                 "seats": int(n),
                 "pct": round(100 * users / n),
@@ -246,7 +337,8 @@ def _renewal_within(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     end = ctx.today + dt.timedelta(days=int(p["days"]))
     rows = Account.objects.filter(renewal_date__gte=start, renewal_date__lte=end).values_list("id", "renewal_date")
     return {
-        aid: _("Renews on %(date)s (in %(days)s days).") % {"date": d, "days": (d - ctx.today).days} for aid, d in rows
+        aid: Msgid(gettext_noop("Renews on %(date)s (in %(days)s days).")) % {"date": d, "days": (d - ctx.today).days}
+        for aid, d in rows
     }
 
 
@@ -259,7 +351,7 @@ def _nps_detractor(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     )
     out: Matches = {}
     for aid, score in rows:  # the lowest score of each account comes first
-        out.setdefault(aid, _("NPS detractor: scored %(score)s.") % {"score": score})
+        out.setdefault(aid, Msgid(gettext_noop("NPS detractor: scored %(score)s.")) % {"score": score})
     return out
 
 
@@ -271,7 +363,10 @@ def _milestone_overdue(ctx: EvalContext, p: dict[str, Any]) -> Matches:
         .values_list("account_id", "title", "due_date")
         .order_by("account_id", "-due_date")
     )
-    return {aid: _("Milestone “%(title)s” was due %(date)s.") % {"title": t, "date": d} for aid, t, d in rows}
+    return {
+        aid: Msgid(gettext_noop("Milestone “%(title)s” was due %(date)s.")) % {"title": t, "date": d}
+        for aid, t, d in rows
+    }
 
 
 @trigger("no_interaction", gettext_lazy("No interaction for N days"), days=45)
@@ -293,9 +388,11 @@ def _no_interaction(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     for aid in started:
         when = last.get(aid)
         if when is None:
-            out[aid] = _("No interaction logged yet.")
+            out[aid] = Message(gettext_noop("No interaction logged yet."))
         elif when < cutoff:
-            out[aid] = _("No interaction for %(days)s days.") % {"days": (ctx.today - when.date()).days}
+            out[aid] = Msgid(gettext_noop("No interaction for %(days)s days.")) % {
+                "days": (ctx.today - when.date()).days
+            }
     return out
 
 
@@ -313,7 +410,7 @@ def _stakeholder_left(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     ).values_list("contact__account_id", "contact__first_name", "contact__last_name", "role", "contact__left_on")
     labels = dict(ContactRole._meta.get_field("role").choices)
     return {
-        aid: _("%(role)s %(name)s left on %(date)s.")
+        aid: Msgid(gettext_noop("%(role)s %(name)s left on %(date)s."))
         % {"role": labels.get(role, role), "name": f"{f} {last}".strip(), "date": left}
         for aid, f, last, role, left in rows
     }
@@ -323,7 +420,7 @@ def _stakeholder_left(ctx: EvalContext, p: dict[str, Any]) -> Matches:
 def _new_account(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     since = ctx.today - dt.timedelta(days=int(p["days"]))
     rows = Account.objects.filter(start_date__gte=since, start_date__lte=ctx.today).values_list("id", "start_date")
-    return {aid: _("Customer since %(date)s.") % {"date": d} for aid, d in rows}
+    return {aid: Msgid(gettext_noop("Customer since %(date)s.")) % {"date": d} for aid, d in rows}
 
 
 @trigger(
@@ -338,7 +435,9 @@ def _ticket_volume(ctx: EvalContext, p: dict[str, Any]) -> Matches:
 
         qs = qs.filter(status__in=OPEN_TICKET_STATUSES)
     rows = qs.values("account_id").annotate(n=Count("id")).filter(n__gte=int(p["count"])).values_list("account_id", "n")
-    return {aid: _("%(n)s tickets in %(days)s days.") % {"n": n, "days": p["days"]} for aid, n in rows}
+    return {
+        aid: Msgid(gettext_noop("%(n)s tickets in %(days)s days.")) % {"n": n, "days": p["days"]} for aid, n in rows
+    }
 
 
 # --- conditions ---------------------------------------------------------------------------------
@@ -398,8 +497,10 @@ def validate_conditions(conditions: Any) -> list[str]:
             problems.append(_("Condition %(n)s needs an op among %(ops)s.") % {"n": i + 1, "ops": ", ".join(OPS)})
         elif "field" in cond and cond["field"] not in CONDITION_FIELDS:
             problems.append(_("Condition %(n)s: unknown field %(field)s.") % {"n": i + 1, "field": cond["field"]})
-        elif not any(k in cond for k in ("field", "metric", "health")):
-            problems.append(_("Condition %(n)s needs a field, metric or health key.") % {"n": i + 1})
+        elif "risk" in cond and cond["risk"] != "probability":
+            problems.append(_('Condition %(n)s: churn risk conditions use "risk": "probability".') % {"n": i + 1})
+        elif not any(k in cond for k in ("field", "metric", "health", "risk")):
+            problems.append(_("Condition %(n)s needs a field, metric, health or risk key.") % {"n": i + 1})
     return problems
 
 
@@ -424,6 +525,9 @@ def candidate_ids(ctx: EvalContext, conditions: list[dict[str, Any]]) -> set[int
             health = ctx.health()
             attr = cond["health"]
             ids = {a for a in ids if a in health and test(getattr(health[a], attr), cond["value"])}
+        elif "risk" in cond:
+            risk = ctx.risk()
+            ids = {a for a in ids if a in risk and test(risk[a].probability, cond["value"])}
     return ids
 
 

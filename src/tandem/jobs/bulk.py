@@ -1,0 +1,126 @@
+"""Set-based inserts of plain rows: many rows per statement, ids back with ``RETURNING``.
+
+Django's ``bulk_create`` prepares every value of every model instance through its field and
+compiles a statement per batch, and with ``ignore_conflicts`` it cannot say which rows went in.
+Rule evaluation opens tens of thousands of CTAs, tasks, notifications and jobs at once, so the hot
+paths build rows as tuples of values already adapted for the database (``db_value``) and insert
+them here. SQLite (3.35 and later) gets ``INSERT ... VALUES (...), (...) [ON CONFLICT DO NOTHING]
+[RETURNING ...]`` with up to 1,000 rows per statement. PostgreSQL gets one array per column,
+``INSERT ... SELECT * FROM unnest(%s::bigint[], %s::text[], ...)``, so the statement text stays
+short whatever the row count (psycopg parses a long parameterised statement for every call, which
+cost more than the insert itself). Rows skipped by ``ON CONFLICT`` are not returned, so a caller
+learns exactly the rows its own statement inserted. JSON columns take JSON text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+
+ROWS_PER_STATEMENT = 1000
+ROWS_PER_ARRAY_STATEMENT = 20000
+
+
+def db_value(model: type[models.Model], field_name: str, value: Any) -> Any:
+    """``value`` converted for the current database the way the ORM would save it (dates, JSON, ...)."""
+    return model._meta.get_field(field_name).get_db_prep_save(value, connection)
+
+
+def _max_params() -> int:
+    """Bound parameters one statement may carry. Django says 999 for SQLite; 3.32 and later allow 32,766."""
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return connection.features.max_query_params or 65535
+
+
+def table_columns(model: type[models.Model], field_names: Sequence[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in field_names]
+
+
+def insert_rows(
+    *,
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str] = (),
+    ignore_conflicts: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (tuples of db-ready values in ``fields`` order); returns the ``returning`` columns.
+
+    With ``ignore_conflicts`` a row that breaks any unique constraint (including partial ones) is
+    skipped and absent from the result.
+    """
+    if not rows:
+        return []
+    if connection.vendor == "postgresql":
+        return _insert_arrays(
+            model=model, fields=fields, rows=rows, returning=returning, ignore_conflicts=ignore_conflicts
+        )
+    qn = connection.ops.quote_name
+    columns = table_columns(model, fields)
+    max_params = _max_params()
+    per_statement = max(1, min(ROWS_PER_STATEMENT, max_params // len(columns)))
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) VALUES "
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    if returning:
+        tail += " RETURNING " + ", ".join(qn(c) for c in table_columns(model, returning))
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        full_sql = None
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            if len(chunk) == per_statement and full_sql is not None:
+                sql = full_sql
+            else:
+                sql = head + ", ".join([row_sql] * len(chunk)) + tail
+                if len(chunk) == per_statement:
+                    full_sql = sql
+            cursor.execute(sql, [value for row in chunk for value in row])
+            if returning:
+                out.extend(tuple(r) for r in cursor.fetchall())
+    return out
+
+
+def _insert_arrays(
+    *,
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+    ignore_conflicts: bool,
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: one array parameter per column, unnested into rows by the server."""
+    qn = connection.ops.quote_name
+    columns = table_columns(model, fields)
+    casts, selects = [], []
+    for i, name in enumerate(fields):
+        db_type = model._meta.get_field(name).db_type(connection)
+        if db_type == "jsonb":
+            casts.append("%s::text[]")
+            selects.append(f"c{i}::jsonb")
+        else:
+            casts.append(f"%s::{db_type}[]")
+            selects.append(f"c{i}")
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
+        f"SELECT {', '.join(selects)} FROM unnest({', '.join(casts)}) "
+        f"AS u({', '.join(f'c{i}' for i in range(len(columns)))})"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(qn(c) for c in table_columns(model, returning))
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ROWS_PER_ARRAY_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_ARRAY_STATEMENT]
+            cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+            if returning:
+                out.extend(tuple(r) for r in cursor.fetchall())
+    return out

@@ -1,0 +1,44 @@
+"""Set-based inserts: several statements' worth of rows, conflicts skipped, and only inserted rows returned."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tandem.jobs import bulk
+from tandem.jobs.models import Job, JobStatus
+from tandem.jobs.services import job_enqueue_many
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_rows_skips_conflicts_and_returns_only_what_it_inserted(monkeypatch) -> None:
+    monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", 7)  # several statements on SQLite
+    monkeypatch.setattr(bulk, "ROWS_PER_ARRAY_STATEMENT", 7)  # and on PostgreSQL
+    Job.objects.create(name="notifications.deliver", key="k3")
+    now = bulk.db_value(Job, "run_after", dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC))
+    fields = ("name", "payload", "key", "status", "run_after", "attempts", "max_attempts", "locked_by", "last_error")
+    fields += ("created_at",)
+    rows = [("notifications.deliver", f'{{"n": {n}}}', f"k{n}", "queued", now, 0, 5, "", "", now) for n in range(20)]
+
+    inserted = bulk.insert_rows(model=Job, fields=fields, rows=rows, returning=("key",), ignore_conflicts=True)
+
+    assert sorted(k for (k,) in inserted) == sorted(f"k{n}" for n in range(20) if n != 3)
+    job = Job.objects.get(key="k12")
+    assert (job.payload, job.status, job.run_after) == (
+        {"n": 12},
+        JobStatus.QUEUED,
+        dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC),
+    )
+    assert Job.objects.count() == 20
+
+
+def test_job_enqueue_many_counts_only_new_keys_and_refuses_unknown_names() -> None:
+    jobs = [("notifications.deliver", {"user_id": 1, "key": "a"}, "notify:1:a"), ("notifications.digests", {}, None)]
+    assert job_enqueue_many(jobs=jobs) == 2
+    assert job_enqueue_many(jobs=jobs) == 1  # a NULL key never conflicts
+    assert Job.objects.get(key="notify:1:a").payload == {"user_id": 1, "key": "a"}
+    with pytest.raises(LookupError, match="no job named 'nope'"):
+        job_enqueue_many(jobs=[("nope", {}, "x")])
+    assert Job.objects.count() == 3
