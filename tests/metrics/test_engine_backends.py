@@ -14,7 +14,13 @@ import pyarrow as pa
 import pytest
 
 from tandem.metrics.engine import MetricSpec, Sources, compute_metrics
-from tandem.metrics.sources import INTERACTIONS_SCHEMA, TERMS_SCHEMA, TICKETS_SCHEMA
+from tandem.metrics.sources import (
+    INTERACTIONS_SCHEMA,
+    MILESTONES_SCHEMA,
+    NPS_SCHEMA,
+    TERMS_SCHEMA,
+    TICKETS_SCHEMA,
+)
 from tandem.usage.eventstore import SCHEMA as EVENTS_SCHEMA
 
 pytestmark = pytest.mark.slow
@@ -36,6 +42,8 @@ SPECS = [
     MetricSpec(key="open_tickets", kind="open_tickets"),
     MetricSpec(key="ticket_rate", kind="ticket_rate", window_days=60),
     MetricSpec(key="since_touch", kind="days_since_interaction"),
+    MetricSpec(key="nps", kind="latest_nps", window_days=365),
+    MetricSpec(key="milestones", kind="milestone_completion", window_days=90),
 ]
 
 
@@ -112,11 +120,62 @@ def _fixture() -> dict[str, pa.Table]:
         },
         schema=INTERACTIONS_SCHEMA,
     )
-    return {"events": events, "terms": terms, "tickets": tickets, "interactions": interactions}
+    nps = pa.table(
+        {
+            "account_id": [1, 1, 2, 2, 6, 7],
+            "responded_at": [
+                day(2025, 2, 10),
+                day(2025, 3, 1),  # at the start of 1 March: not known yet on 1 March
+                dt.datetime(2025, 1, 20, 12, tzinfo=UTC),
+                dt.datetime(2025, 1, 20, 12, tzinfo=UTC),  # two answers at the same moment: averaged
+                day(2023, 12, 1),  # older than the 365-day window
+                day(2025, 3, 10),
+            ],
+            "score": [9.0, 3.0, 6.0, 10.0, 8.0, 0.0],
+        },
+        schema=NPS_SCHEMA,
+    )
+    milestones = pa.table(
+        {
+            "account_id": [1, 1, 1, 2, 7, 6],
+            "due_ts": [
+                day(2025, 2, 1),
+                day(2025, 2, 20),
+                day(2025, 3, 10),
+                day(2025, 3, 1),
+                day(2025, 2, 15),
+                day(2024, 1, 1),
+            ],
+            "completed_at": [
+                day(2025, 1, 30),
+                None,
+                dt.datetime(2025, 2, 25, 15, tzinfo=UTC),  # done before it was due
+                day(2025, 3, 5),
+                day(2025, 3, 2),  # late
+                None,  # due long before the 90-day window
+            ],
+        },
+        schema=MILESTONES_SCHEMA,
+    )
+    return {
+        "events": events,
+        "terms": terms,
+        "tickets": tickets,
+        "interactions": interactions,
+        "nps": nps,
+        "milestones": milestones,
+    }
 
 
 TABLES = _fixture()
-NAMES = {"events": "events", "terms": "m_terms", "tickets": "m_tickets", "interactions": "m_interactions"}
+NAMES = {
+    "events": "events",
+    "terms": "m_terms",
+    "tickets": "m_tickets",
+    "interactions": "m_interactions",
+    "nps": "m_nps",
+    "milestones": "m_milestones",
+}
 
 
 def _run(backend) -> pd.DataFrame:
@@ -155,6 +214,17 @@ def test_duckdb_values_are_point_in_time_correct(duckdb_result: pd.DataFrame):
     assert first.loc[7, "open_tickets"] == 1.0  # the one opened 30 January, closed 20 March
     assert first.loc[2, "since_touch"] == (dt.date(2025, 3, 1) - dt.date(2025, 1, 1)).days
     assert np.isnan(first.loc[3, "users_per_seat"])  # zero seats: undefined, not infinite
+    second = duckdb_result.loc[duckdb_result["as_of"] == AS_OF[1]].set_index("account_id")
+    # Latest NPS before D: account 1's answer of 1 March 00:00 counts from 15 March on, not on 1 March.
+    assert first.loc[1, "nps"] == 9.0 and second.loc[1, "nps"] == 3.0
+    assert first.loc[2, "nps"] == 8.0  # two answers at the same moment: their mean
+    assert np.isnan(first.loc[6, "nps"])  # only an answer older than the window
+    assert np.isnan(first.loc[7, "nps"]) and second.loc[7, "nps"] == 0.0
+    # Milestones: completed / (due before D or completed before D) within the window.
+    assert first.loc[1, "milestones"] == pytest.approx(2 / 3)  # one open and overdue, one done early
+    assert np.isnan(first.loc[2, "milestones"]) and second.loc[2, "milestones"] == 1.0  # due on D: not due yet
+    assert first.loc[7, "milestones"] == 0.0 and second.loc[7, "milestones"] == 1.0  # done late, on 2 March
+    assert np.isnan(first.loc[6, "milestones"])
     # Event counts match a direct count of the fixture.
     events = TABLES["events"].to_pandas()
     end = pd.Timestamp("2025-03-01", tz="UTC")
@@ -163,6 +233,50 @@ def test_duckdb_values_are_point_in_time_correct(duckdb_result: pd.DataFrame):
     for account_id, count in expected.items():
         if account_id in first.index:
             assert first.loc[account_id, "events_28d"] == count
+
+
+def test_window_bounds_and_days_are_exact_below_a_second():
+    """Events a fraction of a second either side of a window bound or of midnight land on the right side."""
+    d = dt.datetime(2025, 3, 1, tzinfo=UTC)
+    us = dt.timedelta(microseconds=300_000)
+    stamps = [
+        d - us,  # in the window (the last moment before D)
+        d - dt.timedelta(days=2) + us,  # 27 Feb, just after midnight
+        d - dt.timedelta(days=2) - us,  # 26 Feb, just before midnight: another day
+        d - dt.timedelta(days=28) + us,  # the first moment of the 28-day window
+        d - dt.timedelta(days=28) - us,  # just before it: the previous window
+        d,  # on D: never counted
+    ]
+    n = len(stamps)
+    events = pa.table(
+        {
+            "account_id": [1] * n,
+            "contact_id": pa.nulls(n, pa.int64()),
+            "user_id": ["u1"] * n,
+            "event": ["login"] * n,
+            "ts": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+            "quantity": [1.0] * n,
+            "properties": pa.nulls(n, pa.string()),
+        },
+        schema=EVENTS_SCHEMA,
+    )
+    tables = {**TABLES, "events": events}
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for key in NAMES:
+        con.register(f"t_{key}_src", tables[key])
+        con.execute(f"CREATE TABLE t_{key} AS SELECT * FROM t_{key}_src")
+    backend = ibis.duckdb.from_connection(con)
+    sources = Sources(**{k: backend.table(f"t_{k}") for k in NAMES})
+    specs = [
+        MetricSpec(key="events_28d", kind="event_count"),
+        MetricSpec(key="days_28d", kind="active_days"),
+        MetricSpec(key="change", kind="change", base="events_28d"),
+    ]
+    row = compute_metrics(sources, specs, as_of=d.date()).to_pandas().set_index("account_id").loc[1]
+    assert row["events_28d"] == 4.0
+    assert row["days_28d"] == 4.0  # 28 Feb, 27 Feb, 26 Feb, 1 Feb
+    assert row["change"] == 3.0  # 4 now against 1 in the previous 28 days
 
 
 def test_postgres_gives_identical_results(duckdb_result: pd.DataFrame):

@@ -89,3 +89,82 @@ def test_yaml_load_and_broken_reference_is_refused(db):
     with pytest.raises(DomainError, match="unknown metric 'nope'"):
         metrics_load_yaml(text="- key: bad\n  kind: per_seat\n  base: nope\n")
     assert not MetricDefinition.objects.filter(key="bad").exists()
+
+
+def test_latest_nps_and_milestones_are_point_in_time(company):
+    from tandem.success.models import SuccessMilestone
+    from tandem.surveys.models import NpsResponse
+
+    a, b = company
+    NpsResponse.objects.create(account=a, score=9, responded_at=dt.datetime(2025, 2, 1, 10, tzinfo=UTC))
+    NpsResponse.objects.create(account=a, score=4, responded_at=dt.datetime(2025, 3, 4, 8, tzinfo=UTC))  # after D
+    SuccessMilestone.objects.create(
+        account=a, title="Kick-off", due_date=dt.date(2025, 2, 1), completed_at=dt.datetime(2025, 2, 3, tzinfo=UTC)
+    )
+    SuccessMilestone.objects.create(account=a, title="Go live", due_date=dt.date(2025, 3, 1))  # overdue, open
+    SuccessMilestone.objects.create(
+        account=a,
+        title="First report",
+        due_date=dt.date(2025, 3, 20),
+        completed_at=dt.datetime(2025, 3, 5, tzinfo=UTC),  # done after D: not known on 4 March
+    )
+    SuccessMilestone.objects.create(account=b, title="Go live", due_date=dt.date(2025, 4, 1))  # not due yet
+    metrics_load_yaml(
+        text=(
+            "- key: nps\n  kind: latest_nps\n  window_days: 365\n"
+            "- key: milestones\n  kind: milestone_completion\n  window_days: 365\n"
+        )
+    )
+    assert MetricDefinition.objects.get(key="nps").get_kind_display() == "Latest NPS score"
+
+    metrics_compute(dates=[dt.date(2025, 3, 4), dt.date(2025, 3, 10)])
+
+    assert metric_values(key="nps", as_of=dt.date(2025, 3, 4)) == {a.pk: 9.0}
+    assert metric_values(key="nps", as_of=dt.date(2025, 3, 10)) == {a.pk: 4.0}
+    assert metric_values(key="milestones", as_of=dt.date(2025, 3, 4)) == {a.pk: 0.5}
+    assert metric_values(key="milestones", as_of=dt.date(2025, 3, 10)) == {a.pk: pytest.approx(2 / 3)}
+
+
+def test_defaults_include_nps_and_milestones(db):
+    metrics_install_defaults()
+    kinds = dict(MetricDefinition.objects.values_list("key", "kind"))
+    assert kinds["latest_nps"] == "latest_nps"
+    assert kinds["milestone_completion"] == "milestone_completion"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"kind": "property_sum"}, "property", "Required for this kind of metric."),
+        ({"kind": "ratio", "numerator": "logins"}, "denominator", "Required for this kind of metric."),
+        ({"kind": "change", "base": "nope"}, "__all__", "x: refers to unknown metric 'nope'"),
+        ({"kind": "change", "base": "nps"}, "__all__", "x: a change metric needs a usage-event base metric"),
+        ({"kind": "event_count", "events": '"login"'}, None, None),
+        ({"kind": "event_count", "events": "[1]"}, "events", "Enter a list of event names"),
+    ],
+)
+def test_definition_form_checks_each_kind(db, data, field, message):
+    from tandem.metrics.forms import MetricDefinitionForm
+
+    metrics_load_yaml(text="- key: logins\n  kind: event_count\n- key: nps\n  kind: latest_nps\n  window_days: 365\n")
+    form = MetricDefinitionForm(
+        data={"key": "x", "name": "X", "window_days": 28, "higher_is_better": True, "is_active": True, **data}
+    )
+    if field is None:
+        assert form.is_valid(), form.errors
+        assert form.save().events == ["login"]
+        return
+    assert not form.is_valid()
+    assert any(message in e for e in form.errors[field])
+    assert not MetricDefinition.objects.filter(key="x").exists()
+
+
+def test_definition_form_saves_new_kinds(db):
+    from tandem.metrics.forms import MetricDefinitionForm
+
+    form = MetricDefinitionForm(
+        data={"key": "done", "name": "Done", "kind": "milestone_completion", "window_days": 180, "is_active": True}
+    )
+    assert form.is_valid(), form.errors
+    saved = form.save()
+    assert (saved.kind, saved.window_days, saved.events) == ("milestone_completion", 180, [])

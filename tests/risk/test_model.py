@@ -47,3 +47,14 @@ def test_one_class_or_tiny_data_is_a_clear_message():
         train_and_evaluate(features, labels, horizon_days=30)
     with pytest.raises(NotEnoughData, match="observations"):
         train_and_evaluate(features.iloc[:50], labels.iloc[:50], horizon_days=30)
+
+
+def test_a_metric_without_any_value_does_not_break_training():
+    """E.g. latest NPS on a company that never ran a survey: every value is missing."""
+    features, labels = _data()
+    features["latest_nps"] = np.nan
+    model = train_and_evaluate(features, labels, horizon_days=30)
+    assert "latest_nps" in model.features
+    assert model.evaluation.model.roc_auc > 0.6
+    probs = model.predict(features.iloc[:20])
+    assert ((probs > 0) & (probs < 1)).all()

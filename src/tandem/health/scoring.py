@@ -101,23 +101,32 @@ def reasons(result: ScoreResult, card: ScorecardSpec, *, top: int = 3) -> dict[i
     filled = np.where(np.isnan(matrix), NEUTRAL, matrix)
     pull = weights * (100.0 - filled) / total
     order = np.argsort(-pull, axis=1)[:, :top]
-    values = result.values.to_numpy(dtype=float)
+    rows = np.arange(len(order))[:, None]
+    top_pull = pull[rows, order]
+    top_score = filled[rows, order]
+    top_value = result.values.to_numpy(dtype=float)[rows, order]
+    keep = (top_score < NEUTRAL) & (top_pull > 0)
+    # Plain Python values from here: building ~300,000 small dicts from numpy scalars is the slow part.
+    names = [(m.metric, m.name) for m in card.measures]
     out: dict[int, list[dict]] = {}
-    for row, account_id in enumerate(result.measure_scores.index):
-        items = []
-        for col in order[row]:
-            if filled[row, col] >= NEUTRAL or pull[row, col] <= 0:
-                continue
-            m = card.measures[col]
-            value = values[row, col]
-            items.append(
-                {
-                    "metric": m.metric,
-                    "name": m.name,
-                    "score": round(float(filled[row, col]), 1),
-                    "value": None if np.isnan(value) else round(float(value), 3),
-                    "points": round(float(pull[row, col]), 1),
-                }
-            )
-        out[int(account_id)] = items
+    for account_id, cols, pulls, scores, values, flags in zip(
+        result.measure_scores.index.tolist(),
+        order.tolist(),
+        np.round(top_pull, 1).tolist(),
+        np.round(top_score, 1).tolist(),
+        np.round(top_value, 3).tolist(),
+        keep.tolist(),
+        strict=True,
+    ):
+        out[int(account_id)] = [
+            {
+                "metric": names[col][0],
+                "name": names[col][1],
+                "score": score,
+                "value": None if value != value else value,  # NaN: missing
+                "points": points,
+            }
+            for col, points, score, value, flag in zip(cols, pulls, scores, values, flags, strict=True)
+            if flag
+        ]
     return out

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,8 +19,8 @@ from tandem.core.errors import DomainError, FieldError
 from tandem.health import backtest as bt
 from tandem.health.models import AccountHealth, HealthScoreCurrent, Scorecard, ScorecardMeasure
 from tandem.health.outcomes import account_outcomes, label_frame
-from tandem.health.scoring import MeasureSpec, ScorecardSpec, reasons, score_snapshot
-from tandem.metrics import store
+from tandem.health.scoring import MeasureSpec, ScorecardSpec, ScoreResult, reasons, score_snapshot
+from tandem.metrics import bulk, store
 from tandem.metrics.models import MetricDefinition
 from tandem.metrics.selectors import metric_history_frame, metric_snapshot_dates
 
@@ -119,6 +121,42 @@ class HealthRunResult:
     seconds: float
 
 
+def _score_day(
+    day: dt.date, cards: list[ScorecardSpec], segments: pd.Series
+) -> tuple[pd.DataFrame, dict[int, ScoreResult]]:
+    """The metric frame of ``day`` (only the metrics the cards use) and each card's scores on it."""
+    keys = sorted({m.metric for c in cards for m in c.measures})
+    frame = metric_history_frame(dates=[day], keys=keys)
+    if frame.empty:
+        return frame, {}
+    frame = frame.droplevel("as_of")
+    return frame, {card.id: score_snapshot(frame, card, segments) for card in cards}
+
+
+def _store_scores(day: dt.date, results: dict[int, ScoreResult], *, replace_all: bool) -> None:
+    """Write the scores of ``day``; with ``replace_all`` False, other scorecards' stored scores are kept."""
+    parts = [
+        pa.table(
+            {
+                "scorecard_id": pa.array(np.full(len(r.score), card_id), pa.int64()),
+                "account_id": pa.array(r.score.index.to_numpy(), pa.int64()),
+                "score": pa.array(r.score.to_numpy(), pa.float64()),
+                "band": pa.array(r.band.to_numpy(), pa.string()),
+            }
+        )
+        for card_id, r in results.items()
+    ]
+    if not parts:
+        return
+    table = pa.concat_tables(parts)
+    existing = store.snapshot_path(KIND, day)
+    if existing.exists() and not replace_all:
+        old = pq.read_table(existing)
+        keep = pc.invert(pc.is_in(old.column("scorecard_id"), pa.array(list(results), pa.int64())))
+        table = pa.concat_tables([old.filter(keep), table])
+    store.write_snapshot(KIND, day, table)
+
+
 def health_score_dates(
     *, dates: list[dt.date] | None = None, scorecards: list[Scorecard] | None = None
 ) -> HealthRunResult:
@@ -132,122 +170,137 @@ def health_score_dates(
     available = metric_snapshot_dates()
     dates = available if dates is None else [d for d in dates if d in set(available)]
     segments = account_segments()
-    keys = sorted({m.metric for c in cards for m in c.measures})
     accounts = 0
     for day in dates:
-        frame = metric_history_frame(dates=[day], keys=keys)
-        if frame.empty:
-            continue
-        frame = frame.droplevel("as_of")
-        parts = []
-        for card in cards:
-            result = score_snapshot(frame, card, segments)
-            parts.append(
-                pa.table(
-                    {
-                        "scorecard_id": pa.array(np.full(len(result.score), card.id), pa.int64()),
-                        "account_id": pa.array(result.score.index.to_numpy(), pa.int64()),
-                        "score": pa.array(result.score.to_numpy(), pa.float64()),
-                        "band": pa.array(result.band.to_numpy(), pa.string()),
-                    }
-                )
-            )
-            accounts = max(accounts, len(result.score))
-        table = pa.concat_tables(parts) if parts else None
-        if table is None:
-            continue
-        existing = store.snapshot_path(KIND, day)
-        if existing.exists() and scorecards is not None:
-            import pyarrow.compute as pc
-            import pyarrow.parquet as pq
-
-            old = pq.read_table(existing)
-            keep = pc.invert(pc.is_in(old.column("scorecard_id"), pa.array([c.id for c in cards], pa.int64())))
-            table = pa.concat_tables([old.filter(keep), table])
-        store.write_snapshot(KIND, day, table)
+        _frame, results = _score_day(day, cards, segments)
+        _store_scores(day, results, replace_all=scorecards is None)
+        accounts = max([accounts, *(len(r.score) for r in results.values())])
     return HealthRunResult(
         dates=len(dates), scorecards=len(cards), accounts=accounts, seconds=time.monotonic() - started
     )
 
 
-def _score_on_or_before(history: pd.DataFrame, day: dt.date) -> pd.Series:
-    earlier = history.loc[history["as_of"] <= day]
-    if earlier.empty:
-        return pd.Series(dtype=float)
-    last = earlier["as_of"].max()
-    return earlier.loc[earlier["as_of"] == last].set_index("account_id")["score"]
+def _stored_scores_before(day: dt.date, card_ids: list[int]) -> dict[int, pd.Series]:
+    """Per scorecard, the stored scores (index account_id) of its latest scored date on or before ``day``.
+
+    Reads snapshot files newest first and stops once every scorecard is found: usually one file.
+    """
+    found: dict[int, pd.Series] = {}
+    for candidate in reversed([d for d in store.snapshot_dates(KIND) if d <= day]):
+        missing = [c for c in card_ids if c not in found]
+        if not missing:
+            break
+        table = store.read_snapshots(
+            KIND,
+            dates=[candidate],
+            where="list_contains(?, scorecard_id)",
+            params=[missing],
+            columns="scorecard_id, account_id, score",
+        )
+        if table.num_rows == 0:
+            continue
+        df = table.to_pandas()
+        for card_id, rows in df.groupby("scorecard_id"):
+            found[int(card_id)] = rows.set_index("account_id")["score"]
+    return found
+
+
+def _changes(ids: np.ndarray, score: np.ndarray, before: pd.Series | None) -> list[float | None]:
+    """Score minus the earlier score per account (rounded to 0.01); None where there was none."""
+    if before is None:
+        return [None] * len(ids)
+    diff = np.round(score - before.reindex(ids).to_numpy(dtype=float), 2)
+    return [None if v != v else v for v in diff.tolist()]  # v != v: NaN, stored as NULL
+
+
+def _update_current(
+    *, as_of: dt.date, cards: list[Scorecard], specs: dict[int, ScorecardSpec], results: dict[int, ScoreResult]
+) -> int:
+    """Replace HealthScoreCurrent and AccountHealth with the scores of ``as_of`` (``results``, per card)."""
+    before_7 = _stored_scores_before(as_of - dt.timedelta(days=7), list(results))
+    before_30 = _stored_scores_before(as_of - dt.timedelta(days=30), list(results))
+    HealthScoreCurrent.objects.all().delete()
+    AccountHealth.objects.all().delete()
+    day = bulk.prepare(HealthScoreCurrent, "as_of", as_of)
+    adapt_json = bulk.json_adapter()
+    written = 0
+    for card in cards:
+        result = results.get(card.pk)
+        if result is None or result.score.empty:
+            continue
+        ids = result.score.index.to_numpy()
+        score = result.score.to_numpy(dtype=float)
+
+        c7, c30 = _changes(ids, score, before_7.get(card.pk)), _changes(ids, score, before_30.get(card.pk))
+        why = reasons(result, specs[card.pk])
+        id_list, score_list, band_list = ids.tolist(), score.tolist(), result.band.tolist()
+        written += bulk.insert_rows(
+            HealthScoreCurrent,
+            ["account", "scorecard", "score", "band", "as_of", "change_7d", "change_30d", "reasons"],
+            (
+                (a, card.pk, sc, b, day, x7, x30, adapt_json(why.get(a, [])))
+                for a, sc, b, x7, x30 in zip(id_list, score_list, band_list, c7, c30, strict=True)
+            ),
+        )
+        if card.is_primary:
+            bulk.insert_rows(
+                AccountHealth,
+                ["account", "score", "band", "as_of", "change_7d", "change_30d"],
+                zip(id_list, score_list, band_list, [day] * len(id_list), c7, c30, strict=True),
+            )
+    return written
 
 
 @transaction.atomic
 def health_update_current(*, as_of: dt.date | None = None) -> int:
-    """Refresh HealthScoreCurrent and AccountHealth from the stored scores at ``as_of`` (latest by default)."""
+    """Refresh HealthScoreCurrent and AccountHealth from the stored scores at ``as_of`` (latest by default).
+
+    Scores and bands are the stored ones; the reasons come from scoring the metrics of ``as_of``.
+    """
     dates = store.snapshot_dates(KIND)
     if as_of is None:
         if not dates:
             return 0
         as_of = dates[-1]
     cards = list(Scorecard.objects.filter(is_active=True))
-    table = store.read_snapshots(KIND, columns="scorecard_id, account_id, score, band, as_of")
-    if table.num_rows == 0:
+    specs = {c.pk: scorecard_spec(c) for c in cards}
+    stored = store.read_snapshots(KIND, dates=[as_of], columns="scorecard_id, account_id, score, band")
+    if stored.num_rows == 0:
         return 0
-    all_scores = table.to_pandas()
-    frame = metric_history_frame(dates=[as_of])
-    frame = frame.droplevel("as_of") if not frame.empty else frame
-    segments = account_segments()
-    HealthScoreCurrent.objects.all().delete()
-    AccountHealth.objects.all().delete()
-    written = 0
-    for card in cards:
-        spec = scorecard_spec(card)
-        history = all_scores.loc[all_scores["scorecard_id"] == card.pk]
-        now = history.loc[history["as_of"] == as_of].set_index("account_id")
-        if now.empty:
+    stored_df = stored.to_pandas()
+    _frame, fresh = _score_day(as_of, list(specs.values()), account_segments())
+    results: dict[int, ScoreResult] = {}
+    for card_id, rows in stored_df.groupby("scorecard_id"):
+        if int(card_id) not in specs:
             continue
-        before_7 = _score_on_or_before(history, as_of - dt.timedelta(days=7))
-        before_30 = _score_on_or_before(history, as_of - dt.timedelta(days=30))
-        why = reasons(score_snapshot(frame, spec, segments), spec) if not frame.empty else {}
-        rows = []
-        for account_id, row in now.iterrows():
-            c7 = row.score - before_7.get(account_id) if account_id in before_7.index else None
-            c30 = row.score - before_30.get(account_id) if account_id in before_30.index else None
-            rows.append(
-                HealthScoreCurrent(
-                    account_id=account_id,
-                    scorecard=card,
-                    score=float(row.score),
-                    band=row.band,
-                    as_of=as_of,
-                    change_7d=None if c7 is None else round(float(c7), 2),
-                    change_30d=None if c30 is None else round(float(c30), 2),
-                    reasons=why.get(int(account_id), []),
-                )
-            )
-        HealthScoreCurrent.objects.bulk_create(rows, batch_size=2000)
-        written += len(rows)
-        if card.is_primary:
-            AccountHealth.objects.bulk_create(
-                [
-                    AccountHealth(
-                        account_id=r.account_id,
-                        score=r.score,
-                        band=r.band,
-                        as_of=as_of,
-                        change_7d=r.change_7d,
-                        change_30d=r.change_30d,
-                    )
-                    for r in rows
-                ],
-                batch_size=2000,
-            )
-    return written
+        rows = rows.set_index("account_id")
+        recomputed = fresh.get(int(card_id))
+        measure_scores = pd.DataFrame(index=rows.index)
+        values = pd.DataFrame(index=rows.index)
+        if recomputed is not None:
+            measure_scores = recomputed.measure_scores.reindex(rows.index)
+            values = recomputed.values.reindex(rows.index)
+        results[int(card_id)] = ScoreResult(
+            score=rows["score"], band=rows["band"], measure_scores=measure_scores, values=values
+        )
+    return _update_current(as_of=as_of, cards=cards, specs=specs, results=results)
 
 
+@transaction.atomic
 def health_refresh(*, today: dt.date | None = None) -> HealthRunResult:
-    """Daily job: score today's metric snapshot and refresh the current scores (after metrics_refresh)."""
+    """Daily job: score today's metric snapshot, store the scores and refresh the current ones
+    (after metrics_refresh). Each scorecard is scored once; the same scores feed history and current."""
+    started = time.monotonic()
     today = today or timezone.localdate()
-    result = health_score_dates(dates=[today])
-    health_update_current(as_of=today)
-    return result
+    cards = list(Scorecard.objects.filter(is_active=True))
+    specs = {c.pk: scorecard_spec(c) for c in cards}
+    if today not in set(metric_snapshot_dates()):
+        return HealthRunResult(dates=0, scorecards=len(cards), accounts=0, seconds=time.monotonic() - started)
+    _frame, results = _score_day(today, list(specs.values()), account_segments())
+    _store_scores(today, results, replace_all=True)
+    _update_current(as_of=today, cards=cards, specs=specs, results=results)
+    accounts = max([0, *(len(r.score) for r in results.values())])
+    return HealthRunResult(dates=1, scorecards=len(cards), accounts=accounts, seconds=time.monotonic() - started)
 
 
 def _history_and_labels(

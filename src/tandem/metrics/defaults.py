@@ -46,6 +46,18 @@ DEFAULT_METRICS: list[dict[str, Any]] = [
         "kind": "days_since_interaction",
         "higher_is_better": False,
     },
+    {
+        "key": "latest_nps",
+        "name": "Latest NPS score (last 12 months)",
+        "kind": "latest_nps",
+        "window_days": 365,
+    },
+    {
+        "key": "milestone_completion",
+        "name": "Success milestones completed (share of those due, last 12 months)",
+        "kind": "milestone_completion",
+        "window_days": 365,
+    },
 ]
 
 FIELDS = (

@@ -23,6 +23,8 @@ class MetricKind(models.TextChoices):
     OPEN_TICKETS = "open_tickets", _("Open tickets")
     TICKET_RATE = "ticket_rate", _("Tickets opened per 30 days")
     DAYS_SINCE_INTERACTION = "days_since_interaction", _("Days since last interaction")
+    LATEST_NPS = "latest_nps", _("Latest NPS score")
+    MILESTONE_COMPLETION = "milestone_completion", _("Success milestones completed (share of those due)")
 
 
 # Kinds aggregated from usage events; CHANGE may only refer to one of these.
@@ -67,8 +69,14 @@ class MetricDefinition(TimeStampedModel):
 class MetricValue(models.Model):
     """The latest computed value of a metric for an account (for sorting and filtering in Django)."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="metric_values")
-    metric = models.ForeignKey(MetricDefinition, on_delete=models.CASCADE, related_name="current_values")
+    # No single-column FK indexes: metric_value_account_idx and the (metric, account) unique
+    # constraint already cover them, and every extra index slows the daily rewrite of all rows.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="metric_values", db_index=False
+    )
+    metric = models.ForeignKey(
+        MetricDefinition, on_delete=models.CASCADE, related_name="current_values", db_index=False
+    )
     value = models.FloatField(null=True)
     as_of = models.DateField()
 

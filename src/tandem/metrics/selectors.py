@@ -60,11 +60,12 @@ def metric_history_frame(*, dates: list[dt.date] | None = None, keys: list[str] 
     table = store.read_snapshots(KIND, dates=dates, where=where, params=params)
     if table.num_rows == 0:
         return pd.DataFrame()
+    # Long to wide with one unstack (a snapshot holds one row per account and metric); pivot_table
+    # is several times slower at 100,000 accounts x 20 metrics.
     df = table.to_pandas()
     df["metric"] = df["metric"].astype(str)
-    wide = df.pivot_table(
-        index=["as_of", "account_id"], columns="metric", values="value", dropna=False, aggfunc="first"
-    )
+    df = df.drop_duplicates(["as_of", "account_id", "metric"])
+    wide = df.set_index(["as_of", "account_id", "metric"])["value"].unstack("metric").sort_index()
     wide.columns.name = None
     return wide
 

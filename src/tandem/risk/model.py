@@ -179,7 +179,11 @@ def _fit_calibrated(x: pd.DataFrame, y: np.ndarray, dates: np.ndarray, features:
     fit_mask = dates < cut
     if fit_mask.sum() < MIN_OBSERVATIONS or len(np.unique(y[fit_mask])) < 2 or len(np.unique(y[~fit_mask])) < 2:
         fit_mask = np.ones(len(y), dtype=bool)
-    booster = _booster().fit(x.loc[fit_mask, features].to_numpy(dtype=float), y[fit_mask])
+    matrix = x.loc[fit_mask, features].to_numpy(dtype=float, copy=True)
+    # A metric with no value at all in these rows (latest NPS on a company without surveys, or
+    # before its first answer) cannot be binned: a constant column is the same information.
+    matrix[:, np.isnan(matrix).all(axis=0)] = 0.0
+    booster = _booster().fit(matrix, y[fit_mask])
     cal_mask = ~fit_mask if (~fit_mask).any() else fit_mask
     raw = booster.predict_proba(x.loc[cal_mask, features].to_numpy(dtype=float))[:, 1]
     calibrator = PlattCalibrator().fit(raw, y[cal_mask])
