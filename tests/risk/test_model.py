@@ -1,4 +1,5 @@
 import datetime as dt
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,9 @@ def test_a_metric_without_any_value_does_not_break_training():
     """E.g. latest NPS on a company that never ran a survey: every value is missing."""
     features, labels = _data()
     features["latest_nps"] = np.nan
-    model = train_and_evaluate(features, labels, horizon_days=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing printed on the user's terminal either
+        model = train_and_evaluate(features, labels, horizon_days=30)
     assert "latest_nps" in model.features
     assert model.evaluation.model.roc_auc > 0.6
     probs = model.predict(features.iloc[:20])

@@ -30,6 +30,7 @@ class DemoContext:
 
 # Dotted paths of callables ``step(ctx: DemoContext) -> None``, in the order they run.
 POST_BUILD_STEPS: list[str] = [
+    "tandem.playbooks.demo.signals_step",  # NPS answers and milestones, read by the metrics step
     "tandem.health.demo.demo_step",  # metrics history, health scores, churn model (issue #4)
 ]
 

@@ -103,11 +103,16 @@ def write_demo_signals(*, seed: int, today: dt.date, home) -> tuple[int, int]:
     return len(nps), len(milestones)
 
 
-def demo_step(ctx: DemoContext) -> None:
-    """Registered in tandem.demo.pipeline.POST_BUILD_STEPS (after the metrics and health steps)."""
-    advance = ctx.phases.start("Playbooks: survey answers, milestones, rules and calls to action", 3)
+def signals_step(ctx: DemoContext) -> None:
+    """Registered first in tandem.demo.pipeline.POST_BUILD_STEPS: the metrics step reads NPS and milestones."""
+    advance = ctx.phases.start("Survey answers and success milestones", 1)
     write_demo_signals(seed=ctx.seed, today=ctx.today, home=ctx.home)
     advance(1)
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Registered in tandem.demo.pipeline.POST_BUILD_STEPS (after the metrics and health steps)."""
+    advance = ctx.phases.start("Playbooks: rules and calls to action", 2)
     install_shipped()
     advance(1)
     rules_evaluate(today=ctx.today)

@@ -232,13 +232,19 @@ def _train_and_evaluate(
     )
     p_model = model.predict(test)
 
-    logit = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+    # keep_empty_features: a metric nobody has a value for yet (NPS on a company without surveys)
+    # stays a constant column instead of being dropped with a warning on the user's terminal.
+    logit = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=0.5, max_iter=2000),
+    )
     logit.fit(train[names].to_numpy(dtype=float), y_train)
     p_logit = logit.predict_proba(test[names].to_numpy(dtype=float))[:, 1]
 
     health_scores = None
     if health_column and health_column in names:
-        h = make_pipeline(SimpleImputer(strategy="median"), LogisticRegression(max_iter=1000))
+        h = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), LogisticRegression(max_iter=1000))
         h.fit(train[[health_column]].to_numpy(dtype=float), y_train)
         p_health = h.predict_proba(test[[health_column]].to_numpy(dtype=float))[:, 1]
         health_scores = _scores(y_test, p_health, d_test)
