@@ -87,7 +87,7 @@ def get_account_health(request: HttpRequest, account_id: Id) -> AccountHealthOut
         scores=scores,
         risk=None
         if risk is None
-        else RiskOut(probability=risk.probability, as_of=risk.as_of, reasons=[r.get("text", "") for r in risk.reasons]),
+        else RiskOut(probability=risk.probability, as_of=risk.as_of, reasons=risk.reason_texts()),
     )
 
 

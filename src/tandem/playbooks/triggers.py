@@ -142,9 +142,10 @@ def _percent(probability: float) -> int:
     return round(100 * probability)
 
 
-def _risk_driver(snapshot: Any) -> str:
+def _risk_driver(snapshot: Any) -> Message | str:
+    """The main reason as a message, so the CTA shows it in each reader's language."""
     reasons = [r for r in (getattr(snapshot, "reasons", None) or []) if r]
-    return str(reasons[0]) if reasons else ""
+    return reasons[0] if reasons else ""
 
 
 @trigger("churn_risk_above", gettext_lazy("Churn risk above X percent"), percent=50)

@@ -103,6 +103,8 @@ class ChurnModel:
                         "delta": round(float(deltas[i, j]), 4),
                         "value": None if np.isnan(value) else round(float(value), 3),
                         "typical": round(float(self.medians.get(name, np.nan)), 3),
+                        "label": label,
+                        # English, for logs and JSON output; pages render tandem.risk.reasons instead.
                         "text": f"{label}: {_fmt(value)} (typical {_fmt(self.medians.get(name, np.nan))}), "
                         f"+{deltas[i, j] * 100:.0f} pts",
                     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tandem.risk.reasons import reason_texts
+
 
 class AccountRisk(models.Model):
     """Calibrated probability that an account churns within the model's horizon, and why."""
@@ -22,3 +24,7 @@ class AccountRisk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.probability:.1%}"
+
+    def reason_texts(self) -> list[str]:
+        """The reasons as sentences in the active language."""
+        return reason_texts(self.reasons)

@@ -6,7 +6,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tandem.notifications.messages import Message
 from tandem.risk.models import AccountRisk
+from tandem.risk.reasons import reason_message
 
 
 @dataclass(frozen=True)
@@ -14,7 +16,7 @@ class RiskSnapshot:
     """An account's current churn probability and the features that push it up."""
 
     probability: float
-    reasons: list[str]
+    reasons: list[Message | str]  # str() renders each in the active language
     as_of: dt.date
 
 
@@ -26,7 +28,7 @@ def account_risk_current(*, account_ids: Iterable[int] | None = None) -> dict[in
     return {
         row.account_id: RiskSnapshot(
             probability=row.probability,
-            reasons=[r["text"] if isinstance(r, dict) else str(r) for r in row.reasons],
+            reasons=[reason_message(r) for r in row.reasons if r],
             as_of=row.as_of,
         )
         for row in qs

@@ -113,7 +113,7 @@ def risk_report() -> dict[str, Any] | None:
 
 def _feature_names() -> dict[str, str]:
     names = dict(MetricDefinition.objects.values_list("key", "name"))
-    names.update({"health_score": "Health score", "tier": "Tier"})
+    names.update({"health_score": "Health score", "tier": "Tier"})  # English for logs; see risk.reasons
     return names
 
 
