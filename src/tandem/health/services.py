@@ -15,12 +15,13 @@ import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
 
+from tandem.core import bulk
 from tandem.core.errors import DomainError, FieldError
 from tandem.health import backtest as bt
 from tandem.health.models import AccountHealth, HealthScoreCurrent, Scorecard, ScorecardMeasure
 from tandem.health.outcomes import account_outcomes, label_frame
 from tandem.health.scoring import MeasureSpec, ScorecardSpec, ScoreResult, reasons, score_snapshot
-from tandem.metrics import bulk, store
+from tandem.metrics import store
 from tandem.metrics.models import MetricDefinition
 from tandem.metrics.selectors import metric_history_frame, metric_snapshot_dates
 
@@ -221,7 +222,7 @@ def _update_current(
     before_30 = _stored_scores_before(as_of - dt.timedelta(days=30), list(results))
     HealthScoreCurrent.objects.all().delete()
     AccountHealth.objects.all().delete()
-    day = bulk.prepare(HealthScoreCurrent, "as_of", as_of)
+    day = bulk.db_value(HealthScoreCurrent, "as_of", as_of)
     adapt_json = bulk.json_adapter()
     written = 0
     for card in cards:
@@ -234,7 +235,7 @@ def _update_current(
         c7, c30 = _changes(ids, score, before_7.get(card.pk)), _changes(ids, score, before_30.get(card.pk))
         why = reasons(result, specs[card.pk])
         id_list, score_list, band_list = ids.tolist(), score.tolist(), result.band.tolist()
-        written += bulk.insert_rows(
+        written += bulk.executemany_rows(
             HealthScoreCurrent,
             ["account", "scorecard", "score", "band", "as_of", "change_7d", "change_30d", "reasons"],
             (
@@ -243,7 +244,7 @@ def _update_current(
             ),
         )
         if card.is_primary:
-            bulk.insert_rows(
+            bulk.executemany_rows(
                 AccountHealth,
                 ["account", "score", "band", "as_of", "change_7d", "change_30d"],
                 zip(id_list, score_list, band_list, [day] * len(id_list), c7, c30, strict=True),

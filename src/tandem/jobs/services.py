@@ -21,7 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tandem.jobs.bulk import db_value, insert_rows
+from tandem.core.bulk import db_value, insert_rows
 from tandem.jobs.models import Job, JobStatus
 from tandem.jobs.registry import JOBS
 

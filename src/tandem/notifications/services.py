@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from tandem.jobs.bulk import db_value, insert_rows
+from tandem.core.bulk import db_value, insert_rows
 from tandem.jobs.services import job_enqueue, job_enqueue_many
 from tandem.notifications.delivery import post_webhook, send_mail_smtp, smtp_configured
 from tandem.notifications.messages import Message, as_json, as_text

@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from tandem.accounts.models import Account, Contact
+from tandem.core.bulk import db_value, insert_rows
 from tandem.core.errors import DomainError, FieldError
-from tandem.jobs.bulk import db_value, insert_rows
 from tandem.jobs.services import job_enqueue, job_enqueue_many
 from tandem.jobs.worker import checkpoint
 from tandem.notifications.messages import Message, Msgid, as_json, as_text

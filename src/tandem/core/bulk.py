@@ -1,4 +1,10 @@
-"""Set-based inserts of plain rows: many rows per statement, ids back with ``RETURNING``.
+"""Set-based inserts of plain rows, for the hot paths that write tens of thousands of rows at once.
+
+Two shapes. ``insert_rows``: many rows per statement, ids back with ``RETURNING``, conflicts skipped
+(rule evaluation opening CTAs, tasks, notifications, jobs). ``executemany_rows``: a stream of rows
+sent with ``executemany`` in large batches, nothing returned (daily rebuilds of current metric values
+and health scores).
+
 
 Django's ``bulk_create`` prepares every value of every model instance through its field and
 compiles a statement per batch, and with ``ignore_conflicts`` it cannot say which rows went in.
@@ -10,17 +16,25 @@ them here. SQLite (3.35 and later) gets ``INSERT ... VALUES (...), (...) [ON CON
 short whatever the row count (psycopg parses a long parameterised statement for every call, which
 cost more than the insert itself). Rows skipped by ``ON CONFLICT`` are not returned, so a caller
 learns exactly the rows its own statement inserted. JSON columns take JSON text.
+
+Daily rebuilds of derived tables (current metric values, current health scores) go through
+``executemany_rows``: creating a model instance per row and letting ``bulk_create`` render it costs
+about 50-90 microseconds a row; preparing each value once and sending the rows with ``executemany``
+costs a few, on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 from typing import Any
 
+import orjson
 from django.db import connection, models
 
 ROWS_PER_STATEMENT = 1000
 ROWS_PER_ARRAY_STATEMENT = 20000
+EXECUTEMANY_BATCH = 20_000
 
 
 def db_value(model: type[models.Model], field_name: str, value: Any) -> Any:
@@ -124,3 +138,39 @@ def _insert_arrays(
             if returning:
                 out.extend(tuple(r) for r in cursor.fetchall())
     return out
+
+
+def executemany_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """INSERT ``rows`` (already prepared values, in the order of ``fields``) into ``model``'s table.
+
+    Runs in the caller's transaction. Returns the number of rows written.
+    """
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+    written = 0
+    iterator = iter(rows)
+    with connection.cursor() as cursor:
+        while batch := list(islice(iterator, EXECUTEMANY_BATCH)):
+            cursor.executemany(sql, batch)
+            written += len(batch)
+    return written
+
+
+def json_adapter() -> Callable[[Any], Any]:
+    """A function turning a JSON-able value into a parameter for a JSON column of this database.
+
+    orjson instead of json.dumps (5-10x faster; the text is compact, which both databases read back
+    the same); on PostgreSQL wrapped as ``Jsonb``, as Django's JSONField does.
+    """
+
+    def dumps(value: Any) -> str:
+        return orjson.dumps(value).decode()
+
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        return lambda value: Jsonb(value, dumps=dumps)
+    return dumps

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tandem.jobs import bulk
+from tandem.core import bulk
 from tandem.jobs.models import Job, JobStatus
 from tandem.jobs.services import job_enqueue_many
 
