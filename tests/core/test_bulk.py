@@ -15,7 +15,6 @@ pytestmark = pytest.mark.django_db
 
 def test_insert_rows_skips_conflicts_and_returns_only_what_it_inserted(monkeypatch) -> None:
     monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", 7)  # several statements on SQLite
-    monkeypatch.setattr(bulk, "ROWS_PER_ARRAY_STATEMENT", 7)  # and on PostgreSQL
     Job.objects.create(name="notifications.deliver", key="k3")
     now = bulk.db_value(Job, "run_after", dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC))
     fields = ("name", "payload", "key", "status", "run_after", "attempts", "max_attempts", "locked_by", "last_error")
@@ -32,6 +31,14 @@ def test_insert_rows_skips_conflicts_and_returns_only_what_it_inserted(monkeypat
         dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC),
     )
     assert Job.objects.count() == 20
+    # Again (PostgreSQL reuses its staging table, which must start empty), then another column set.
+    assert bulk.insert_rows(model=Job, fields=fields, rows=rows[:5], returning=("key",), ignore_conflicts=True) == []
+    short = ("name", "payload", "key", "status", "run_after", "attempts", "max_attempts", "created_at")
+    extra = [("notifications.deliver", "{}", "k99", "queued", now, 0, 5, now)]
+    assert bulk.insert_rows(
+        model=Job, fields=(*short, "locked_by", "last_error"), rows=[(*r, "", "") for r in extra], returning=("key",)
+    ) == [("k99",)]
+    assert Job.objects.count() == 21
 
 
 def test_job_enqueue_many_counts_only_new_keys_and_refuses_unknown_names() -> None:

@@ -5,17 +5,16 @@ Two shapes. ``insert_rows``: many rows per statement, ids back with ``RETURNING`
 sent with ``executemany`` in large batches, nothing returned (daily rebuilds of current metric values
 and health scores).
 
-
 Django's ``bulk_create`` prepares every value of every model instance through its field and
 compiles a statement per batch, and with ``ignore_conflicts`` it cannot say which rows went in.
 Rule evaluation opens tens of thousands of CTAs, tasks, notifications and jobs at once, so the hot
 paths build rows as tuples of values already adapted for the database (``db_value``) and insert
 them here. SQLite (3.35 and later) gets ``INSERT ... VALUES (...), (...) [ON CONFLICT DO NOTHING]
-[RETURNING ...]`` with up to 1,000 rows per statement. PostgreSQL gets one array per column,
-``INSERT ... SELECT * FROM unnest(%s::bigint[], %s::text[], ...)``, so the statement text stays
-short whatever the row count (psycopg parses a long parameterised statement for every call, which
-cost more than the insert itself). Rows skipped by ``ON CONFLICT`` are not returned, so a caller
-learns exactly the rows its own statement inserted. JSON columns take JSON text.
+[RETURNING ...]`` with up to 1,000 rows per statement. PostgreSQL gets the rows by ``COPY`` into a
+staging table and one ``INSERT ... SELECT`` from it: a long parameterised statement is parsed on
+every call, and arrays of parameters are built in Python, both of which cost more than the insert.
+Rows skipped by ``ON CONFLICT`` are not returned, so a caller learns exactly the rows its own
+statement inserted. JSON columns take JSON text.
 
 Daily rebuilds of derived tables (current metric values, current health scores) go through
 ``executemany_rows``: creating a model instance per row and letting ``bulk_create`` render it costs
@@ -25,15 +24,15 @@ costs a few, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
 
 import orjson
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 ROWS_PER_STATEMENT = 1000
-ROWS_PER_ARRAY_STATEMENT = 20000
 EXECUTEMANY_BATCH = 20_000
 
 
@@ -72,7 +71,7 @@ def insert_rows(
     if not rows:
         return []
     if connection.vendor == "postgresql":
-        return _insert_arrays(
+        return _insert_copy(
             model=model, fields=fields, rows=rows, returning=returning, ignore_conflicts=ignore_conflicts
         )
     qn = connection.ops.quote_name
@@ -101,7 +100,7 @@ def insert_rows(
     return out
 
 
-def _insert_arrays(
+def _insert_copy(
     *,
     model: type[models.Model],
     fields: Sequence[str],
@@ -109,35 +108,33 @@ def _insert_arrays(
     returning: Sequence[str],
     ignore_conflicts: bool,
 ) -> list[tuple[Any, ...]]:
-    """PostgreSQL: one array parameter per column, unnested into rows by the server."""
+    """PostgreSQL: COPY the rows into a session-local staging table, then one INSERT ... SELECT.
+
+    COPY streams rows through psycopg's C writer; the INSERT keeps ON CONFLICT and RETURNING, which
+    COPY alone cannot do. The staging table holds only these columns, without constraints, and is
+    emptied before each use; its name depends on the column list, as callers insert different ones.
+    """
     qn = connection.ops.quote_name
+    table = model._meta.db_table
     columns = table_columns(model, fields)
-    casts, selects = [], []
-    for i, name in enumerate(fields):
-        db_type = model._meta.get_field(name).db_type(connection)
-        if db_type == "jsonb":
-            casts.append("%s::text[]")
-            selects.append(f"c{i}::jsonb")
-        else:
-            casts.append(f"%s::{db_type}[]")
-            selects.append(f"c{i}")
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
-        f"SELECT {', '.join(selects)} FROM unnest({', '.join(casts)}) "
-        f"AS u({', '.join(f'c{i}' for i in range(len(columns)))})"
-    )
+    column_list = ", ".join(qn(c) for c in columns)
+    digest = hashlib.blake2s(",".join(columns).encode(), digest_size=4).hexdigest()
+    staging = qn(f"_bulk_{table}_{digest}")
+    sql = f"INSERT INTO {qn(table)} ({column_list}) SELECT {column_list} FROM {staging}"
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     if returning:
         sql += " RETURNING " + ", ".join(qn(c) for c in table_columns(model, returning))
-    out: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), ROWS_PER_ARRAY_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_ARRAY_STATEMENT]
-            cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
-            if returning:
-                out.extend(tuple(r) for r in cursor.fetchall())
-    return out
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} AS SELECT {column_list} FROM {qn(table)} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+        with cursor.cursor.copy(f"COPY {staging} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(sql)
+        return [tuple(r) for r in cursor.fetchall()] if returning else []
 
 
 def executemany_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
