@@ -1,4 +1,8 @@
-"""A small demo, built once per test that asks for it (about a second)."""
+"""A small raw demo company, built once per test that asks for it (about a second).
+
+The domains' post-build steps (metrics, health, model, rules...) are left out here: tests/demo/test_cli.py
+builds the whole demo, and each domain tests its own step.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from tandem.demo.builder import DemoResult, build_demo
 from tandem.usage.eventstore import EventStore
 
 TODAY = dt.date(2025, 6, 15)
-SMALL = {"accounts": 60, "today": TODAY, "scale": 0.25}
+SMALL = {"accounts": 60, "today": TODAY, "scale": 0.25, "post_build_steps": []}
 
 
 @pytest.fixture

@@ -9,6 +9,11 @@ from typer.testing import CliRunner
 
 from tandem.accounts.models import Account
 from tandem.cli.app import app
+from tandem.health.models import HealthScoreCurrent
+from tandem.metrics.models import MetricValue
+from tandem.playbooks.models import Rule
+from tandem.success.models import SuccessMilestone
+from tandem.surveys.models import NpsResponse
 from tandem.usage.eventstore import EventStore
 from tests.factories import AccountFactory
 
@@ -43,6 +48,11 @@ def test_no_serve_prints_the_login_and_returns(home: Path, event_store: EventSto
 
     assert result.exit_code == 0, result.output
     assert "Log in as admin with password tandem-demo" in " ".join(result.output.split())
+    # Every domain's post-build step ran: the demo opens with metrics, health and rules in place.
+    assert MetricValue.objects.exists()
+    assert HealthScoreCurrent.objects.exists()
+    assert Rule.objects.exists()
+    assert NpsResponse.objects.exists() or SuccessMilestone.objects.exists()
 
 
 def test_refuses_foreign_accounts_with_exit_code_3(home: Path, event_store: EventStore):

@@ -97,10 +97,12 @@ def build_demo(
     force: bool = False,
     phases: Phases | None = None,
     home: Path | None = None,
+    post_build_steps: list[str] | None = None,
 ) -> DemoResult:
     """Wipe the previous demo and build a new one (database, event store, ground truth).
 
-    ``scale`` multiplies the number of usage events (tests use a small one).
+    ``scale`` multiplies the number of usage events (tests use a small one). ``post_build_steps``
+    defaults to every step registered in tandem.demo.pipeline; ``[]`` builds the raw company only.
     """
     started = time.monotonic()
     phases = phases or SilentPhases()
@@ -144,7 +146,7 @@ def build_demo(
     advance(1)
     health_path, renewals_path = writer.write_ground_truth(plan, account_ids, home)
     EventStore.close_all()  # steps below may read the store from a fresh connection
-    run_post_build_steps(DemoContext(seed=seed, today=today, home=home, phases=phases))
+    run_post_build_steps(DemoContext(seed=seed, today=today, home=home, phases=phases), post_build_steps)
 
     result = DemoResult(
         seed=seed,
