@@ -36,12 +36,18 @@ def run_server(*, host: str, port: int, threads: int = 8, banner: str | None = N
     gc.set_threshold(*GC_THRESHOLDS)
     sys.setswitchinterval(SWITCH_INTERVAL)
     # /v1/<call> (the Segment-compatible tracking API) skips Django's middleware: tandem.ingest.wsgi.
-    serve(
-        with_tracking_fast_path(application),
-        host=host,
-        port=port,
-        threads=threads,
-        recv_bytes=RECV_BYTES,
-        ident="tandem",
-        _quiet=True,
-    )
+    try:
+        serve(
+            with_tracking_fast_path(application),
+            host=host,
+            port=port,
+            threads=threads,
+            recv_bytes=RECV_BYTES,
+            ident="tandem",
+            _quiet=True,
+        )
+    finally:
+        # Frozen objects are never collected, not even at exit; DuckDB's bindings then report
+        # every connection and type still alive as "leaked" on the way out.
+        gc.unfreeze()
+        gc.collect()
