@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
+from tandem.metrics.defaults import FIELDS
 from tandem.metrics.engine import MetricDefinitionError, validate_specs
 from tandem.metrics.models import MetricDefinition, MetricKind
 
@@ -24,20 +25,7 @@ class MetricDefinitionForm(forms.ModelForm):
 
     class Meta:
         model = MetricDefinition
-        fields = [
-            "key",
-            "name",
-            "description",
-            "kind",
-            "events",
-            "window_days",
-            "property",
-            "numerator",
-            "denominator",
-            "base",
-            "higher_is_better",
-            "is_active",
-        ]
+        fields = ["key", *FIELDS]  # the columns a YAML file or the defaults may set
 
     def clean_events(self) -> list[str]:
         events = self.cleaned_data.get("events") or []
