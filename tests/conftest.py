@@ -21,9 +21,9 @@ def _default_language_after_each_test() -> Iterator[None]:
 
 
 @pytest.fixture
-def event_store(tmp_path: Path, settings) -> Iterator[EventStore]:
-    """A fresh DuckDB event store that EventStore.for_settings() also returns."""
-    settings.TANDEM_EVENTS_PATH = tmp_path / "events.duckdb"
+def event_store(tmp_path: Path, settings, db: None) -> Iterator[EventStore]:
+    """A fresh event store (a Delta table) that EventStore.for_settings() also returns."""
+    settings.TANDEM_EVENTS_PATH = tmp_path / "events"
     EventStore.close_all()
     store = EventStore.for_settings()
     yield store

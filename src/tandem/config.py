@@ -31,7 +31,7 @@ def sqlite_path() -> Path:
 
 
 def events_path() -> Path:
-    return Path(env_str("EVENTS_PATH", str(tandem_home() / "events.duckdb"))).expanduser()
+    return Path(env_str("EVENTS_PATH", str(tandem_home() / "events"))).expanduser()
 
 
 def database_url() -> str:

@@ -17,7 +17,6 @@ def ingest_paths(tmp_path: Path, settings, event_store: EventStore) -> Iterator[
     settings.TANDEM_INGEST_INBOX_PATH = tmp_path / "inbox.sqlite3"
     settings.TANDEM_INGEST_BACKGROUND = False
     Inbox.close_all()
-    ingestor._prepared.clear()
     ingestor._resolver.clear()
     yield event_store
     Inbox.close_all()

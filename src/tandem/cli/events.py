@@ -159,7 +159,7 @@ def sources_revoke(name: str) -> None:
 
 @ingest_app.command("drain")
 def ingest_drain() -> None:
-    """Store the calls waiting in the inbox now (when `tandem serve` is not running)."""
+    """Store the calls waiting in the inbox now (safe beside a running `tandem serve`: they take turns)."""
     setup_django()
     from tandem.ingest.ingestor import drain
 
@@ -172,12 +172,18 @@ def ingest_drain() -> None:
 
 @ingest_app.command("compact")
 def ingest_compact() -> None:
-    """Rewrite the event store sorted by account and time (when `tandem serve` is not running)."""
+    """Rewrite the event store sorted by account and time, then delete files no reader needs any more.
+
+    Safe while `tandem serve`, workers and imports run: appends committed meanwhile are kept and
+    running queries keep reading the files they started with.
+    """
     setup_django()
     from tandem.usage.eventstore import EventStore
 
-    EventStore.for_settings().compact()
-    console.print("Compacted the event store.")
+    store = EventStore.for_settings()
+    replaced = store.compact()
+    deleted = store.vacuum()
+    console.print(f"Compacted the event store: {replaced:,} files rewritten, {deleted:,} unused files deleted.")
 
 
 def register(app: typer.Typer) -> None:

@@ -121,8 +121,7 @@ def clear_events(store: EventStore, *, account_ids: list[int] | None) -> None:
         store.delete_all()
         return
     if account_ids:
-        with store.cursor() as cur:
-            cur.execute("DELETE FROM events WHERE account_id IN (SELECT unnest(?))", [account_ids])
+        store.delete(account_ids=account_ids)
 
 
 # --- reference data ------------------------------------------------------------------------------

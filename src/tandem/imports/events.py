@@ -1,4 +1,4 @@
-"""Bulk import of usage events from CSV or Parquet into the DuckDB event store.
+"""Bulk import of usage events from CSV or Parquet into the event store (a Delta Lake table).
 
 The import is a handful of set-based SQL statements inside DuckDB; rows never pass through
 Python one by one. Parquet files are read by DuckDB itself (``read_parquet``, streamed, so a
@@ -10,13 +10,16 @@ Python one by one. Parquet files are read by DuckDB itself (``read_parquet``, st
 2. only when some rows are invalid, a second query fetches the first ``MAX_REPORTED_ERRORS`` of
    them and Python words the reasons (row and column named); nothing is written then unless
    ``skip_invalid``;
-3. in one transaction: ``INSERT INTO events ... SELECT`` the valid rows that are not stored yet,
-   the catalogue of event names and property keys aggregated from the same rows, and the
-   ledger entry.
+3. DuckDB writes the valid rows that are not stored yet as Parquet files (``COPY ... TO``, files
+   of about 128 MB) and delta-rs commits them in one Delta transaction; then the catalogue of
+   event names and property keys (aggregated from the new files) and the ledger entry are
+   recorded in the relational database. The whole import runs under the store's ``import``
+   writer lock, so two imports (in any processes) never both add the same rows; the tracking
+   API's ingestor and readers go on meanwhile.
 
 Idempotence, twice over:
 
-* a ledger (``import_ledger`` in the store) remembers the SHA-256 of every imported file, so
+* a ledger (``tandem.usage.models.EventImport``) remembers the SHA-256 of every imported file, so
   importing the same bytes again is recognised at once and adds nothing;
 * rows are compared with what the store already holds. A row with an ``event_id`` is stored once
   per id (its ``message_id``); a row without one is identified by its content (account, event,
@@ -43,7 +46,9 @@ from tandem.imports.progress import NoProgress, Progress
 from tandem.imports.readers import CSV_ROW_NUMBERS, PARQUET_ROW_NUMBERS, detect_format
 from tandem.imports.report import ImportReport, ImportUsageError, RowError
 from tandem.ingest.messages import EARLIEST, MAX_FUTURE
-from tandem.usage.eventstore import CATALOG_SQL, EventStore
+from tandem.usage.eventstore import EventStore
+from tandem.usage.selectors import event_import_find
+from tandem.usage.services import event_import_record
 
 FIELDS = ["account_external_id", "timestamp", "event", "user_id", "quantity", "properties", "event_id"]
 REQUIRED = ["account_external_id", "timestamp", "event"]
@@ -51,15 +56,6 @@ MAX_REPORTED_ERRORS = 1000
 EVENT_ID_WINDOW = "INTERVAL 7 DAY"  # a re-exported event whose time moved a little is still the same event
 JSON_SPACE = "' ' || chr(9) || chr(10) || chr(13)"
 
-LEDGER_DDL = """
-CREATE TABLE IF NOT EXISTS import_ledger (
-    sha256 VARCHAR PRIMARY KEY,
-    path VARCHAR NOT NULL,
-    imported_at TIMESTAMPTZ NOT NULL,
-    rows BIGINT NOT NULL,
-    added BIGINT NOT NULL
-)
-"""
 TEXT_TYPES = ("VARCHAR", "JSON")
 NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "UTINYINT", "USMALLINT",
                 "UINTEGER", "UBIGINT")  # fmt: skip
@@ -161,9 +157,7 @@ def import_events(
     is_parquet = detect_format(path, fmt) == "parquet"
     progress.stage(f"Reading {path.name}", None)
     sha = file_sha256(path)
-    with store.cursor() as cur:
-        cur.execute(LEDGER_DDL)
-        cur.execute("SET TimeZone = 'UTC'")
+    with store.writer_lock("import"), store.cursor() as cur:
         source = _open_parquet(cur, path) if is_parquet else _open_csv(cur, path, delimiter)
         try:
             return _import(cur, store, path, source, mapping or {}, sha, skip_invalid, dry_run, progress, now)
@@ -202,13 +196,12 @@ def _import(
         "SELECT unnest(?::VARCHAR[]) AS external_id, unnest(?::BIGINT[]) AS id",
         [[k for k, _ in known], [v for _, v in known]],
     )
-    seen = cur.execute(
-        "SELECT CAST(imported_at AS VARCHAR), added FROM import_ledger WHERE sha256 = ?", [sha]
-    ).fetchall()
-    if seen:
+    seen = event_import_find(sha256=sha)
+    if seen is not None:
         report.unchanged = source.rows
         report.notes.append(
-            f"this file was already imported on {seen[0][0]} ({seen[0][1]} events added); nothing to do."
+            f"this file was already imported on {seen.imported_at.isoformat()} ({seen.added} events added); "
+            "nothing to do."
         )
         return report
 
@@ -232,28 +225,23 @@ def _import(
 
     progress.stage("Writing events", valid)
     _select_new(cur, has_event_id="event_id" in columns.index, lo=lo, hi=hi)
-    # Appends in parallel: each thread writes whole row groups from its own stretch of the file, so
-    # rows stay grouped by file order (exports are usually time-ordered) while 2 cores both work.
+    # Written in parallel in file order (exports are usually time-ordered), not re-sorted: sorting
+    # 100 million rows would cost more than the rest of the import; `tandem ingest compact` sorts.
     cur.execute("SET preserve_insertion_order = false")
-    cur.execute("BEGIN")
     try:
-        # The catalogue first: ``to_add`` compares with the store, so it must be read before the insert.
-        cur.execute(CATALOG_SQL.replace("FROM fresh", "FROM to_add"))
-        added = int(
-            cur.execute(
-                "INSERT INTO events (account_id, contact_id, user_id, event, ts, quantity, properties, source_id, "
-                "message_id, dedupe_key, received_at) SELECT account_id, NULL, user_id, event, ts, quantity, "
-                "CAST(properties AS JSON), NULL, event_id, NULL, NULL FROM to_add"
-            ).fetchall()[0][0]
+        written = store.write_relation(
+            cur,
+            "SELECT account_id, NULL AS contact_id, user_id, event, ts, quantity, properties, NULL AS source_id, "
+            "event_id AS message_id, NULL AS dedupe_key, NULL AS received_at FROM to_add",
+            sort=False,
+            split=True,
         )
-        progress.advance(valid)
-        cur.execute("INSERT INTO import_ledger VALUES (?, ?, ?, ?, ?)", [sha, str(path), now, source.rows, added])
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
     finally:
         cur.execute("RESET preserve_insertion_order")
+    added = written.rows
+    progress.advance(valid)
+    store.catalog_add_files(written.paths)
+    event_import_record(sha256=sha, path=str(path), imported_at=now, rows=source.rows, added=added)
     report.created = added
     report.unchanged = valid - added
     report.written = True

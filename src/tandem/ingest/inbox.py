@@ -5,8 +5,10 @@ it behaves the same on PostgreSQL deployments, in WAL mode with ``synchronous=FU
 fsynced, so an answered call survives a crash of the process or the machine. One row per call
 holds the normalised accepted messages and the rejections. Any number of threads and processes
 may append; the ingestor (tandem.ingest.ingestor) reads rows in id order and deletes them once
-their events are committed to DuckDB. AUTOINCREMENT ids are never reused, so "drained up to id N"
-is a safe bookmark.
+their events are committed to the event store. AUTOINCREMENT ids are never reused, so "drained up
+to id N" is a safe bookmark; it is committed with the events themselves (a Delta ``txn`` action
+under the inbox's ``identity``, a UUID kept in the file), so several hosts, each with an inbox of
+its own, can drain into one shared event store.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ CREATE TABLE IF NOT EXISTS inbox (
     rejected INTEGER NOT NULL,
     messages BLOB NOT NULL,
     rejections BLOB NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS inbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO inbox_meta VALUES ('identity', lower(hex(randomblob(16))));
 """
 
 
@@ -91,7 +95,7 @@ class Inbox:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute(DDL)
+        conn.executescript(DDL)
         return conn
 
     def _connection(self) -> sqlite3.Connection:
@@ -197,6 +201,11 @@ class Inbox:
             with self._cv:
                 self._committing = False
                 self._cv.notify_all()
+
+    def identity(self) -> str:
+        """This inbox's id (a UUID made when the file was created): its bookmark's name in the event store."""
+        row = self._connection().execute("SELECT value FROM inbox_meta WHERE key = 'identity'").fetchone()
+        return f"tandem-inbox-{row[0]}"
 
     def backlog(self) -> int:
         """Calls stored but not yet drained."""

@@ -1,20 +1,25 @@
-"""Drain the inbox into the DuckDB event store: the single writer of tracked events.
+"""Drain the inbox into the event store: the writer of tracked events.
 
-Runs as one background thread in the process that serves the web UI (the process that holds
-the DuckDB file open), or on demand with ``tandem ingest drain`` while the server is stopped.
-Each drain step reads up to ``limit`` calls in inbox order and
+Runs as one background thread in every process that serves the web UI, or on demand with
+``tandem ingest drain``. Several such processes (on one host sharing ``TANDEM_HOME``, or on
+several hosts sharing the event store and a PostgreSQL database) take turns: a step runs under
+the event store's ``ingest`` writer lock. Each drain step reads up to ``limit`` calls in inbox
+order and
 
 1. applies their group and identify calls to accounts, contacts and tracked users (idempotent
    upserts in the relational database);
 2. attributes track and page events to an account: an explicit groupId (or context.groupId)
    names the account by its external_id, otherwise the user's account from earlier group calls;
-3. in one DuckDB transaction appends the attributed events (skipping dedupe keys already stored:
-   a repeated messageId of the same source is stored once), parks the others in
-   ``pending_events`` and moves the bookmark ``inbox_last_id``;
-4. deletes the drained calls from the inbox and adds the counts to each source.
+3. parks the events whose account is not known yet in ``PendingEvent`` (relational, unique by
+   dedupe key);
+4. in one Delta commit appends the attributed events whose dedupe key is not stored yet (a
+   repeated messageId of the same source is stored once) together with the inbox's bookmark
+   (Delta's application transaction: the id of the last call drained);
+5. deletes the drained calls from the inbox and adds the counts to each source.
 
-A crash between 3 and 4 re-reads nothing: the bookmark was committed with the events. Parked
-events are attributed again after every step that saw group or identify calls.
+A crash after 4 replays nothing: the bookmark was committed with the events. A crash before it
+replays the step, and every part of it is idempotent (upserts, unique pending keys, dedupe keys).
+Parked events are attributed again after every step that saw group or identify calls.
 """
 
 from __future__ import annotations
@@ -30,56 +35,28 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
 from tandem.accounts.models import Account
 from tandem.imports.entities.base import fetch_in_chunks
 from tandem.ingest.inbox import Inbox, InboxRow
-from tandem.ingest.models import TrackedUser
+from tandem.ingest.models import PendingEvent, TrackedUser
 from tandem.ingest.services import account_upsert_from_group, contact_upsert_from_identify, source_record_stats
 from tandem.usage.eventstore import STORED_SCHEMA, EventStore
 
 log = logging.getLogger(__name__)
 
-STATE_DDL = """
-CREATE TABLE IF NOT EXISTS ingest_state (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS pending_events (
-    source_id BIGINT,
-    message_id VARCHAR,
-    dedupe_key UBIGINT NOT NULL,
-    user_id VARCHAR,
-    anonymous_id VARCHAR,
-    group_id VARCHAR,
-    event VARCHAR NOT NULL,
-    ts TIMESTAMPTZ NOT NULL,
-    quantity DOUBLE NOT NULL,
-    properties JSON,
-    received_at TIMESTAMPTZ
-);
-"""
-PENDING_SCHEMA = pa.schema(
-    [
-        pa.field("source_id", pa.int64()),
-        pa.field("message_id", pa.string()),
-        pa.field("dedupe_key", pa.uint64()),
-        pa.field("user_id", pa.string()),
-        pa.field("anonymous_id", pa.string()),
-        pa.field("group_id", pa.string()),
-        pa.field("event", pa.string()),
-        pa.field("ts", pa.timestamp("us", tz="UTC")),
-        pa.field("quantity", pa.float64()),
-        pa.field("properties", pa.string()),
-        pa.field("received_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-_prepared: set[str] = set()
+PENDING_FIELDS = [
+    "source_id", "message_id", "dedupe_key", "user_id", "anonymous_id", "group_id", "event", "ts", "quantity",
+    "properties", "received_at",
+]  # fmt: skip
 _drain_lock = threading.Lock()
 
 
 def message_key(source_id: int, message_id: str) -> int:
-    """The dedupe key of a tracked message: a stable 64-bit hash of (source, messageId)."""
+    """The dedupe key of a tracked message: a stable signed 64-bit hash of (source, messageId)."""
     digest = hashlib.blake2b(f"{source_id}\x1f{message_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass
@@ -91,6 +68,7 @@ class DrainResult:
     parked: int = 0
     duplicates: int = 0
     attributed_from_pending: int = 0
+    busy: bool = False  # another process held the ingest lock
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DrainResult) -> None:
@@ -101,38 +79,35 @@ class DrainResult:
         self.attributed_from_pending += other.attributed_from_pending
 
 
-def _prepare(store: EventStore) -> None:
-    key = str(store.path)
-    if key not in _prepared:
-        with store.cursor() as cur:
-            cur.execute(STATE_DDL)
-        _prepared.add(key)
-
-
-def last_drained_id(store: EventStore) -> int:
-    _prepare(store)
-    with store.cursor() as cur:
-        row = cur.execute("SELECT value FROM ingest_state WHERE key = 'inbox_last_id'").fetchone()
-    return int(row[0]) if row else 0
+def last_drained_id(store: EventStore, inbox: Inbox) -> int:
+    """The id of the last call of ``inbox`` whose events are committed to ``store``."""
+    return store.transaction_version(inbox.identity()) or 0
 
 
 def pending_count(store: EventStore | None = None) -> int:
-    store = store or EventStore.for_settings()
-    _prepare(store)
-    with store.cursor() as cur:
-        row = cur.execute("SELECT count(*) FROM pending_events").fetchone()
-    return int(row[0]) if row else 0
+    """Events waiting for their account to become known."""
+    return PendingEvent.objects.count()
 
 
 def drain(
-    *, store: EventStore | None = None, inbox: Inbox | None = None, limit: int = 200, max_steps: int | None = None
+    *,
+    store: EventStore | None = None,
+    inbox: Inbox | None = None,
+    limit: int = 200,
+    max_steps: int | None = None,
+    wait: bool = True,
 ) -> DrainResult:
-    """Drain the inbox until it is empty (or ``max_steps`` steps); safe to call from any thread."""
+    """Drain the inbox until it is empty (or ``max_steps`` steps); safe to call from any thread.
+
+    With ``wait`` false, returns at once (``busy``) when another process is draining into the store.
+    """
     store = store or EventStore.for_settings()
     inbox = inbox or Inbox.for_settings()
     total = DrainResult()
-    with _drain_lock:
-        _prepare(store)
+    with _drain_lock, store.writer_lock("ingest", blocking=wait) as got:
+        if not got:
+            total.busy = True
+            return total
         steps = 0
         while max_steps is None or steps < max_steps:
             result = _drain_step(store, inbox, limit)
@@ -144,7 +119,7 @@ def drain(
 
 
 def _drain_step(store: EventStore, inbox: Inbox, limit: int) -> DrainResult:
-    last_id = last_drained_id(store)
+    last_id = last_drained_id(store, inbox)
     rows = inbox.read_after(last_id, limit=limit)
     result = DrainResult(calls=len(rows))
     if not rows:
@@ -153,17 +128,9 @@ def _drain_step(store: EventStore, inbox: Inbox, limit: int) -> DrainResult:
     if saw_people:
         _resolver.clear()
     events, unresolved, offered = _attribute(rows)
-    with store.cursor() as cur:
-        cur.execute("BEGIN")
-        result.stored = store.append_new(events, cursor=cur)
-        result.parked = _park(cur, unresolved)
-        result.duplicates = offered - result.stored - result.parked
-        cur.execute(
-            "INSERT INTO ingest_state VALUES ('inbox_last_id', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [rows[-1].id],
-        )
-        cur.execute("COMMIT")
+    result.parked = _park(unresolved)
+    result.stored = store.append_new(events, app_transaction=(inbox.identity(), rows[-1].id))
+    result.duplicates = offered - result.stored - result.parked
     inbox.delete_through(rows[-1].id)
     _record_stats(rows)
     if saw_people:
@@ -237,7 +204,7 @@ def _resolution(
     return _resolver.resolve(group_ids, user_ids)
 
 
-def _attribute(rows: list[InboxRow]) -> tuple[pa.Table, pa.Table, int]:
+def _attribute(rows: list[InboxRow]) -> tuple[pa.Table, list[dict[str, Any]], int]:
     """Split the rows' track/page messages into attributed events and unresolved ones."""
     messages = [(row, m) for row in rows for m in row.messages if m["event"] is not None]
     group_ids = {m["groupId"] for _row, m in messages if m["groupId"]}
@@ -279,75 +246,72 @@ def _attribute(rows: list[InboxRow]) -> tuple[pa.Table, pa.Table, int]:
         ev["dedupe_key"].append(key)
         ev["received_at"].append(row.received_at)
     events = pa.table({f.name: pa.array(ev[f.name], type=f.type) for f in STORED_SCHEMA})
-    pending = pa.table({f.name: pa.array(pend[f.name], type=f.type) for f in PENDING_SCHEMA})
+    pending = [dict(zip(PENDING_FIELDS, values, strict=True)) for values in zip(*(pend[n] for n in PENDING_FIELDS), strict=True)]
     return events, pending, len(messages)
 
 
-def _park(cur: Any, pending: pa.Table) -> int:
-    if pending.num_rows == 0:
+def _park(pending: list[dict[str, Any]]) -> int:
+    """Keep events whose account is unknown until it is known; a replayed message is parked once."""
+    if not pending:
         return 0
-    cur.register("parking", pending)
-    try:
-        before = cur.execute("SELECT count(*) FROM pending_events").fetchall()[0][0]
-        cur.execute(
-            "INSERT INTO pending_events SELECT * FROM parking p "
-            "WHERE p.dedupe_key NOT IN (SELECT dedupe_key FROM pending_events) "
-            "AND p.dedupe_key NOT IN (SELECT dedupe_key FROM events WHERE dedupe_key IS NOT NULL "
-            "AND ts BETWEEN (SELECT min(ts) FROM parking) - INTERVAL 7 DAY "
-            "AND (SELECT max(ts) FROM parking) + INTERVAL 7 DAY) "
-            "QUALIFY row_number() OVER (PARTITION BY p.dedupe_key) = 1"
+    keys = {p["dedupe_key"] for p in pending}
+    with transaction.atomic():
+        known = set(
+            PendingEvent.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
         )
-        after = cur.execute("SELECT count(*) FROM pending_events").fetchall()[0][0]
-    finally:
-        cur.unregister("parking")
-    return int(after - before)
+        fresh: dict[int, PendingEvent] = {}
+        for p in pending:
+            if p["dedupe_key"] not in known and p["dedupe_key"] not in fresh:
+                fresh[p["dedupe_key"]] = PendingEvent(**p)
+        PendingEvent.objects.bulk_create(fresh.values(), ignore_conflicts=True)
+    return len(fresh)
 
 
 def attribute_pending(*, store: EventStore | None = None) -> int:
     """Move parked events whose account is now known into the store; return how many moved."""
     store = store or EventStore.for_settings()
-    _prepare(store)
-    with store.cursor() as cur:
-        keys = cur.execute("SELECT DISTINCT user_id, group_id FROM pending_events").fetchall()
+    if not PendingEvent.objects.exists():
+        return 0
+    with store.writer_lock("ingest"):
+        return _attribute_pending(store)
+
+
+def _attribute_pending(store: EventStore) -> int:
+    keys = list(PendingEvent.objects.values_list("user_id", "group_id").distinct())
     if not keys:
         return 0
     accounts, users = _resolution({g for _u, g in keys if g}, {u for u, _g in keys if u})
-    mapping: dict[str, list[Any]] = defaultdict(list)
+    resolved: dict[tuple[str | None, str | None], tuple[int, int | None]] = {}
     for user_id, group_id in keys:
         user = users.get(user_id) if user_id else None
         account_id = accounts.get(group_id) if group_id else (user[0] if user else None)
-        if account_id is None:
-            continue
-        mapping["user_id"].append(user_id)
-        mapping["group_id"].append(group_id)
-        mapping["account_id"].append(account_id)
-        mapping["contact_id"].append(user[1] if user and user[0] == account_id else None)
-    if not mapping:
+        if account_id is not None:
+            resolved[(user_id, group_id)] = (account_id, user[1] if user and user[0] == account_id else None)
+    if not resolved:
         return 0
-    table = pa.table(
-        {
-            "user_id": pa.array(mapping["user_id"], pa.string()),
-            "group_id": pa.array(mapping["group_id"], pa.string()),
-            "account_id": pa.array(mapping["account_id"], pa.int64()),
-            "contact_id": pa.array(mapping["contact_id"], pa.int64()),
-        }
-    )
-    with store.cursor() as cur:
-        cur.register("resolved", table)
-        cur.execute("BEGIN")
-        ready = cur.sql(
-            "SELECT r.account_id, r.contact_id, coalesce(p.user_id, p.anonymous_id) AS user_id, p.event, p.ts, "
-            "p.quantity, CAST(p.properties AS VARCHAR) AS properties, p.source_id, p.message_id, p.dedupe_key, "
-            "p.received_at FROM pending_events p JOIN resolved r "
-            "ON r.user_id IS NOT DISTINCT FROM p.user_id AND r.group_id IS NOT DISTINCT FROM p.group_id"
-        ).to_arrow_table()
-        moved = store.append_new(ready, cursor=cur)
-        cur.execute(
-            "DELETE FROM pending_events p USING resolved r "
-            "WHERE r.user_id IS NOT DISTINCT FROM p.user_id AND r.group_id IS NOT DISTINCT FROM p.group_id"
-        )
-        cur.execute("COMMIT")
-        cur.unregister("resolved")
+    ev: dict[str, list[Any]] = defaultdict(list)
+    moved_ids: list[int] = []
+    for p in PendingEvent.objects.order_by("id").iterator(chunk_size=2000):
+        target = resolved.get((p.user_id, p.group_id))
+        if target is None:
+            continue
+        moved_ids.append(p.pk)
+        ev["account_id"].append(target[0])
+        ev["contact_id"].append(target[1])
+        ev["user_id"].append(p.user_id or p.anonymous_id)
+        ev["event"].append(p.event)
+        ev["ts"].append(p.ts)
+        ev["quantity"].append(p.quantity)
+        ev["properties"].append(p.properties)
+        ev["source_id"].append(p.source_id)
+        ev["message_id"].append(p.message_id)
+        ev["dedupe_key"].append(p.dedupe_key)
+        ev["received_at"].append(p.received_at)
+    table = pa.table({f.name: pa.array(ev[f.name], type=f.type) for f in STORED_SCHEMA})
+    # Stored first, then forgotten: a crash in between stores nothing twice (dedupe keys).
+    moved = store.append_new(table)
+    for start in range(0, len(moved_ids), 500):
+        PendingEvent.objects.filter(pk__in=moved_ids[start : start + 500]).delete()
     return moved
 
 
@@ -407,7 +371,7 @@ class BackgroundIngestor:
                 if attribute_first:
                     attribute_pending()
                     attribute_first = False
-                drain()
+                drain(wait=False)  # another serving process may be draining: then it is its turn
             except Exception:  # keep the thread alive; the inbox keeps the calls for the next try
                 log.exception("draining the tracking inbox failed; retrying")
                 self._stop.wait(min(self.interval * 5, 10))

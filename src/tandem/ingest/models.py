@@ -74,3 +74,27 @@ class Rejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.reason}"
+
+
+class PendingEvent(models.Model):
+    """A tracked event whose account is not known yet: stored as soon as a group or identify call names it."""
+
+    source_id = models.BigIntegerField(null=True)
+    message_id = models.CharField(max_length=200, null=True)
+    dedupe_key = models.BigIntegerField(unique=True)
+    user_id = models.CharField(max_length=200, null=True)
+    anonymous_id = models.CharField(max_length=200, null=True)
+    group_id = models.CharField(max_length=200, null=True)
+    event = models.CharField(max_length=200)
+    ts = models.DateTimeField()
+    quantity = models.FloatField(default=1.0)
+    properties = models.TextField(null=True)
+    received_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("event waiting for its account")
+        verbose_name_plural = _("events waiting for their account")
+        indexes = [models.Index(fields=["user_id", "group_id"], name="ingest_pending_user_group")]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.user_id or self.anonymous_id})"

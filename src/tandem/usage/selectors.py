@@ -1,4 +1,4 @@
-"""Reads on product usage, from the DuckDB event store."""
+"""Reads on product usage, from the event store."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from tandem.usage.eventstore import EventStore
+from tandem.usage.eventstore import CatalogEntry, EventStore
+from tandem.usage.models import EventCatalogEntry, EventImport
 
 # A chart with more series than this is unreadable; the rest are summed into "other".
 MAX_FEATURES = 8
@@ -69,3 +70,26 @@ def _weekly_active_users(
         if week in index:
             users[index[week]] = int(count)
     return users
+
+
+def catalog_entries() -> list[CatalogEntry]:
+    """Every event name and property key seen: events by volume, each followed by its properties."""
+    entries = list(EventCatalogEntry.objects.order_by())
+    volume = {e.event: e.volume for e in entries if e.property == ""}
+    entries.sort(key=lambda e: (-volume.get(e.event, 0), e.event, e.property != "", -e.volume, e.property))
+    return [
+        CatalogEntry(
+            event=e.event,
+            property=e.property,
+            first_seen=e.first_seen.astimezone(dt.UTC),
+            last_seen=e.last_seen.astimezone(dt.UTC),
+            volume=int(e.volume),
+        )
+        for e in entries
+        if e.event in volume
+    ]
+
+
+def event_import_find(*, sha256: str) -> EventImport | None:
+    """The ledger entry of a file already imported, by content hash."""
+    return EventImport.objects.filter(sha256=sha256).first()
