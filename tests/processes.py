@@ -68,9 +68,7 @@ def tandem(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.
 
 
 def python(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def start(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen[bytes]:

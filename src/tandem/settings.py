@@ -151,6 +151,11 @@ DJANGO_TABLES2_TEMPLATE = "web/table.html"
 # Money shown across accounts is converted into this currency with the exchange-rate table.
 TANDEM_REPORTING_CURRENCY = config.env_str("REPORTING_CURRENCY", "USD").upper()
 TANDEM_EVENTS_PATH = config.events_path()
+# Where the daily metrics are computed from the event table: "duckdb" (in-process, the default) or
+# "spark" (a Spark cluster, or local mode, reading the same Delta table's Parquet files).
+TANDEM_ANALYTICS_ENGINE = config.env_str("ANALYTICS_ENGINE", "duckdb").strip().lower()
+TANDEM_SPARK_MASTER = config.env_str("SPARK_MASTER", "local[*]")
+TANDEM_SPARK_DRIVER_MEMORY = config.env_str("SPARK_DRIVER_MEMORY", "2g")
 # Tracking API (tandem.ingest): the durable inbox file, and whether the serving process drains it.
 TANDEM_INGEST_INBOX_PATH = config.tandem_home() / "inbox.sqlite3"
 TANDEM_INGEST_BACKGROUND = config.env_bool("INGEST_BACKGROUND", True)

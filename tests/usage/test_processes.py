@@ -51,7 +51,9 @@ def _events_file(path: Path) -> None:
         pa.table(
             {
                 "account_external_id": [f"acct-{i % 20}" for i in range(n)],
-                "timestamp": pa.array([start + dt.timedelta(seconds=20 * i) for i in range(n)], pa.timestamp("us", "UTC")),
+                "timestamp": pa.array(
+                    [start + dt.timedelta(seconds=20 * i) for i in range(n)], pa.timestamp("us", "UTC")
+                ),
                 "event": [("Report Run", "Dashboard Viewed", "Export")[i % 3] for i in range(n)],
                 "user_id": [f"u{i % 97}" for i in range(n)],
             }

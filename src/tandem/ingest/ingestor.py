@@ -246,7 +246,10 @@ def _attribute(rows: list[InboxRow]) -> tuple[pa.Table, list[dict[str, Any]], in
         ev["dedupe_key"].append(key)
         ev["received_at"].append(row.received_at)
     events = pa.table({f.name: pa.array(ev[f.name], type=f.type) for f in STORED_SCHEMA})
-    pending = [dict(zip(PENDING_FIELDS, values, strict=True)) for values in zip(*(pend[n] for n in PENDING_FIELDS), strict=True)]
+    pending = [
+        dict(zip(PENDING_FIELDS, values, strict=True))
+        for values in zip(*(pend[n] for n in PENDING_FIELDS), strict=True)
+    ]
     return events, pending, len(messages)
 
 
@@ -256,9 +259,7 @@ def _park(pending: list[dict[str, Any]]) -> int:
         return 0
     keys = {p["dedupe_key"] for p in pending}
     with transaction.atomic():
-        known = set(
-            PendingEvent.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
-        )
+        known = set(PendingEvent.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
         fresh: dict[int, PendingEvent] = {}
         for p in pending:
             if p["dedupe_key"] not in known and p["dedupe_key"] not in fresh:

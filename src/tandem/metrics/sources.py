@@ -1,9 +1,12 @@
-"""The inputs of metric computation as Arrow tables, and as ibis tables on the event store's DuckDB.
+"""The inputs of metric computation as Arrow tables, and as ibis tables on the analytics engine.
 
 Relational inputs (contract terms, tickets, interactions, NPS responses, success milestones) are
-read once from Django into Arrow; events stay in DuckDB. On DuckDB they are loaded as TEMP tables
-on the process's own event-store cursor (DuckDB allows one read-write connection per file, so no
-second connection is opened).
+read once from Django into Arrow. Events stay where they are: the Delta table's Parquet files.
+The engine is a setting (``TANDEM_ANALYTICS_ENGINE``): on DuckDB (the default) the relational
+inputs are TEMP tables on an event-store cursor whose ``events`` view is the table's latest
+snapshot; on Spark the same snapshot's files are read with ``spark.read.parquet`` and the
+relational inputs become Spark DataFrames. The metric definitions (ibis expressions in
+tandem.metrics.engine) are the same on both, and so are the results (tests/metrics).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet, Sum
 
+from tandem.core.errors import DomainError, FieldError
 from tandem.metrics.engine import Sources
 
 TS = pa.timestamp("us", tz="UTC")
@@ -169,27 +174,107 @@ def milestones_arrow() -> pa.Table:
 
 @contextmanager
 def duckdb_sources() -> Iterator[Sources]:
-    """Sources on the event store's DuckDB (the process's connection, a cursor of its own)."""
+    """Sources on DuckDB: an event-store cursor (the latest snapshot) with the relational inputs as TEMP tables."""
     from tandem.usage.eventstore import EventStore
 
     with EventStore.for_settings().cursor() as cur:
-        cur.execute("SET TimeZone = 'UTC'")
         backend = ibis.duckdb.from_connection(cur)
-        for name, table in (
-            ("tandem_metric_terms", terms_arrow()),
-            ("tandem_metric_tickets", tickets_arrow()),
-            ("tandem_metric_interactions", interactions_arrow()),
-            ("tandem_metric_nps", nps_arrow()),
-            ("tandem_metric_milestones", milestones_arrow()),
-        ):
-            cur.register(f"{name}_arrow", table)
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-            cur.unregister(f"{name}_arrow")
+        for view, _name, build in RELATIONAL_INPUTS:
+            cur.register(f"{view}_arrow", build())
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {view}_arrow")
+            cur.unregister(f"{view}_arrow")
         yield Sources(
             events=backend.table("events"),
-            terms=backend.table("tandem_metric_terms"),
-            tickets=backend.table("tandem_metric_tickets"),
-            interactions=backend.table("tandem_metric_interactions"),
-            nps=backend.table("tandem_metric_nps"),
-            milestones=backend.table("tandem_metric_milestones"),
+            **{name: backend.table(view) for view, name, _build in RELATIONAL_INPUTS},
         )
+
+
+ENGINES = ("duckdb", "spark")
+RELATIONAL_INPUTS = (
+    ("tandem_metric_terms", "terms", terms_arrow),
+    ("tandem_metric_tickets", "tickets", tickets_arrow),
+    ("tandem_metric_interactions", "interactions", interactions_arrow),
+    ("tandem_metric_nps", "nps", nps_arrow),
+    ("tandem_metric_milestones", "milestones", milestones_arrow),
+)
+
+
+def analytics_engine() -> str:
+    """The configured engine, checked: a typo must not silently fall back to another engine."""
+    engine = str(getattr(settings, "TANDEM_ANALYTICS_ENGINE", "duckdb") or "duckdb").lower()
+    if engine not in ENGINES:
+        raise DomainError(
+            f"Unknown analytics engine '{engine}'.",
+            [FieldError("TANDEM_ANALYTICS_ENGINE", f"choose one of {', '.join(ENGINES)}")],
+        )
+    return engine
+
+
+@contextmanager
+def analytics_sources(engine: str | None = None) -> Iterator[Sources]:
+    """Metric inputs on the configured engine (or ``engine``)."""
+    chosen = engine or analytics_engine()
+    if chosen == "spark":
+        with spark_sources() as sources:
+            yield sources
+    else:
+        with duckdb_sources() as sources:
+            yield sources
+
+
+_spark_session: Any = None
+
+
+def spark_session() -> Any:
+    """The process's Spark session (started once: a JVM takes seconds to start)."""
+    global _spark_session
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise DomainError(
+            "The Spark analytics engine needs PySpark.",
+            [FieldError("TANDEM_ANALYTICS_ENGINE", "install it with pip install 'tandem[spark]' (and Java)")],
+        ) from None
+    if _spark_session is None:
+        from tandem import config
+
+        _spark_session = (
+            SparkSession.builder.master(settings.TANDEM_SPARK_MASTER)
+            .appName("tandem-metrics")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", settings.TANDEM_SPARK_DRIVER_MEMORY)
+            .config("spark.sql.warehouse.dir", str(config.tandem_home() / "spark-warehouse"))
+            .config("spark.sql.shuffle.partitions", "8")
+            .getOrCreate()
+        )
+    return _spark_session
+
+
+def spark_stop() -> None:
+    global _spark_session
+    if _spark_session is not None:
+        _spark_session.stop()
+        _spark_session = None
+
+
+@contextmanager
+def spark_sources() -> Iterator[Sources]:
+    """Sources on Spark: the event table's latest snapshot and the relational inputs as temp views."""
+    from tandem.usage.eventstore import STORED_SCHEMA, EventStore
+
+    spark = spark_session()
+    files = EventStore.for_settings().parquet_files()
+    events = spark.read.parquet(*files) if files else spark.createDataFrame(STORED_SCHEMA.empty_table())
+    events.createOrReplaceTempView("events")
+    for view, _name, build in RELATIONAL_INPUTS:
+        spark.createDataFrame(build()).createOrReplaceTempView(view)  # Arrow keeps nullable ints
+    backend = ibis.pyspark.connect(spark)
+    try:
+        yield Sources(
+            events=backend.table("events"),
+            **{name: backend.table(view) for view, name, _build in RELATIONAL_INPUTS},
+        )
+    finally:
+        for view in ("events", *(v for v, _n, _b in RELATIONAL_INPUTS)):
+            spark.catalog.dropTempView(view)

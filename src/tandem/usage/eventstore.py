@@ -172,14 +172,22 @@ class Snapshot:
     files: tuple[DataFile, ...]
 
     def select(
-        self, *, account_ids: Sequence[int] | None = None, start: dt.datetime | None = None, end: dt.datetime | None = None
+        self,
+        *,
+        account_ids: Sequence[int] | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
     ) -> list[DataFile]:
         """Files whose statistics can hold rows of these accounts within [start, end]."""
         chosen = []
         for f in self.files:
-            if account_ids is not None and f.min_account is not None and f.max_account is not None:
-                if not any(f.min_account <= a <= f.max_account for a in account_ids):
-                    continue
+            if (
+                account_ids is not None
+                and f.min_account is not None
+                and f.max_account is not None
+                and not any(f.min_account <= a <= f.max_account for a in account_ids)
+            ):
+                continue
             if start is not None and f.max_ts is not None and f.max_ts < start:
                 continue
             if end is not None and f.min_ts is not None and f.min_ts > end:
@@ -297,7 +305,8 @@ class EventStore:
         cur = self._database().cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")
-            cur.execute(f"CREATE OR REPLACE TEMP VIEW events AS {_scan_sql(snapshot.select(account_ids=account_ids, start=start, end=end))}")
+            files = snapshot.select(account_ids=account_ids, start=start, end=end)
+            cur.execute(f"CREATE OR REPLACE TEMP VIEW events AS {_scan_sql(files)}")
             yield cur
         finally:
             cur.close()
@@ -327,7 +336,9 @@ class EventStore:
         from django.db import connection
 
         if connection.vendor == "postgresql":
-            key = int.from_bytes(hashlib.blake2b(f"{self.path}:{name}".encode(), digest_size=8).digest(), "big", signed=True)
+            key = int.from_bytes(
+                hashlib.blake2b(f"{self.path}:{name}".encode(), digest_size=8).digest(), "big", signed=True
+            )
             with connection.cursor() as cur:
                 if blocking:
                     cur.execute("SELECT pg_advisory_lock(%s)", [key])
@@ -555,9 +566,7 @@ class EventStore:
         actions = []
         for name in written:
             action = self._add_action(Path(name))
-            actions.append(
-                AddAction(action.path, action.size, {}, action.modification_time, False, action.stats)
-            )
+            actions.append(AddAction(action.path, action.size, {}, action.modification_time, False, action.stats))
         return actions
 
     def _maybe_compact_small_files(self, table: DeltaTable) -> None:
@@ -576,9 +585,7 @@ class EventStore:
         with self._lock:
             table = self._delta()
             table.update_incremental()
-            deleted = table.vacuum(
-                retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False
-            )
+            deleted = table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
         for entry in self.path.glob("batch-*"):
             if entry.is_dir() and not any(entry.iterdir()):
                 with contextlib.suppress(OSError):

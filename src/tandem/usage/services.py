@@ -14,7 +14,8 @@ from tandem.usage.models import EventCatalogEntry, EventImport
 _UPSERT = """
 INSERT INTO {table} (event, property, first_seen, last_seen, volume) VALUES {values}
 ON CONFLICT (event, property) DO UPDATE SET
-    first_seen = CASE WHEN excluded.first_seen < {table}.first_seen THEN excluded.first_seen ELSE {table}.first_seen END,
+    first_seen = CASE WHEN excluded.first_seen < {table}.first_seen
+        THEN excluded.first_seen ELSE {table}.first_seen END,
     last_seen = CASE WHEN excluded.last_seen > {table}.last_seen THEN excluded.last_seen ELSE {table}.last_seen END,
     volume = {table}.volume + excluded.volume
 """
