@@ -68,3 +68,66 @@ def test_weekly_active_users_counts_each_user_once_per_week(event_store: EventSt
         dt.date(2025, 3, 3): 2,
         dt.date(2025, 3, 10): 1,
     }
+
+
+def _events(account_id: int, n: int, day: int = 1) -> list[Event]:
+    start = dt.datetime(2025, 4, day, tzinfo=UTC)
+    return [Event(account_id=account_id, event="login", ts=start + dt.timedelta(minutes=i)) for i in range(n)]
+
+
+def test_a_query_keeps_its_snapshot_while_compaction_and_vacuum_run(event_store: EventStore):
+    for account in range(5):
+        event_store.append(_events(account, 10))
+    assert len(event_store.snapshot().files) == 5
+    with event_store.cursor() as reader:
+        assert event_store.compact() == 5
+        assert event_store.vacuum() == 0  # removed files are kept for the retention period
+        # The reader's snapshot still names the five old files, and they are still there.
+        assert reader.execute("SELECT count(*) FROM events").fetchone()[0] == 50
+    after = event_store.snapshot()
+    assert len(after.files) == 1 and after.files[0].rows == 50
+    rows = event_store.query_arrow("SELECT account_id FROM events").column(0).to_pylist()
+    assert rows == sorted(rows)  # compaction sorts by account and time
+
+
+def test_appends_committed_during_a_compaction_are_kept(event_store: EventStore, monkeypatch):
+    other_process = EventStore(event_store.path)  # another process's handle on the same table
+    for account in range(3):
+        event_store.append(_events(account, 4))
+    original = EventStore.write_relation_files
+
+    def write_then_race(self, cur, select_sql):
+        written = original(self, cur, select_sql)
+        other_process.append(_events(9, 6, day=2))  # commits while the compaction's files are unwritten
+        return written
+
+    monkeypatch.setattr(EventStore, "write_relation_files", write_then_race)
+    assert event_store.compact() == 3
+    assert event_store.count() == 18
+    assert event_store.count(account_id=9) == 6
+    assert len(event_store.snapshot().files) == 2
+
+
+def test_file_pruning_reads_only_files_that_can_hold_the_account(event_store: EventStore):
+    event_store.append(_events(1, 5))
+    event_store.append(_events(2, 5))
+    snapshot = event_store.snapshot()
+    assert [f.min_account for f in snapshot.select(account_ids=[2])] == [2]
+    assert snapshot.select(start=dt.datetime(2026, 1, 1, tzinfo=UTC)) == []
+    assert event_store.count(account_id=2) == 5
+
+
+def test_an_append_records_the_bookmark_in_the_same_commit(event_store: EventStore):
+    table = pa.table(
+        {
+            "account_id": [1, 1],
+            "event": ["login", "login"],
+            "ts": pa.array([dt.datetime(2025, 1, 1, tzinfo=UTC)] * 2),
+            "dedupe_key": pa.array([5, 5], pa.int64()),
+        }
+    )
+    assert event_store.append_new(table, app_transaction=("inbox-a", 7)) == 1
+    assert event_store.transaction_version("inbox-a") == 7
+    assert event_store.append_new(table, app_transaction=("inbox-a", 9)) == 0  # a replay adds nothing
+    assert event_store.transaction_version("inbox-a") == 9
+    assert event_store.count() == 1
