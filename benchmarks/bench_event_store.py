@@ -126,7 +126,7 @@ def bench_delta(home: Path, table: pa.Table, small: pa.Table, appends: int) -> d
                 sys.executable,
                 "-c",
                 code.format(src=str(ROOT / "src"), path=str(home / "events"), small=str(small_file)),
-            ],  # noqa: E501
+            ],
             env=env,
         )
         for _ in range(2)
