@@ -337,8 +337,12 @@ def _record_stats(rows: list[InboxRow]) -> None:
 class BackgroundIngestor:
     """The process's single ingest thread: drains when woken by a call, and every second."""
 
-    def __init__(self, interval: float = 1.0) -> None:
+    def __init__(self, interval: float = 1.0, min_interval: float = 0.5) -> None:
         self.interval = interval
+        # Calls arriving one by one are stored together: at most one drain (one Delta commit per
+        # step) every ``min_interval`` seconds, so a trickle of calls does not become a trickle of
+        # tiny files and log entries.
+        self.min_interval = min_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -364,9 +368,12 @@ class BackgroundIngestor:
 
     def _run(self) -> None:
         attribute_first = True
+        last = 0.0
         while not self._stop.is_set():
             self._wake.wait(self.interval)
+            self._stop.wait(max(0.0, self.min_interval - (time.monotonic() - last)))
             self._wake.clear()
+            last = time.monotonic()
             try:
                 close_old_connections()
                 if attribute_first:

@@ -93,8 +93,9 @@ CONFORM_SQL = (
 
 TABLE_CONFIGURATION = {
     # Log entries older than this are removed when delta-rs writes a checkpoint (every 100
-    # commits), so the tracking API's steady trickle of commits never piles up in _delta_log.
-    "delta.logRetentionDuration": "interval 2 days",
+    # commits), so the tracking API's steady commits (about one a second) never pile up in
+    # _delta_log, whose listing every reader pays. Readers need data files, not old log entries.
+    "delta.logRetentionDuration": "interval 1 hours",
     "delta.deletedFileRetentionDuration": "interval 1 hours",
 }
 VACUUM_RETENTION_HOURS = 1  # longer than any query; a removed file is deleted from disk after this
@@ -448,11 +449,12 @@ class EventStore:
             max_commit_retries=COMMIT_RETRIES,
         )
         with self._lock:
-            table = self._delta()
-            table.update_incremental()
-            table.create_write_transaction(actions, mode="append", schema=STORED_SCHEMA, commit_properties=properties)
-            table.update_incremental()
-            return table.version()
+            # No refresh first: delta-rs checks the commit against whatever was committed since the
+            # version it holds, and appends and compactions of other files do not conflict.
+            self._delta().create_write_transaction(
+                actions, mode="append", schema=STORED_SCHEMA, commit_properties=properties
+            )
+            return self.snapshot().version
 
     def append_arrow(self, table: pa.Table) -> int:
         """Append an Arrow table with the columns of SCHEMA (missing optional columns are null)."""
@@ -570,10 +572,7 @@ class EventStore:
         return actions
 
     def _maybe_compact_small_files(self, table: DeltaTable) -> None:
-        snapshot = self._snapshot
-        if snapshot is None:
-            return
-        small = sum(1 for f in snapshot.files if f.size < SMALL_FILE_BYTES)
+        small = sum(1 for f in self.snapshot().files if f.size < SMALL_FILE_BYTES)
         if small > COMPACT_WHEN_SMALL_FILES:
             try:
                 self.compact(small_only=True)
