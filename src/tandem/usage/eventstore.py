@@ -105,6 +105,7 @@ SMALL_FILE_BYTES = 8 * 1024 * 1024
 COMPACT_WHEN_SMALL_FILES = 32  # appends trigger a compaction of small files beyond this many
 COMMIT_RETRIES = 20
 PRIVATE_DIR = "_tandem"  # Delta readers and vacuum ignore names that start with an underscore
+READ_MAX_AGE = 1.0  # pages and charts may read a snapshot refreshed up to a second ago
 
 # Refresh the catalogue from the rows of the relation ``fresh``; property = '' is the event itself.
 # One pass: rows are grouped by event and key set (few groups: an event's property keys rarely
@@ -217,6 +218,7 @@ class EventStore:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._table: DeltaTable | None = None
         self._snapshot: Snapshot | None = None
+        self._refreshed = 0.0
         self._lock = threading.RLock()
         self._file_locks: dict[str, Any] = {}
 
@@ -262,11 +264,18 @@ class EventStore:
     def exists(self) -> bool:
         return DeltaTable.is_deltatable(str(self.path))
 
-    def snapshot(self) -> Snapshot:
-        """The latest committed version (cheap when nothing changed: one listing of the log)."""
+    def snapshot(self, *, max_age: float = 0.0) -> Snapshot:
+        """The latest committed version (cheap when nothing changed: one listing of the log).
+
+        ``max_age`` lets pages reuse a snapshot refreshed that many seconds ago; writers that
+        check what is stored always ask for the latest.
+        """
         with self._lock:
+            if self._snapshot is not None and max_age > 0 and time.monotonic() - self._refreshed < max_age:
+                return self._snapshot
             table = self._delta()
             table.update_incremental()
+            self._refreshed = time.monotonic()
             version = table.version()
             if self._snapshot is None or self._snapshot.version != version:
                 self._snapshot = Snapshot(version=version, files=tuple(_data_files(table)))
@@ -296,13 +305,14 @@ class EventStore:
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
         snapshot: Snapshot | None = None,
+        max_age: float = 0.0,
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A DuckDB cursor whose view ``events`` is one snapshot of the table.
 
         ``account_ids``, ``start`` and ``end`` only prune whole files (by their statistics): the
         view may still hold other rows, so queries keep their own WHERE clauses.
         """
-        snapshot = snapshot or self.snapshot()
+        snapshot = snapshot or self.snapshot(max_age=max_age)
         cur = self._database().cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")
@@ -689,7 +699,9 @@ class EventStore:
             sql += " AND event IN (SELECT unnest(?))"
             params.append(list(events))
         sql += " GROUP BY ALL ORDER BY day, event"
-        with self.cursor(account_ids=[account_id], start=_day_start(start), end=_day_start(end)) as cur:
+        with self.cursor(
+            account_ids=[account_id], start=_day_start(start), end=_day_start(end), max_age=READ_MAX_AGE
+        ) as cur:
             rows = cur.execute(sql, params).fetchall()
         return [DailyCount(day=r[0], event=r[1], events=float(r[2]), users=int(r[3])) for r in rows]
 
@@ -704,7 +716,9 @@ class EventStore:
             "count(DISTINCT coalesce(user_id, CAST(contact_id AS VARCHAR))) "
             "FROM events WHERE account_id = ? AND ts >= ? AND ts < ? GROUP BY ALL"
         )
-        with self.cursor(account_ids=[account_id], start=_day_start(start), end=_day_start(end)) as cur:
+        with self.cursor(
+            account_ids=[account_id], start=_day_start(start), end=_day_start(end), max_age=READ_MAX_AGE
+        ) as cur:
             rows = cur.execute(sql, [account_id, _day_start(start), _day_start(end)]).fetchall()
         return {week: int(users) for week, users in rows}
 
