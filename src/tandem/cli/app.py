@@ -33,7 +33,8 @@ def setup_django() -> None:
 
 
 def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    # soft_wrap: one message is one line, whatever the terminal's width (logs, scripts and tests read it).
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -101,14 +102,17 @@ def token(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     threads: Annotated[int, typer.Option(help="Worker threads.")] = 8,
 ) -> None:
     """Serve the web UI and API (waitress, a production WSGI server)."""
     setup_django()
-    from tandem.web.server import run_server
+    from tandem.web.server import ServeError, run_server
 
-    run_server(host=host, port=port, threads=threads)
+    try:
+        run_server(host=host, port=port, threads=threads)
+    except ServeError as exc:
+        fail(str(exc))
 
 
 @app.command(

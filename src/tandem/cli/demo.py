@@ -24,7 +24,7 @@ def demo(
         bool, typer.Option(help="Build even if the database holds accounts the demo did not create.")
     ] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Build a realistic demo company (3 years of history) and serve it."""
     from tandem.cli.app import console, fail, setup_django
@@ -40,6 +40,13 @@ def demo(
 
     from tandem.demo.builder import DemoRefused, build_demo, read_marker
     from tandem.demo.catalog import DEMO_PASSWORD, TEAM
+    from tandem.web.server import ServeError, check_port, run_server
+
+    if serve:
+        try:
+            check_port(host=host, port=port)  # before a build of minutes, not after it
+        except ServeError as exc:
+            fail(str(exc))
 
     call_command("migrate", interactive=False, verbosity=0)
     previous = read_marker()
@@ -71,9 +78,10 @@ def demo(
     if not serve:
         console.print(banner)
         return
-    from tandem.web.server import run_server
-
-    run_server(host=host, port=port, banner=banner)
+    try:
+        run_server(host=host, port=port, banner=banner)
+    except ServeError as exc:
+        fail(str(exc))
 
 
 class _RichPhases:
