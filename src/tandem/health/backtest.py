@@ -1,9 +1,10 @@
 """Backtesting a scorecard: replay it over metric history and check how it ranked later churners.
 
-For every snapshot date D whose horizon has passed (D + horizon <= today) and every account that
-was a customer on D, the scorecard is scored on the metrics as of D (nothing later) and the
-account is labelled 1 when it churned or contracted in (D, D + horizon]. Scores of all dates are
-pooled; AUC is computed with ``100 - score`` as the risk (AUC > 0.5: low scores precede churn).
+For every snapshot date D whose horizon is observed (D + horizon <= the data-through date, see
+tandem.health.outcomes) and every account that was a customer on D, the scorecard is scored on the
+metrics as of D (nothing later) and the account is labelled 1 when it churned or contracted in
+(D, D + horizon]. Scores of all dates are pooled; AUC is computed with ``100 - score`` as the risk
+(AUC > 0.5: low scores precede churn).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class BacktestReport:
     measures: list[MeasurePower]
     roc: list[tuple[float, float]] = field(default_factory=list)
     message: str = ""
+    data_through: str | None = None  # ISO date the labels are observed through (see health.outcomes)
+    data_through_given: bool = False  # given (--as-of) rather than derived from the data
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated
 
@@ -10,8 +11,55 @@ import typer
 health_app = typer.Typer(help="Health scorecards: scoring and backtests.", no_args_is_help=True)
 
 
+AS_OF_HELP = (
+    "Data through this date (YYYY-MM-DD): only churn whose horizon ends by then is labelled. "
+    "Default: the latest term start in the subscription history."
+)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(health_app, name="health")
+
+
+def parse_as_of(value: str | None) -> dt.date | None:
+    """``--as-of DATE`` of the commands that label churn: a day no later than today, or None.
+
+    Exits with code 2 and a message that names the option when the value is not such a day. Call
+    after ``setup_django`` (the message is translated, today is in the configured time zone).
+    """
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+    from rich.markup import escape
+
+    from tandem.cli.app import fail
+
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        fail(_("--as-of must be a date like 2025-06-30, not '%(value)s'.") % {"value": escape(value)}, code=2)
+        raise  # unreachable: fail() exits
+    today = timezone.localdate()
+    if day > today:
+        fail(
+            _("--as-of %(day)s is after today (%(today)s): the data cannot reach a day that has not come yet.")
+            % {"day": day.isoformat(), "today": today.isoformat()},
+            code=2,
+        )
+    return day
+
+
+def data_through_line(*, day: str | None, given: bool) -> str:
+    """One translated line saying which date bounds the labels and where it came from."""
+    from django.utils.translation import gettext as _
+
+    if given:
+        return _("Churn is observed through %(day)s (given with --as-of).") % {"day": day}
+    return _(
+        "Churn is observed through %(day)s, the latest term start in the subscription history "
+        "(pass --as-of to change it)."
+    ) % {"day": day}
 
 
 @health_app.command("score")
@@ -44,6 +92,7 @@ def backtest(
     suggest_weights: Annotated[
         bool, typer.Option("--suggest-weights", help="Also fit and backtest suggested weights.")
     ] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Replay a scorecard over the metric history and report how well it ranked later churn."""
@@ -51,6 +100,7 @@ def backtest(
     from tandem.metrics.cli import parse_days
 
     setup_django()
+    through = parse_as_of(as_of)
     from dataclasses import asdict
 
     from tandem.core.errors import DomainError
@@ -62,7 +112,9 @@ def backtest(
         fail(f"no scorecard named '{scorecard}'.", code=2)
         return
     try:
-        out = health_backtest(scorecard=card, horizon_days=parse_days(horizon), with_suggestion=suggest_weights)
+        out = health_backtest(
+            scorecard=card, horizon_days=parse_days(horizon), data_through=through, with_suggestion=suggest_weights
+        )
     except DomainError as exc:
         fail(f"{exc} {'; '.join(e.message for e in exc.errors)}", code=2)
         return
@@ -79,6 +131,7 @@ def backtest(
             }
         console.print_json(json.dumps(data))
         return
+    console.print(data_through_line(day=report.data_through, given=report.data_through_given), soft_wrap=True)
     if report.auc is None:
         fail(report.message, code=3)
     console.print(

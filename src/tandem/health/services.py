@@ -19,7 +19,7 @@ from tandem.core import bulk
 from tandem.core.errors import DomainError, FieldError
 from tandem.health import backtest as bt
 from tandem.health.models import AccountHealth, HealthScoreCurrent, Scorecard, ScorecardMeasure
-from tandem.health.outcomes import account_outcomes, label_frame
+from tandem.health.outcomes import Outcomes, account_outcomes, label_frame
 from tandem.health.scoring import MeasureSpec, ScorecardSpec, ScoreResult, reasons, score_snapshot
 from tandem.metrics import store
 from tandem.metrics.models import MetricDefinition
@@ -305,16 +305,16 @@ def health_refresh(*, today: dt.date | None = None) -> HealthRunResult:
 
 
 def _history_and_labels(
-    *, horizon_days: int, include_contraction: bool, today: dt.date, keys: list[str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    *, horizon_days: int, include_contraction: bool, today: dt.date, keys: list[str], through: dt.date | None
+) -> tuple[pd.DataFrame, pd.DataFrame, Outcomes]:
     history = metric_history_frame(keys=keys or None)
     if history.empty:
         raise DomainError(
             "No metric history.", [FieldError("metrics", "run `tandem metrics compute --from ... --to ...` first")]
         )
-    outcomes = account_outcomes(today=today)
+    outcomes = account_outcomes(today=today, through=through)
     labels = label_frame(history.index, outcomes, horizon_days=horizon_days, include_contraction=include_contraction)
-    return history, labels
+    return history, labels, outcomes
 
 
 def health_backtest(
@@ -322,16 +322,26 @@ def health_backtest(
     scorecard: Scorecard | ScorecardSpec,
     horizon_days: int = 90,
     today: dt.date | None = None,
+    data_through: dt.date | None = None,
     with_suggestion: bool = False,
 ) -> dict[str, Any]:
-    """Backtest a scorecard (saved, or an unsaved edit as a spec) over the stored metric history."""
+    """Backtest a scorecard (saved, or an unsaved edit as a spec) over the stored metric history.
+
+    Only observations whose horizon ends by ``data_through`` are labelled (default: derived from
+    the subscription history, ``tandem.health.outcomes.data_through``)."""
     spec = scorecard if isinstance(scorecard, ScorecardSpec) else scorecard_spec(scorecard)
     today = today or timezone.localdate()
-    history, labels = _history_and_labels(
-        horizon_days=horizon_days, include_contraction=True, today=today, keys=[m.metric for m in spec.measures]
+    history, labels, outcomes = _history_and_labels(
+        horizon_days=horizon_days,
+        include_contraction=True,
+        today=today,
+        keys=[m.metric for m in spec.measures],
+        through=data_through,
     )
     segments = account_segments()
     report = bt.backtest(history, labels, spec, segments, horizon_days=horizon_days)
+    report.data_through = outcomes.data_end.isoformat()
+    report.data_through_given = outcomes.data_end_given
     out: dict[str, Any] = {"report": report, "suggestion": None}
     if with_suggestion and report.auc is not None:
         out["suggestion"] = bt.suggest_weights(history, labels, spec, segments, horizon_days=horizon_days)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -163,12 +167,31 @@ def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
 def scorecard_backtest(request: HttpRequest, scorecard_id: int) -> HttpResponse:
     card = get_object_or_404(Scorecard, pk=scorecard_id)
     horizon = int(request.GET.get("horizon", 90)) if request.GET.get("horizon", "90").isdigit() else 90
+    context: dict[str, Any] = {"card": card, "horizon": horizon, "as_of": request.GET.get("as_of", "").strip()}
+    through = None
+    if context["as_of"]:
+        try:
+            through = dt.date.fromisoformat(context["as_of"])
+        except ValueError:
+            context["error"] = _("“Data through” must be a date like 2025-06-30, not “%(value)s”.") % {
+                "value": context["as_of"]
+            }
+        else:
+            if through > timezone.localdate():
+                context["error"] = _("“Data through” cannot be after today.")
+    if "error" in context:
+        return render(request, "health/backtest.html", context, status=400)
     try:
-        out = health_backtest(scorecard=card, horizon_days=horizon, with_suggestion=True)
+        out = health_backtest(scorecard=card, horizon_days=horizon, data_through=through, with_suggestion=True)
     except DomainError as exc:
-        return render(request, "health/backtest.html", {"card": card, "error": str(exc), "horizon": horizon})
+        context["error"] = str(exc)
+        return render(request, "health/backtest.html", context)
     report, suggestion = out["report"], out["suggestion"]
-    context = {"card": card, "report": report, "suggestion": suggestion, "horizon": horizon}
+    context |= {
+        "report": report,
+        "suggestion": suggestion,
+        "data_through": dt.date.fromisoformat(report.data_through) if report.data_through else None,
+    }
     if report.auc is not None:
         context["charts"] = [
             charts.roc_chart(report.roc, _("ROC curve (low score = predicted churn)")),

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tandem.health.cli import AS_OF_HELP
+
 model_app = typer.Typer(help="The churn-risk model.", no_args_is_help=True)
 
 
@@ -14,9 +16,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(model_app, name="model")
 
 
-def _print_evaluation(e: dict[str, Any]) -> None:
+def _print_evaluation(e: dict[str, Any], *, as_of_given: bool) -> None:
     from tandem.cli.app import console
+    from tandem.health.cli import data_through_line
 
+    if e.get("data_through"):
+        console.print(data_through_line(day=e["data_through"], given=as_of_given), soft_wrap=True)
     console.print(
         f"Horizon {e['horizon_days']} days. Train {e['train_dates'][0]}..{e['train_dates'][1]} "
         f"({e['train_observations']:,} obs, {e['train_positives']:,} churned); "
@@ -39,12 +44,15 @@ def _print_evaluation(e: dict[str, Any]) -> None:
         )
 
 
-def _run(what: str, horizon: str, as_json: bool) -> None:
+def _run(what: str, horizon: str, as_json: bool, as_of: str | None = None) -> None:
     from tandem.cli.app import console, fail, setup_django
+    from tandem.health.cli import parse_as_of
     from tandem.metrics.cli import parse_days
 
     setup_django()
+    through = parse_as_of(as_of)
     from tandem.core.errors import DomainError
+    from tandem.health.outcomes import observed_through
     from tandem.risk import services
 
     try:
@@ -63,11 +71,13 @@ def _run(what: str, horizon: str, as_json: bool) -> None:
                 for name, risk, arr, count in services.arr_at_risk()["tier"]:
                     console.print(f"  {name:<14} ARR at risk {risk:>14,}  of {arr:>14,} ({count} accounts)")
             return
-        model = (
-            services.risk_train(horizon_days=parse_days(horizon))
-            if what == "train"
-            else services.risk_evaluate(horizon_days=parse_days(horizon))
-        )
+        # The services label churn through tandem.health.outcomes; the given date bounds it there.
+        with observed_through(through):
+            model = (
+                services.risk_train(horizon_days=parse_days(horizon))
+                if what == "train"
+                else services.risk_evaluate(horizon_days=parse_days(horizon))
+            )
     except DomainError as exc:
         fail(f"{exc} {'; '.join(e.message for e in exc.errors)}", code=3)
         return
@@ -77,25 +87,27 @@ def _run(what: str, horizon: str, as_json: bool) -> None:
     else:
         if what == "train":
             console.print(f"Trained model {model.version} on {len(model.features)} features.")
-        _print_evaluation(evaluation)
+        _print_evaluation(evaluation, as_of_given=through is not None)
 
 
 @model_app.command("train")
 def train(
     horizon: Annotated[str, typer.Option(help="Churn within this many days, e.g. 90d.")] = "90d",
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Train on the metric history (time-based split), save the model and its evaluation."""
-    _run("train", horizon, as_json)
+    _run("train", horizon, as_json, as_of)
 
 
 @model_app.command("evaluate")
 def evaluate(
     horizon: Annotated[str, typer.Option(help="Churn within this many days, e.g. 90d.")] = "90d",
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Evaluate on held-out later dates against the health score alone and a logistic regression (saves nothing)."""
-    _run("evaluate", horizon, as_json)
+    _run("evaluate", horizon, as_json, as_of)
 
 
 @model_app.command("score")

@@ -41,6 +41,8 @@ class Evaluation:
     logistic_regression: Scores
     features: list[str] = field(default_factory=list)
     importances: list[tuple[str, float]] = field(default_factory=list)
+    # ISO date the labels are observed through (tandem.health.outcomes.label_frame's attrs), if known.
+    data_through: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -274,6 +276,7 @@ def _train_and_evaluate(
         logistic_regression=_scores(y_test, p_logit, d_test),
         features=names,
         importances=[(n, round(v, 4)) for n, v in importances],
+        data_through=labels.attrs.get("data_through"),
     )
     # Final model on all labelled history: later dates carry the most recent behaviour.
     d_all = np.array(data.index.get_level_values("as_of"))
