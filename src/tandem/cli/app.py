@@ -45,6 +45,13 @@ def migrate(quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> No
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0 if quiet else 1)
+    from tandem.usage.eventstore import EventStore
+    from tandem.usage.legacy import legacy_store_migrate
+
+    copied = legacy_store_migrate(store=EventStore.for_settings())
+    if copied is not None:
+        console.print(f"Copied {copied:,} events from events.duckdb into the event store (the old file is kept as "
+                      "events.duckdb.migrated).")
 
 
 @app.command()
