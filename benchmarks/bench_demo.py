@@ -18,10 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from tandem.usage.eventstore import EventStore
+
 
 def timed(command: list[str], home: Path) -> float:
     env = {**os.environ, "TANDEM_HOME": str(home)}
     env.pop("DATABASE_URL", None)
+    env.pop("TANDEM_EVENTS_PATH", None)  # the default, TANDEM_HOME/events
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
@@ -39,7 +42,13 @@ def main() -> None:
     build = timed([*tandem, "demo", "--no-serve", "--seed", str(args.seed), "--accounts", str(args.accounts)], home)
     marker = json.loads((home / "demo.json").read_text())
 
-    print(f"\nDemo build, {args.accounts:,} accounts, seed {args.seed}, SQLite + DuckDB\n")
+    store = EventStore(home / "events", read_only=True)  # the Delta table; counted from its file statistics
+    stored, files = store.count(), len(store.parquet_files())
+    store.close()
+    if stored != marker["events"]:
+        raise SystemExit(f"the event store holds {stored:,} events, the demo says it wrote {marker['events']:,}")
+
+    print(f"\nDemo build, {args.accounts:,} accounts, seed {args.seed}, SQLite, Delta Lake event store\n")
     print("| step | seconds | ratio to baseline |")
     print("|---|---:|---:|")
     print(f"| baseline: `tandem migrate` on an empty home | {baseline:.1f} | 1.0× |")
@@ -47,7 +56,8 @@ def main() -> None:
     print(
         f"\nWrote {marker['accounts']:,} accounts, {marker['contacts']:,} contacts, "
         f"{marker['subscriptions']:,} subscription terms, {marker['tickets']:,} tickets, "
-        f"{marker['interactions']:,} interactions and {marker['events']:,} usage events."
+        f"{marker['interactions']:,} interactions and {marker['events']:,} usage events "
+        f"({files} Parquet files in the event store)."
     )
 
 

@@ -44,7 +44,7 @@ EVENT_NAMES = ["page_view", "login", "search", "report_view", "export", "api_cal
 
 def _setup(home: Path, database_url: str | None) -> None:
     os.environ["TANDEM_HOME"] = str(home)
-    os.environ["TANDEM_EVENTS_PATH"] = str(home / "events.duckdb")
+    os.environ["TANDEM_EVENTS_PATH"] = str(home / "events")
     if database_url:
         os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")

@@ -1,14 +1,25 @@
 """Benchmark: sustained HTTP ingestion of batched `track` calls against `tandem serve`.
 
 Run:  python benchmarks/bench_ingest.py [--seconds 20] [--batch 500] [--connections 4] [--port 8131]
+                                        [--with-metrics-worker]
 
 Starts `tandem serve` on a fresh TANDEM_HOME, creates a source, sends one batch of group calls
 (1,000 accounts), then a load generator in a separate process posts pre-built /v1/batch bodies of
 `--batch` track events (unique messageIds, Segment's payload shape, Basic auth) on keep-alive
 connections for `--seconds`. It reports accepted events/s, batch latency percentiles, how long the
-server's ingestor took to empty the inbox after the load stopped, and how many events DuckDB then
-holds. Baseline, same run: the same events inserted with a plain `executemany` INSERT loop into a
-DuckDB events table (5,000 rows).
+server's ingestor took to empty the inbox after the load stopped, and what the event store (the
+Delta table at TANDEM_HOME/events, read through ``EventStore``) then holds: every accepted event
+must be there exactly once (counted from the snapshot's file statistics, and by distinct
+messageId through ``EventStore.cursor()``), or the benchmark exits with an error.
+
+``--with-metrics-worker``: while the load runs, another process computes metrics on the same
+TANDEM_HOME at the same time, the way a `tandem worker` running the daily metrics step would:
+`tandem metrics compute` in a loop, one process per run (the shipped and suggested metrics, as
+`tandem metrics suggest` installs them, over every account), each reading the latest snapshot of
+the table while the ingestor appends to it. The runs and their durations are reported too.
+
+Baseline, same run: the same events inserted with a plain `executemany` INSERT loop into a scratch
+DuckDB table (5,000 rows).
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ import uuid
 from pathlib import Path
 
 import duckdb
+
+from tandem.usage.eventstore import EventStore
 
 
 def track_batch(n: int, accounts: int, seq: int) -> bytes:
@@ -111,14 +124,60 @@ def baseline(bodies: list[bytes], limit: int) -> float:
                 break
         if len(rows) >= limit:
             break
-    con = duckdb.connect(str(Path(tempfile.mkdtemp()) / "baseline.duckdb"))
+    scratch = Path(tempfile.mkdtemp(prefix="tandem-bench-ingest-baseline-"))
+    con = duckdb.connect(str(scratch / "baseline.duckdb"))
     con.execute(
         "CREATE TABLE events (account_id BIGINT, user_id VARCHAR, event VARCHAR, ts TIMESTAMPTZ, "
         "quantity DOUBLE, properties JSON)"
     )
     started = time.perf_counter()
     con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
-    return len(rows) / (time.perf_counter() - started)
+    rate = len(rows) / (time.perf_counter() - started)
+    con.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+    return rate
+
+
+def inbox_backlog(home: Path) -> int:
+    """Calls accepted and not drained into the event store yet (the server's inbox)."""
+    import sqlite3
+
+    con = sqlite3.connect(home / "inbox.sqlite3", timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    finally:
+        con.close()
+
+
+class MetricsLoop:
+    """`tandem metrics compute` in a loop in other processes, on the same TANDEM_HOME, until stopped."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.command, self.env = command, env
+        self.runs: list[float] = []  # wall seconds of each finished run (process start included)
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            proc = subprocess.run(self.command, env=self.env, capture_output=True, text=True, check=False)
+            if proc.returncode == 0:
+                self.runs.append(time.perf_counter() - started)
+            else:
+                self.failures.append((proc.stdout + proc.stderr).strip()[-2000:])
+                time.sleep(1)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the run in progress (it is waited for, so it never overlaps the final count)."""
+        self._stop.set()
+        self._thread.join()
 
 
 def main() -> None:
@@ -128,11 +187,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--port", type=int, default=8131)
+    parser.add_argument(
+        "--with-metrics-worker",
+        action="store_true",
+        help="compute metrics (`tandem metrics compute` in a loop) in another process during the load",
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="tandem-bench-ingest-"))
     env = {**os.environ, "TANDEM_HOME": str(home), "TANDEM_LOG_LEVEL": "ERROR"}
     env.pop("DATABASE_URL", None)
+    env.pop("TANDEM_EVENTS_PATH", None)  # the default: the Delta table TANDEM_HOME/events
     tandem = [sys.executable, "-m", "tandem"]
     subprocess.run([*tandem, "migrate", "--quiet"], env=env, check=True, stdout=subprocess.DEVNULL)
     key = subprocess.run(
@@ -164,7 +229,19 @@ def main() -> None:
             for i in range(args.accounts)
         ]
         requests.post(url + "/v1/batch", json={"batch": groups}, headers=auth, timeout=30).raise_for_status()
-        time.sleep(3)  # let the ingestor create the accounts
+        # Let the ingestor create the accounts before the clock starts (1,000 upserts, each its own
+        # transaction: seconds on a busy machine, which the catch-up figure must not include).
+        waited = time.perf_counter()
+        while inbox_backlog(home) and time.perf_counter() - waited < 120:
+            time.sleep(0.25)
+        print(f"accounts created in {time.perf_counter() - waited:.1f} s", file=sys.stderr)
+        metrics = None
+        if args.with_metrics_worker:
+            # The shipped metrics plus those suggested from the event names (none stored yet).
+            subprocess.run([*tandem, "metrics", "suggest"], env=env, check=True, stdout=subprocess.DEVNULL)
+            metrics = MetricsLoop([*tandem, "metrics", "compute", "--json"], env)
+            metrics.start()
+            print("metrics worker started", file=sys.stderr)
         print("server ready, accounts created; loading", file=sys.stderr)
 
         out: mp.Queue = mp.Queue()
@@ -173,15 +250,14 @@ def main() -> None:
         result = out.get()
         process.join()
         stop = time.perf_counter()
+        load = os.getloadavg()[0]  # neighbours' work included: the machines are shared
+        if metrics is not None:
+            metrics.stop()
+            print(f"metrics worker stopped after {len(metrics.runs)} runs", file=sys.stderr)
         # How far behind is the ingestor? Wait for the inbox to empty (at most 60 s).
-        inbox = home / "inbox.sqlite3"
-        import sqlite3
-
-        con = sqlite3.connect(inbox)
-        while con.execute("SELECT count(*) FROM inbox").fetchone()[0] and time.perf_counter() - stop < 60:
+        while inbox_backlog(home) and time.perf_counter() - stop < 60:
             time.sleep(0.25)
         catch_up = time.perf_counter() - stop
-        con.close()
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -190,8 +266,14 @@ def main() -> None:
             server.kill()
             server.wait()
 
-    store = duckdb.connect(str(home / "events.duckdb"), read_only=True)
-    stored = store.execute("SELECT count(*) FROM events").fetchone()[0]
+    store = EventStore(home / "events", read_only=True)
+    snapshot = store.snapshot()
+    stored = store.count()  # from the snapshot's file statistics
+    with store.cursor() as cur:
+        distinct, tracked = cur.execute(
+            "SELECT count(DISTINCT message_id), count(*) FROM events WHERE message_id IS NOT NULL"
+        ).fetchone()
+    disk = store.disk_bytes()
     store.close()
     shutil.rmtree(home, ignore_errors=True)
     lat = sorted(result["latencies"])
@@ -205,9 +287,34 @@ def main() -> None:
     )
     print(f"| batch latency p50 / p95 / p99, ms | {p(0.5):.0f} / {p(0.95):.0f} / {p(0.99):.0f} | |")
     print(f"| batches sent / failed | {len(lat):,} / {result['failures']} | |")
-    print(f"| events stored in DuckDB after the run | {stored:,} | |")
+    print(f"| events in the event store after the run (accepted: {result['events']:,}) | {stored:,} | |")
+    print(
+        f"| event store: Delta version, Parquet files, MiB | {snapshot.version:,}, {len(snapshot.files):,}, "
+        f"{disk / 2**20:,.1f} | |"
+    )
     print(f"| ingestor caught up (inbox empty) after the load stopped, s | {catch_up:.1f} | |")
     print(f"| mean batch latency, ms | {statistics.mean(lat) * 1000:.0f} | |")
+    print(f"| machine load average (1 min) when the load stopped | {load:.1f} | |")
+    if metrics is not None:
+        runs = metrics.runs
+        spread = f"{min(runs):.1f} / {statistics.median(runs):.1f} / {max(runs):.1f}" if runs else "-"
+        failed = len(metrics.failures)
+        print(f"| metrics worker: `tandem metrics compute` runs finished / failed | {len(runs)} / {failed} | |")
+        print(f"| metrics worker: seconds per run, min / median / max | {spread} | |")
+    problems = []
+    if stored != result["events"] or distinct != result["events"] or tracked != result["events"]:
+        problems.append(
+            f"accepted {result['events']:,} events but the store holds {stored:,} "
+            f"({tracked:,} tracked rows, {distinct:,} distinct messageIds)"
+        )
+    if metrics is not None and metrics.failures:
+        problems.append(f"{len(metrics.failures)} metrics runs failed; last:\n{metrics.failures[-1]}")
+    if metrics is not None and not metrics.runs:
+        problems.append("no metrics run finished during the load")
+    for problem in problems:
+        print(f"ERROR: {problem}", file=sys.stderr)
+    if problems:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

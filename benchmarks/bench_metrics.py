@@ -2,30 +2,34 @@
 
 Run:  python benchmarks/bench_metrics.py [--events 1e6,1e7,1e8] [--accounts 100000]
 
-Goal (issue 4): at most 20 s on 2 cores, peak memory at most 4 GB, and within 2x of one hand-written
-DuckDB SQL query computing the same 20 metrics on the same data.
+Goals: at most 20 s on 2 cores and peak memory at most 4 GB at 100 million events (issue 4), and the
+engine within 1.5x of one hand-written DuckDB SQL query computing the same 20 metrics over the same
+Parquet files (issue 10; it was 2x against the DuckDB-file store of issue 4).
 
 Data, generated once per scale with DuckDB SQL (range() + hash(), so every run builds the same rows)
 and kept under --data-dir for later runs (--regenerate rebuilds it):
 
 * a TANDEM_HOME whose SQLite database holds the accounts and one contract term each (seats, MRR;
   some terms ended before the as-of date, some start after it), written through the Django models;
-* one event store per scale, created by ``tandem.usage.eventstore.EventStore`` (its real schema:
-  the ingestion columns, JSON properties) and filled in (account_id, ts) order as compaction
-  leaves it: about 13 months of events (the last two weeks after the as-of date, which no metric
-  may count), heavy-tailed over accounts and users, nine event names, the quantity of API calls
-  and JSON properties on exports and report views.
+* one event store per scale: a Delta table written by ``tandem.usage.eventstore.EventStore``
+  (``write_relation``: DuckDB COPY to zstd Parquet files of about 128 MB, committed by delta-rs;
+  its real schema: the ingestion columns, JSON properties), in (account_id, ts) order as
+  compaction leaves it: about 13 months of events (the last two weeks after the as-of date, which
+  no metric may count), heavy-tailed over accounts and users, nine event names, the quantity of
+  API calls and JSON properties on exports and report views.
 
 Each measurement runs in a child process of its own (its wall time measured inside, its peak RSS
 from getrusage), in this order:
 
-* ``sql`` (the baseline): one hand-written DuckDB query over the event store and the terms, the
-  way it is usually written (``count(DISTINCT ...) FILTER (WHERE ...)`` per metric);
+* ``sql`` (the baseline): one hand-written DuckDB query over the same Parquet files (the latest
+  snapshot's, ``EventStore.parquet_files()``, read with ``read_parquet`` in a plain in-memory DuckDB)
+  and the terms, the way it is usually written (``count(DISTINCT ...) FILTER (WHERE ...)`` per metric);
 * ``sql-tuned`` (the stricter baseline): the same query tuned by hand, distinct users and active
   days from one grouping by (account, user) and one by (account, day) with a flag per window;
 * ``engine``: the product's ibis expression (``tandem.metrics.engine.compute_metrics``) on the
-  sources the service uses (``duckdb_sources()``: the event store's own connection, relational
-  inputs read from Django), executed to Arrow; loading the sources is timed separately;
+  sources the service uses (``duckdb_sources()``: an ``EventStore.cursor()`` whose view ``events``
+  is the latest snapshot, relational inputs read from Django), executed to Arrow; loading the
+  sources (the Delta log, the relational inputs) is timed separately;
 * ``service``: ``metrics_compute(dates=[D], update_current=False)`` end to end, which is what
   ``tandem metrics compute --as-of D`` does apart from the Django copy of the latest values:
   read the definitions and relational inputs from Django, run the expression, write the Parquet
@@ -34,11 +38,13 @@ from getrusage), in this order:
   ``tandem metrics compute --as-of D`` including the Django copy of the values (``MetricValue``,
   2 million rows at 100,000 accounts);
 * ``pandas`` (second baseline): the same computation in pandas, from the window's events read out
-  of the store into a DataFrame (the time filter pushed into the read) and the terms.
+  of the store (``EventStore.cursor()``) into a DataFrame (the time filter pushed into the read)
+  and the terms.
 
 The engine's values must equal the hand-written query's (and the tuned query's and pandas') for
-every account and metric, or the benchmark stops with an error. The 2x goal is checked against
-the faster of the two hand-written queries. Prints Markdown tables for docs/performance.md.
+every account and metric, or the benchmark stops with an error. The 1.5x goal is checked against
+the faster of the two hand-written queries (and reported against both). Prints Markdown tables for
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ from pathlib import Path
 AS_OF = dt.date(2026, 11, 1)
 HISTORY_DAYS = 365  # events from AS_OF - 365 days ...
 AFTER_DAYS = 14  # ... to AS_OF + 14 days (after D: must never be counted)
-DATA_VERSION = 3  # bump when the generator changes
+DATA_VERSION = 4  # bump when the generator or the store format changes
 
 # name, share of events in percent (cumulative thresholds are derived from these)
 EVENTS = [
@@ -254,7 +260,7 @@ def _events_sql(*, lo: int, hi: int, per_account: float) -> str:
             END::JSON AS properties,
             NULL::BIGINT AS source_id,
             NULL::VARCHAR AS message_id,
-            hash(account_id, k, 29) AS dedupe_key,
+            CAST(hash(account_id, k, 29) >> 1 AS BIGINT) AS dedupe_key,  -- signed: Delta has no UBIGINT
             NULL::TIMESTAMPTZ AS received_at
         FROM named
     """
@@ -262,13 +268,11 @@ def _events_sql(*, lo: int, hi: int, per_account: float) -> str:
 
 def build_events(path: Path, *, events: int, accounts: int) -> dict:
     """Fill a new event store with about ``events`` rows, in chunks of accounts, each sorted by (account, ts)."""
-    from tandem.usage.eventstore import COLUMNS_SQL, EventStore
+    import shutil
 
-    if path.exists():
-        path.unlink()
-    wal = path.with_name(path.name + ".wal")
-    if wal.exists():
-        wal.unlink()
+    from tandem.usage.eventstore import EventStore
+
+    shutil.rmtree(path, ignore_errors=True)
     store = EventStore(path)
     started = time.monotonic()
     chunks = max(1, math.ceil(events / 8_000_000))
@@ -279,11 +283,13 @@ def build_events(path: Path, *, events: int, accounts: int) -> dict:
         for lo in range(1, accounts + 1, step):
             hi = min(lo + step, accounts + 1)
             sql = _events_sql(lo=lo, hi=hi, per_account=events / accounts)
-            cur.execute(f"INSERT INTO events ({COLUMNS_SQL}) SELECT * FROM ({sql}) ORDER BY account_id, ts")
-        cur.execute("CHECKPOINT")
+            # One commit per chunk of accounts; each chunk's files sorted by (account_id, ts).
+            store.write_relation(cur, sql, sort=True, split=True)
     rows = store.count()
+    out = {"rows": rows, "seconds": time.monotonic() - started, "bytes": store.disk_bytes()}
+    out["files"] = len(store.parquet_files())
     store.close()
-    return {"rows": rows, "seconds": time.monotonic() - started, "bytes": path.stat().st_size}
+    return out
 
 
 def build_relational(accounts: int, seed: int = 7) -> None:
@@ -348,13 +354,24 @@ def _d_ts() -> dt.datetime:
     return dt.datetime.combine(AS_OF, dt.time(), tzinfo=dt.UTC)
 
 
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]"
+
+
 def child_sql(home: Path, out: Path, sql: str) -> dict:
+    """A hand-written query in a plain in-memory DuckDB over the latest snapshot's Parquet files."""
     import duckdb
     import pyarrow.parquet as pq
 
+    from tandem.usage.eventstore import EventStore
+
+    store = EventStore(os.environ["TANDEM_EVENTS_PATH"], read_only=True)
+    files = store.parquet_files()
+    store.close()
     terms = home / "terms.parquet"
-    con = duckdb.connect(str(Path(os.environ["TANDEM_EVENTS_PATH"])), read_only=True)
+    con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE TEMP VIEW events AS SELECT * FROM read_parquet({_sql_list(files)})")
     con.execute(f"CREATE TEMP VIEW terms AS SELECT * FROM read_parquet('{terms}')")
     started = time.monotonic()
     table = con.execute(sql, [_d_ts()]).to_arrow_table()
@@ -397,21 +414,23 @@ def child_pandas(home: Path, out: Path) -> dict:
     """The second baseline: the window's events into pandas, every metric computed there."""
     import json as jsonlib
 
-    import duckdb
     import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from tandem.usage.eventstore import EventStore
+
     started = time.monotonic()
     d = pd.Timestamp(_d_ts())
-    con = duckdb.connect(os.environ["TANDEM_EVENTS_PATH"], read_only=True)
-    ev = con.execute(
-        "SELECT account_id, user_id, contact_id, event, ts, quantity, CAST(properties AS VARCHAR) AS properties "
-        "FROM events WHERE ts >= $1 - INTERVAL 90 DAY AND ts < $1",
-        [_d_ts()],
-    ).df()
-    con.close()
+    store = EventStore(os.environ["TANDEM_EVENTS_PATH"], read_only=True)
+    with store.cursor(start=_d_ts() - dt.timedelta(days=90), end=_d_ts()) as cur:
+        ev = cur.execute(
+            "SELECT account_id, user_id, contact_id, event, ts, quantity, CAST(properties AS VARCHAR) AS properties "
+            "FROM events WHERE ts >= $1 - INTERVAL 90 DAY AND ts < $1",
+            [_d_ts()],
+        ).df()
+    store.close()
     terms = pd.read_parquet(home / "terms.parquet")
     read = time.monotonic()
 
@@ -570,6 +589,9 @@ def main() -> None:
     )
     parser.add_argument("--regenerate", action="store_true", help="rebuild the data even when it is there")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of the two hand-written queries and the engine (best reported)"
+    )
     args = parser.parse_args()
     scales = parse_scales(args.events)
     root = Path(args.data_dir) / f"v{DATA_VERSION}-a{args.accounts}"
@@ -581,11 +603,11 @@ def main() -> None:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "terms.parquet").exists():
         print(f"Building {args.accounts:,} accounts and their terms in {home} ...", flush=True)
-        spawn("build-relational", home=home, events_path=home / "events.duckdb", accounts=args.accounts)
+        spawn("build-relational", home=home, events_path=home / "events", accounts=args.accounts)
 
     results: dict[int, dict[str, dict]] = {}
     for n in scales:
-        events_path = root / f"events-{n}.duckdb"
+        events_path = root / f"events-{n}"  # a Delta table (a directory)
         info_path = root / f"events-{n}.json"
         if not info_path.exists():
             print(f"Generating {n:,} events into {events_path} ...", flush=True)
@@ -595,14 +617,21 @@ def main() -> None:
         common = {"home": home, "events_path": events_path}
         out = {name: root / f"out-{name}-{n}.parquet" for name in ("sql", "sql-tuned", "engine", "pandas")}
         row: dict[str, dict] = {"data": info}
-        print(f"[{n:,} events] hand-written SQL ...", flush=True)
-        row["sql"] = spawn("sql", out=out["sql"], **common)
-        print(f"[{n:,} events] hand-written SQL, tuned ...", flush=True)
-        row["sql-tuned"] = spawn("sql-tuned", out=out["sql-tuned"], **common)
-        compare(out["sql"], out["sql-tuned"], f"tuned SQL at {n:,} events")
-        print(f"[{n:,} events] engine ...", flush=True)
-        row["engine"] = spawn("engine", out=out["engine"], **common)
-        compare(out["sql"], out["engine"], f"engine at {n:,} events")
+        # The goal's three measurements, interleaved over --repeat rounds (a neighbour's burst of work
+        # then hits all three alike); each step's fastest round is reported, with every round.
+        for round_ in range(args.repeat):
+            for what, label in (("sql", "hand-written SQL"), ("sql-tuned", "hand-written SQL, tuned"),
+                                ("engine", "engine")):  # fmt: skip
+                print(f"[{n:,} events] {label}, round {round_ + 1} of {args.repeat} ...", flush=True)
+                result = spawn(what, out=out[what], **common)
+                best = row.setdefault(what, result)
+                best.setdefault("rounds", []).append(round(result["seconds"], 3))
+                if result["seconds"] < best["seconds"]:
+                    row[what] = {**result, "rounds": best["rounds"]}
+                row[what]["peak_rss_mb"] = max(best["peak_rss_mb"], result["peak_rss_mb"])
+            if round_ == 0:
+                compare(out["sql"], out["sql-tuned"], f"tuned SQL at {n:,} events")
+                compare(out["sql"], out["engine"], f"engine at {n:,} events")
         print(f"[{n:,} events] service ...", flush=True)
         row["service"] = spawn("service", **common)
         if not args.no_pandas:
@@ -617,6 +646,7 @@ def main() -> None:
                 raise SystemExit(
                     f"MetricValue holds {row['service-current']['metric_values']:,} rows, not {expected:,}"
                 )
+        row["load"] = os.getloadavg()[0]  # the machines are shared: neighbours' work included
         results[n] = row
         print(f"[{n:,} events] done: {json.dumps(row)}", flush=True)
 
@@ -630,8 +660,8 @@ def report(results: dict[int, dict[str, dict]], accounts: int) -> None:
         "the engine's values equal the hand-written SQL's and pandas'."
     )
     print()
-    print("| events | step | seconds | peak RSS MB | ratio to hand-written SQL | ratio to tuned SQL |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("| events | step | seconds | peak RSS MB | ratio to hand-written SQL | ratio to tuned SQL | every round, s |")
+    print("|---:|---|---:|---:|---:|---:|---|")
     for row in results.values():
         base, tuned = row["sql"]["seconds"], row["sql-tuned"]["seconds"]
         lines = [
@@ -646,17 +676,29 @@ def report(results: dict[int, dict[str, dict]], accounts: int) -> None:
             lines.append(("second baseline: pandas", row["pandas"]))
         for label, r in lines:
             rows, secs, rss = row["data"]["rows"], r["seconds"], r["peak_rss_mb"]
-            print(f"| {rows:,} | {label} | {secs:.2f} | {rss:,.0f} | {secs / base:.2f}x | {secs / tuned:.2f}x |")
+            rounds = " / ".join(f"{x:.2f}" for x in r.get("rounds", [secs]))
+            print(
+                f"| {rows:,} | {label} | {secs:.2f} | {rss:,.0f} | {secs / base:.2f}x | {secs / tuned:.2f}x "
+                f"| {rounds} |"
+            )
     largest = max(results)
     row = results[largest]
     svc, eng = row["service"], row["engine"]
     best_sql = min(row["sql"]["seconds"], row["sql-tuned"]["seconds"])
     print()
-    print(f"Loading the relational sources from Django (in the service): {eng['sources_seconds']:.2f} s.")
+    print(f"Loading the sources (Delta log, relational inputs from Django): {eng['sources_seconds']:.2f} s.")
+    for r in results.values():
+        data = r["data"]
+        print(
+            f"Event store at {data['rows']:,} events: {data.get('files', '?')} Parquet files, "
+            f"{data['bytes'] / 2**20:,.0f} MiB ({data['bytes'] / data['rows']:.2f} bytes/event), "
+            f"generated in {data['seconds']:.0f} s; machine load average (1 min) after its runs: {r['load']:.1f}."
+        )
     checks = [
         ("service at most 20 s", svc["seconds"] <= 20.0),
         ("peak memory at most 4 GB (service and engine)", max(svc["peak_rss_mb"], eng["peak_rss_mb"]) <= 4096),
-        ("engine within 2x of the faster hand-written SQL", eng["seconds"] <= 2 * best_sql),
+        ("engine within 1.5x of the faster hand-written SQL", eng["seconds"] <= 1.5 * best_sql),
+        ("engine within 1.5x of the usual hand-written SQL", eng["seconds"] <= 1.5 * row["sql"]["seconds"]),
         ("service within 2x of the faster hand-written SQL", svc["seconds"] <= 2 * best_sql),
     ]
     for label, ok in checks:

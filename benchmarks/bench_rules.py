@@ -227,7 +227,7 @@ def main() -> None:
     args = parse_args()
     home = Path(tempfile.mkdtemp(prefix="tandem-bench-rules-"))
     os.environ["TANDEM_HOME"] = str(home)
-    os.environ["TANDEM_EVENTS_PATH"] = str(home / "events.duckdb")
+    os.environ["TANDEM_EVENTS_PATH"] = str(home / "events")
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")

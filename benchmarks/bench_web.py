@@ -254,6 +254,7 @@ def main() -> None:
     args = parse_args()
     home = Path(tempfile.mkdtemp(prefix="tandem-bench-"))
     os.environ["TANDEM_HOME"] = str(home)
+    os.environ["TANDEM_EVENTS_PATH"] = str(home / "events")  # the event store: a Delta table (a directory)
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = "tandem.settings"
