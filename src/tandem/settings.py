@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tandem.opportunities",
     "tandem.revenue",
     "tandem.reports",
+    "tandem.daily",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from tandem.accounts.models import Account
 from tandem.cli.app import app
+from tandem.daily.models import DailyRun, DailyStep
 from tandem.health.models import HealthScoreCurrent
 from tandem.metrics.models import MetricValue
 from tandem.playbooks.models import Rule
@@ -53,6 +54,11 @@ def test_no_serve_prints_the_login_and_returns(home: Path, event_store: EventSto
     assert HealthScoreCurrent.objects.exists()
     assert Rule.objects.exists()
     assert NpsResponse.objects.exists() or SuccessMilestone.objects.exists()
+    # Today came from the daily pipeline, every step of it, for the demo's today.
+    run = DailyRun.objects.get()
+    assert str(run.day) == "2025-06-15"
+    assert list(run.steps.values_list("step", flat=True)) == list(DailyStep)
+    assert set(MetricValue.objects.values_list("as_of", flat=True)) == {run.day}
 
 
 def test_refuses_foreign_accounts_with_exit_code_3(home: Path, event_store: EventStore):

@@ -24,6 +24,7 @@ from tandem.playbooks.models import (
 )
 from tandem.playbooks.providers import Providers, default_providers
 from tandem.playbooks.services import (
+    CtaAdvanceResult,
     cta_close,
     ctas_advance,
     priority_score,
@@ -279,11 +280,12 @@ def test_playbook_steps_roles_branch_wait_and_notify(csm) -> None:
         ("Wait a week", "csm1", TODAY + dt.timedelta(days=7), "pending"),
     ]
     assert manager.notifications.get().title == f"Heads up: {account.name}"
-    assert ctas_advance(today=TODAY + dt.timedelta(days=6)) == 0
-    assert ctas_advance(today=TODAY + dt.timedelta(days=7)) == 1
+    assert ctas_advance(today=TODAY + dt.timedelta(days=6)) == CtaAdvanceResult(woken=0, waits_finished=0)
+    assert ctas_advance(today=TODAY + dt.timedelta(days=7)) == CtaAdvanceResult(woken=0, waits_finished=1)
     after = CtaTask.objects.get(cta=cta, title="After the wait")
     assert (after.due_date, after.status) == (TODAY + dt.timedelta(days=8), TaskStatus.PENDING)
-    assert ctas_advance(today=TODAY + dt.timedelta(days=7)) == 0  # idempotent
+    # idempotent
+    assert ctas_advance(today=TODAY + dt.timedelta(days=7)) == CtaAdvanceResult(woken=0, waits_finished=0)
 
 
 def test_priority_score_formula() -> None:

@@ -131,3 +131,14 @@ def test_an_append_records_the_bookmark_in_the_same_commit(event_store: EventSto
     assert event_store.append_new(table, app_transaction=("inbox-a", 9)) == 0  # a replay adds nothing
     assert event_store.transaction_version("inbox-a") == 9
     assert event_store.count() == 1
+
+
+def test_many_small_appends_are_compacted_as_they_come(event_store: EventStore, monkeypatch):
+    from tandem.usage import eventstore
+
+    monkeypatch.setattr(eventstore, "COMPACT_WHEN_SMALL_FILES", 8)
+    for n in range(20):
+        event_store.append(_events(n, 3))
+    files = event_store.snapshot().files
+    assert len(files) <= 9
+    assert event_store.count() == 60

@@ -28,10 +28,16 @@ class DemoContext:
     phases: Phases
 
 
-# Dotted paths of callables ``step(ctx: DemoContext) -> None``, in the order they run.
+# Dotted paths of callables ``step(ctx: DemoContext) -> None``, in the order they run. Today's
+# metrics, health, risk, renewals, rules, CTAs and digests come from the daily pipeline, as on
+# every later day; the steps before it build the history it reads.
 POST_BUILD_STEPS: list[str] = [
     "tandem.playbooks.demo.signals_step",  # NPS answers and milestones, read by the metrics step
-    "tandem.health.demo.demo_step",  # metrics history, health scores, churn model (issue #4)
+    "tandem.health.demo.demo_step",  # metric and health history, churn model (issue #4)
+    "tandem.opportunities.demo.build_demo_opportunities",  # closed renewals, expansion pipeline, quotas
+    "tandem.playbooks.demo.demo_step",  # the shipped playbooks and rules
+    "tandem.daily.demo.demo_step",  # the daily pipeline for today
+    "tandem.opportunities.demo.relabel_open_renewals",  # a forecast mix on the renewals it opened
 ]
 
 
@@ -43,7 +49,3 @@ def run_post_build_steps(ctx: DemoContext, steps: list[str] | None = None) -> li
         step(ctx)
         ran.append(path)
     return ran
-
-
-POST_BUILD_STEPS.append("tandem.opportunities.demo.build_demo_opportunities")  # renewals, pipeline, quotas
-POST_BUILD_STEPS.append("tandem.playbooks.demo.demo_step")  # last: rules read the health and metrics steps' output

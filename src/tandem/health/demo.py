@@ -1,4 +1,8 @@
-"""The demo pipeline step: metric history, health scores and the churn model on the new demo."""
+"""The demo's health step: metric history, scored health history and the churn model, up to yesterday.
+
+Today itself (metric snapshot, health scores, churn risk) is computed by the daily pipeline, which
+runs as a later demo step (``tandem.daily.demo``), exactly as every day after it.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,13 @@ def demo_dates(today: dt.date) -> list[dt.date]:
 
 
 def demo_step(ctx: DemoContext) -> None:
-    """Install default metrics (plus per-event ones) and scorecards, compute history, score, train."""
+    """Install default metrics (plus per-event ones) and scorecards, compute and score the history
+    before ``ctx.today``, and train the churn model on it."""
     from tandem.core.errors import DomainError
-    from tandem.health.services import health_score_dates, health_update_current, scorecards_install_defaults
+    from tandem.health.services import health_score_dates, scorecards_install_defaults
     from tandem.metrics import store
     from tandem.metrics.services import metrics_compute, metrics_install_defaults, metrics_suggest
-    from tandem.risk.services import risk_score, risk_train
+    from tandem.risk.services import risk_train
 
     metrics_install_defaults()
     metrics_suggest()
@@ -34,17 +39,16 @@ def demo_step(ctx: DemoContext) -> None:
     # A rebuild replaces the company: old snapshots describe accounts that no longer exist.
     store.delete_snapshots("metrics")
     store.delete_snapshots("health")
-    dates = demo_dates(ctx.today)
+    dates = [d for d in demo_dates(ctx.today) if d < ctx.today]
     advance = ctx.phases.start("Computing metric history", len(dates))
-    metrics_compute(dates=dates, advance=advance)
-    advance = ctx.phases.start("Scoring health and training the churn model", 3)
+    metrics_compute(dates=dates, update_current=False, advance=advance)
+    advance = ctx.phases.start("Scoring health history and training the churn model", 2)
     health_score_dates(dates=dates)
-    health_update_current(as_of=ctx.today)
     advance(1)
     try:
+        # Observations of the last 90 days have no outcome yet, so today's snapshot would not
+        # change what the model learns: training before the daily pipeline computes it is the same.
         risk_train(today=ctx.today)
-        advance(1)
-        risk_score(as_of=ctx.today)
     except DomainError as exc:  # a tiny demo (tests) may not have enough churn to learn from
         log.warning("churn model not trained: %s", exc)
     advance(1)

@@ -11,7 +11,8 @@ JobFunc = Callable[..., Any]
 
 # Dotted paths, imported on first use so the worker does not import every domain at start.
 JOBS: dict[str, str] = {
-    "playbooks.daily": "tandem.playbooks.tasks.daily_pipeline",
+    # The daily pipeline (tandem.daily); the name predates that app and stays for queued rows.
+    "playbooks.daily": "tandem.daily.tasks.daily_pipeline",
     "playbooks.evaluate_rules": "tandem.playbooks.tasks.evaluate_rules",
     "playbooks.send_customer_email": "tandem.playbooks.tasks.send_customer_email",
     "playbooks.advance_ctas": "tandem.playbooks.tasks.advance_ctas",

@@ -120,19 +120,26 @@ def compute(
 
 
 @metrics_app.command("refresh")
-def refresh() -> None:
-    """The daily job: metrics, health scores and churn risk as of today."""
-    from tandem.cli.app import console, setup_django
+def refresh(
+    today: Annotated[str | None, typer.Option(help="Run as of this day (YYYY-MM-DD; default: today).")] = None,
+) -> None:
+    """The daily pipeline now: metrics, health, churn risk, renewals, rules, CTAs, digests (idempotent)."""
+    from tandem.cli.app import console, fail, setup_django
 
+    day = parse_date(today, "--today") if today else None
     setup_django()
-    from tandem.health.services import health_refresh
-    from tandem.metrics.services import metrics_refresh
-    from tandem.risk.services import risk_refresh
+    from django.utils import timezone
 
-    m = metrics_refresh()
-    h = health_refresh()
-    r = risk_refresh()
-    console.print(
-        f"Refreshed {m.metrics} metrics for {m.accounts:,} accounts, {h.scorecards} scorecard(s), "
-        f"risk for {r:,} accounts."
-    )
+    from tandem.cli.daily import PipelinePrinter
+    from tandem.core.errors import DomainError
+    from tandem.daily.services import daily_pipeline_run
+
+    printer = PipelinePrinter(console)
+    try:
+        result = daily_pipeline_run(today=day or timezone.localdate(), observer=printer)
+    except DomainError as exc:
+        printer.close()
+        fail(printer.failed(exc), code=2)
+        return
+    printer.close()
+    printer.finished(result)

@@ -209,12 +209,13 @@ def _store_current(wide: pa.Table, keys: list[str], as_of: dt.date) -> None:
 
 
 def metrics_refresh(*, today: dt.date | None = None) -> ComputeResult:
-    """The daily job: metrics as of today (start of day, so yesterday's events are complete).
+    """The daily step: every active metric as of today (start of day, so yesterday's events are complete).
 
-    Scheduled by the job system: call ``tandem.metrics.services.metrics_refresh()`` once a day, or
-    ``tandem metrics refresh``. Idempotent: running it twice on a day rewrites the same snapshot.
-    Health scores and churn risk are refreshed by ``tandem.health.services.health_refresh`` and
-    ``tandem.risk.services.risk_refresh``, which the CLI's refresh also runs.
+    Run by the daily pipeline (``tandem.daily.services.daily_pipeline_run``), first of its steps.
+    Idempotent: running it twice on a day rewrites the same snapshot. With no active metric there is
+    nothing to compute, which is not an error for the daily run (no dates, no accounts).
     """
     today = today or timezone.localdate()
+    if not MetricDefinition.objects.filter(is_active=True).exists():
+        return ComputeResult(dates=[], accounts=0, metrics=0, seconds=0.0)
     return metrics_compute(dates=[today])

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tandem.core.bulk import db_value, insert_rows
-from tandem.jobs.services import job_enqueue, job_enqueue_many
+from tandem.jobs.services import job_enqueue_many
 from tandem.notifications.delivery import post_webhook, send_mail_smtp, smtp_configured
 from tandem.notifications.messages import Message, as_json, as_text
 from tandem.notifications.models import DigestLog, Notification, NotificationPreference
@@ -163,13 +163,24 @@ def preference_update(*, user: User, email: bool, slack_webhook_url: str, daily_
     return pref
 
 
-def digests_enqueue(*, day: dt.date) -> int:
-    """Queue one digest job per user who wants one (and has an email address) for ``day``."""
-    wanting = set(NotificationPreference.objects.filter(daily_digest=False).values_list("user_id", flat=True))
-    users = User.objects.filter(is_active=True).exclude(email="").exclude(pk__in=wanting).values_list("pk", flat=True)
+@dataclass(frozen=True)
+class DigestsQueued:
+    """What ``digests_enqueue`` did: users who want a digest of ``day``, and jobs newly queued for them."""
+
+    day: dt.date
+    users: int
+    queued: int
+
+
+def digests_enqueue(*, day: dt.date) -> DigestsQueued:
+    """Queue one digest job per user who wants one (and has an email address) for ``day``.
+
+    Idempotent: each job is keyed ``digest:<user>:<day>``, so a second call queues nothing.
+    """
+    opted_out = set(NotificationPreference.objects.filter(daily_digest=False).values_list("user_id", flat=True))
+    users = User.objects.filter(is_active=True).exclude(email="").exclude(pk__in=opted_out).values_list("pk", flat=True)
     jobs = [("notifications.digest", {"user_id": pk, "day": day.isoformat()}, f"digest:{pk}:{day}") for pk in users]
-    job_enqueue_many(jobs=jobs)
-    return len(jobs)
+    return DigestsQueued(day=day, users=len(jobs), queued=job_enqueue_many(jobs=jobs))
 
 
 def digest_send(*, user_id: int, day: dt.date) -> bool:
@@ -220,7 +231,3 @@ def _digest_text(*, summary: Any, day: dt.date) -> tuple[str, str]:
 
 def unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
-
-
-def notification_enqueue_digest_all(*, day: dt.date) -> None:
-    job_enqueue(name="notifications.digests", payload={"day": day.isoformat()}, key=f"digests:{day}")

@@ -1,10 +1,12 @@
-"""Demo post-build step: renewals (closed ones from the contract history, open ones now due),
-an expansion pipeline and quarterly quotas for the demo account managers.
+"""Demo post-build steps: closed renewals from the contract history, an expansion pipeline and
+quarterly quotas for the demo account managers (before the daily pipeline), and a mix of forecast
+categories on the renewals the daily pipeline opened (after it).
 
 Closed renewals are derived from the subscription history, so they agree with it: a term that
 ended in the last year and was followed by a term starting the next day was renewed (with
 expansion or contraction by comparing the two terms' ARR), a term that ended with no successor
-churned. Registered in ``tandem.demo.pipeline.POST_BUILD_STEPS``; idempotent.
+churned. The renewals now due are opened by the daily pipeline's renewal step, as on every later
+day. Registered in ``tandem.demo.pipeline.POST_BUILD_STEPS``; idempotent.
 """
 
 from __future__ import annotations
@@ -33,11 +35,7 @@ from tandem.opportunities.models import (
     Stage,
 )
 from tandem.opportunities.selectors import quarter_bounds
-from tandem.opportunities.services import (
-    RENEWAL_PROBABILITY,
-    churn_reasons_ensure_defaults,
-    renewals_open_due,
-)
+from tandem.opportunities.services import RENEWAL_PROBABILITY, churn_reasons_ensure_defaults
 from tandem.subscriptions.models import ExchangeRate, Subscription
 from tandem.subscriptions.selectors import reporting_currency
 
@@ -132,18 +130,30 @@ def build_demo_opportunities(ctx: DemoContext) -> None:
                 closed.append(opportunity)
         Opportunity.objects.bulk_create(closed, batch_size=2000)
 
-        opened = renewals_open_due(today=today)
-        relabel = []
-        for opportunity in opened:
-            if opportunity.forecast_category == ForecastCategory.BEST_CASE and rng.random() < 0.25:
-                opportunity.forecast_category = ForecastCategory.PIPELINE
-                opportunity.probability = RENEWAL_PROBABILITY[ForecastCategory.PIPELINE]
-                opportunity.stage = Stage.QUALIFY
-                relabel.append(opportunity)
-        Opportunity.objects.bulk_update(relabel, ["forecast_category", "probability", "stage"])
-
         _expansion_pipeline(rng, today)
         _quotas(today, rates, terms)
+
+
+@transaction.atomic
+def relabel_open_renewals(ctx: DemoContext) -> None:
+    """After the daily pipeline opened the renewals now due: a quarter of the best-case ones are
+    still only pipeline (qualifying), so the forecast shows every category."""
+    rng = np.random.default_rng([ctx.seed, 7])
+    opened = Opportunity.objects.filter(
+        account__external_id__startswith=DEMO_PREFIX,
+        kind=OpportunityKind.RENEWAL,
+        source=OpportunitySource.AUTOMATIC,
+        stage__in=OPEN_STAGES,
+        forecast_category=ForecastCategory.BEST_CASE,
+    ).order_by("id")
+    relabel = []
+    for opportunity in opened:
+        if rng.random() < 0.25:
+            opportunity.forecast_category = ForecastCategory.PIPELINE
+            opportunity.probability = RENEWAL_PROBABILITY[ForecastCategory.PIPELINE]
+            opportunity.stage = Stage.QUALIFY
+            relabel.append(opportunity)
+    Opportunity.objects.bulk_update(relabel, ["forecast_category", "probability", "stage"])
 
 
 def _expansion_pipeline(rng: np.random.Generator, today: dt.date) -> None:

@@ -1,5 +1,5 @@
-"""The demo's post-build step: NPS answers and onboarding milestones driven by the hidden health,
-the shipped playbooks and rules, and a first rule evaluation so the queues open full."""
+"""The demo's post-build steps: NPS answers and onboarding milestones driven by the hidden health,
+and the shipped playbooks and rules (the daily pipeline's first run then fills the queues)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from django.db import transaction
 
 from tandem.accounts.models import Account, Contact, LifecycleStage
 from tandem.playbooks.catalog import install_shipped
-from tandem.playbooks.services import ctas_advance, rules_evaluate
 from tandem.success.models import SuccessMilestone
 from tandem.surveys.models import NpsResponse
 
@@ -111,10 +110,7 @@ def signals_step(ctx: DemoContext) -> None:
 
 
 def demo_step(ctx: DemoContext) -> None:
-    """Registered in tandem.demo.pipeline.POST_BUILD_STEPS (after the metrics and health steps)."""
-    advance = ctx.phases.start("Playbooks: rules and calls to action", 2)
+    """Registered in tandem.demo.pipeline.POST_BUILD_STEPS before the daily pipeline, which evaluates the rules."""
+    advance = ctx.phases.start("Playbooks and rules", 1)
     install_shipped()
-    advance(1)
-    rules_evaluate(today=ctx.today)
-    ctas_advance(today=ctx.today)
     advance(1)

@@ -1,40 +1,30 @@
-"""Where health and metrics come from: the health and metrics domains, imported lazily.
+"""Where triggers read health, metrics and churn risk: the selectors of those domains.
 
-Rules must not break when those domains are absent (or in tests), so triggers call them only
-through a :class:`Providers` object. ``default_providers()`` imports
-``tandem.health.selectors.account_health_current``, ``tandem.metrics.selectors.metric_values`` and
-``tandem.risk.selectors.account_risk_current`` (churn risk) when they exist; a missing one is
-``None`` and triggers that need it report "not available".
+Every app is installed, so ``default_providers()`` simply hands the real selectors
+(``tandem.health.selectors.account_health_current``, ``tandem.metrics.selectors.metric_values``,
+``tandem.risk.selectors.account_risk_current``) to the triggers. :class:`Providers` stays an
+injectable seam so tests can pass a double with the same signature; a field left ``None`` there makes
+the triggers that need it report "not available" instead of failing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-
-class HealthSnapshotLike(Protocol):
-    score: float
-    band: str
-    change_7d: float | None
-    change_30d: float | None
+from tandem.health.selectors import HealthSnapshot, account_health_current
+from tandem.metrics.selectors import metric_values
+from tandem.risk.selectors import RiskSnapshot, account_risk_current
 
 
 class HealthSource(Protocol):
-    def __call__(self, *, account_ids: Iterable[int] | None = None) -> dict[int, Any]: ...
-
-
-class RiskSnapshotLike(Protocol):
-    probability: float
-    reasons: list[str]
-    as_of: dt.date
+    def __call__(self, *, account_ids: Iterable[int] | None = None) -> Mapping[int, HealthSnapshot]: ...
 
 
 class RiskSource(Protocol):
-    def __call__(self, *, account_ids: Iterable[int] | None = None) -> dict[int, Any]: ...
+    def __call__(self, *, account_ids: Iterable[int] | None = None) -> Mapping[int, RiskSnapshot]: ...
 
 
 class MetricSource(Protocol):
@@ -47,44 +37,9 @@ class MetricSource(Protocol):
 class Providers:
     health: HealthSource | None = None
     metrics: MetricSource | None = None
-    metrics_refresh: Any = None
     risk: RiskSource | None = None
 
 
 def default_providers() -> Providers:
-    health = metrics = refresh = risk = None
-    try:
-        from tandem.health.selectors import account_health_current
-
-        health = account_health_current
-    except ImportError:
-        pass
-    try:
-        from tandem.metrics.selectors import metric_values
-
-        metrics = metric_values
-    except ImportError:
-        pass
-    try:
-        from tandem.risk.selectors import account_risk_current
-
-        risk = account_risk_current
-    except ImportError:
-        pass
-    refreshers = []
-    for module, name in (
-        ("tandem.metrics.services", "metrics_refresh"),
-        ("tandem.health.services", "health_refresh"),
-        ("tandem.risk.services", "risk_refresh"),
-    ):
-        try:
-            refreshers.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):
-            continue
-    if refreshers:
-
-        def refresh(*, today: dt.date) -> None:
-            for func in refreshers:  # metrics first: health and risk are computed from them
-                func(today=today)
-
-    return Providers(health=health, metrics=metrics, metrics_refresh=refresh, risk=risk)
+    """The real health, metrics and churn-risk selectors."""
+    return Providers(health=account_health_current, metrics=metric_values, risk=account_risk_current)

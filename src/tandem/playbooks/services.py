@@ -607,10 +607,21 @@ def _queue_emails(*, items: list[_EmailToQueue]) -> list[OutboundEmail]:
     return emails_out
 
 
+@dataclass(frozen=True)
+class CtaAdvanceResult:
+    """What one ``ctas_advance`` did: snoozed CTAs woken, waits finished (their next steps reached)."""
+
+    woken: int
+    waits_finished: int
+
+
 @transaction.atomic
-def ctas_advance(*, today: dt.date) -> int:
-    """Finish waits that are over (reaching the steps after them) and wake snoozed CTAs."""
-    CallToAction.objects.filter(OPEN_Q, status=CtaStatus.SNOOZED, snoozed_until__lte=today).update(
+def ctas_advance(*, today: dt.date) -> CtaAdvanceResult:
+    """Finish waits that are over (reaching the steps after them) and wake snoozed CTAs.
+
+    Idempotent: a finished wait is done and a woken CTA open, so a second run on a day does nothing.
+    """
+    woken = CallToAction.objects.filter(OPEN_Q, status=CtaStatus.SNOOZED, snoozed_until__lte=today).update(
         status=CtaStatus.OPEN, snoozed_until=None
     )
     waits = list(
@@ -622,7 +633,7 @@ def ctas_advance(*, today: dt.date) -> int:
         ).select_related("cta", "cta__playbook")
     )
     if not waits:
-        return 0
+        return CtaAdvanceResult(woken=woken, waits_finished=0)
     CtaTask.objects.filter(pk__in=[w.pk for w in waits]).update(status=TaskStatus.DONE, completed_at=timezone.now())
     manager_id = _fallback_manager_id()
     by_playbook: dict[int, list[CtaTask]] = {}
@@ -642,7 +653,7 @@ def ctas_advance(*, today: dt.date) -> int:
                 start=today,
                 manager_id=manager_id,
             )
-    return len(waits)
+    return CtaAdvanceResult(woken=woken, waits_finished=len(waits))
 
 
 # --- working a CTA ------------------------------------------------------------------------------
@@ -791,16 +802,6 @@ def outbound_email_send(*, email_id: int) -> str:
                 status=TaskStatus.DONE, completed_at=timezone.now(), completed_by=email.sender
             )
     return EmailStatus.SENT
-
-
-def daily_run(*, today: dt.date, providers: Providers | None = None) -> EvaluationReport:
-    """The daily pipeline: refresh metrics (when that domain exists), evaluate rules, advance playbooks."""
-    providers = providers or default_providers()
-    if providers.metrics_refresh is not None:
-        providers.metrics_refresh(today=today)
-    report = rules_evaluate(today=today, providers=providers)
-    ctas_advance(today=today)
-    return report
 
 
 def rules_evaluation_enqueue(*, reason: str = "metrics-refreshed") -> None:

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tandem.notifications.services import notification_enqueue_digest_all
-from tandem.playbooks.services import ctas_advance, daily_run, outbound_email_send, rules_evaluate
-
-
-def daily_pipeline(*, day: str) -> None:
-    today = dt.date.fromisoformat(day)
-    daily_run(today=today)
-    notification_enqueue_digest_all(day=today)
+from tandem.playbooks.services import ctas_advance, outbound_email_send, rules_evaluate
 
 
 def evaluate_rules(*, day: str, rule_ids: list[int] | None = None) -> None:

@@ -1,8 +1,7 @@
 """Account status reports and QBR packs: one account or a whole book of business, as HTML or PDF.
 
 The PDF is the same HTML printed by WeasyPrint (charts are inline SVG, which it draws natively).
-Sections whose data comes from optional apps (health, NPS, success milestones) are filled when
-those apps are installed and show "—" otherwise.
+Sections without data yet (no health score, no NPS answer, no milestone) show "—".
 """
 
 from __future__ import annotations
@@ -39,22 +38,15 @@ class AccountReport:
     clv: Any = None
 
 
-def _optional(callable_path: str, **kwargs: Any) -> Any:
-    from django.utils.module_loading import import_string
-
-    try:
-        return import_string(callable_path)(**kwargs)
-    except (ImportError, AttributeError):
-        return None
-
-
 def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> AccountReport:
     from tandem.accounts.models import Account
     from tandem.accounts.selectors import account_360
     from tandem.health.charts import health_history_chart
     from tandem.health.selectors import account_health_trend
     from tandem.opportunities.selectors import account_health_and_risk, account_opportunities
+    from tandem.success.selectors import account_milestones
     from tandem.support.selectors import account_tickets
+    from tandem.surveys.selectors import nps_response_list
     from tandem.usage.selectors import usage_weekly
     from tandem.web.charts import usage_charts
 
@@ -70,8 +62,6 @@ def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> Accou
     health, risk = account_health_and_risk(account_ids=[account_id])
     trend = account_health_trend(account_id=account_id)
     health_chart = health_history_chart(trend) if len(trend) > 1 else None
-    nps = _optional("tandem.surveys.selectors.nps_response_list", account_id=account_id)
-    milestones = _optional("tandem.success.selectors.account_milestones", account_id=account_id)
     return AccountReport(
         view=view,
         charts=charts,
@@ -80,8 +70,8 @@ def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> Accou
         health=health.get(account_id),
         health_chart=health_chart,
         risk=risk.get(account_id),
-        nps=list(nps[:10]) if nps is not None else [],
-        milestones=list(milestones[:15]) if milestones is not None else [],
+        nps=list(nps_response_list(account_id=account_id)[:10]),
+        milestones=list(account_milestones(account_id=account_id)[:15]),
         clv=clv,
     )
 

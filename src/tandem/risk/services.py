@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import pickle
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,17 @@ def risk_train(*, horizon_days: int = DEFAULT_HORIZON, today: dt.date | None = N
     except NotEnoughData as exc:
         raise DomainError(str(exc), [FieldError("history", str(exc))]) from exc
     model.version = timezone.now().strftime("%Y%m%d%H%M%S")
+    risk_model_save(model=model, trained_on=today)
+    return model
+
+
+def risk_model_save(*, model: ChurnModel, trained_on: dt.date) -> None:
+    """Make ``model`` the one the daily scoring uses, with its evaluation report beside it."""
     with _model_path().open("wb") as fh:
         pickle.dump(model, fh)
     _report_path().write_text(
-        json.dumps({"version": model.version, "trained_on": str(today), **model.evaluation.as_dict()}, indent=2)
+        json.dumps({"version": model.version, "trained_on": str(trained_on), **model.evaluation.as_dict()}, indent=2)
     )
-    return model
 
 
 def risk_evaluate(*, horizon_days: int = DEFAULT_HORIZON, today: dt.date | None = None) -> ChurnModel:
@@ -153,9 +159,27 @@ def risk_score(*, as_of: dt.date | None = None) -> int:
     return len(frame)
 
 
-def risk_refresh() -> int:
-    """Daily job (after metrics and health): score today's snapshot with the saved model, if any."""
-    return risk_score() if risk_load_model() is not None else 0
+@dataclass(frozen=True)
+class RiskRefreshResult:
+    """What the daily risk step did: how many accounts it scored, on which snapshot, with which model."""
+
+    as_of: dt.date
+    scored: int
+    model_version: str  # "" when no model is trained yet (nothing scored)
+
+
+def risk_refresh(*, today: dt.date | None = None) -> RiskRefreshResult:
+    """Daily step (after metrics and health): score today's metric snapshot with the saved model.
+
+    Nothing is scored while no model is trained or when there is no snapshot of ``today`` (no
+    active metrics). Idempotent: scoring the same snapshot again replaces AccountRisk with the
+    same rows.
+    """
+    today = today or timezone.localdate()
+    model = risk_load_model()
+    if model is None or today not in set(metric_snapshot_dates()):
+        return RiskRefreshResult(as_of=today, scored=0, model_version=model.version if model else "")
+    return RiskRefreshResult(as_of=today, scored=risk_score(as_of=today), model_version=model.version)
 
 
 def arr_at_risk() -> dict[str, list[tuple[str, Decimal, Decimal, int]]]:
