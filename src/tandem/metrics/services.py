@@ -150,7 +150,7 @@ def metrics_compute(
     The latest date also refreshes ``MetricValue`` (the Django copy used for sorting and filtering)
     when it is not older than what is there.
     """
-    from tandem.metrics.sources import duckdb_sources
+    from tandem.metrics.sources import analytics_sources
 
     started = time.monotonic()
     specs = specs if specs is not None else active_specs()
@@ -171,7 +171,7 @@ def metrics_compute(
                 advance(1)
 
     if sources is None:
-        with duckdb_sources() as src:
+        with analytics_sources() as src:
             run(src)
     else:
         run(sources)
