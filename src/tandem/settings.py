@@ -158,7 +158,8 @@ TANDEM_ANALYTICS_ENGINE = config.env_str("ANALYTICS_ENGINE", "duckdb").strip().l
 TANDEM_SPARK_MASTER = config.env_str("SPARK_MASTER", "local[*]")
 TANDEM_SPARK_DRIVER_MEMORY = config.env_str("SPARK_DRIVER_MEMORY", "2g")
 # Tracking API (tandem.ingest): the durable inbox file, and whether the serving process drains it.
-TANDEM_INGEST_INBOX_PATH = config.tandem_home() / "inbox.sqlite3"
+# One inbox per host: on several hosts sharing TANDEM_HOME, point this at local disk (SQLite must not sit on NFS).
+TANDEM_INGEST_INBOX_PATH = Path(config.env_str("INBOX_PATH", str(config.tandem_home() / "inbox.sqlite3"))).expanduser()
 TANDEM_INGEST_BACKGROUND = config.env_bool("INGEST_BACKGROUND", True)
 
 LOGGING = {

@@ -145,3 +145,61 @@ def test_serve_workers_and_cli_share_the_event_store(tmp_path: Path) -> None:
         for log in ("serve.log", "worker0.log", "worker1.log"):
             text = (tmp_path / log).read_text()
             assert "Traceback" not in text, f"{log}:\n{text}"
+
+
+def test_two_hosts_with_their_own_inboxes_share_one_event_store(tmp_path: Path) -> None:
+    """Two serving "hosts" share TANDEM_HOME (the event store, snapshots) and the database; each has
+    its own inbox on local disk (TANDEM_INBOX_PATH). Both take tracking calls at once; every call is
+    stored once, and both stop cleanly."""
+    with process_env(tmp_path / "shared") as env:
+        if "DATABASE_URL" not in env:  # SQLite: both hosts use the one database file in the shared home
+            env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'shared' / 'tandem.sqlite3'}"
+        assert tandem(env, "migrate", "-q").returncode == 0
+        setup = python(env, "-m", "tests.usage.store_scenario", "setup")
+        assert setup.returncode == 0, setup.stderr
+        key = json.loads(setup.stdout)["key"]
+        hosts = []
+        for name in ("a", "b"):
+            host_env = {**env, "TANDEM_INBOX_PATH": str(tmp_path / f"host-{name}" / "inbox.sqlite3")}
+            port = free_port()
+            hosts.append((port, start(host_env, "serve", "--port", str(port), log=tmp_path / f"serve-{name}.log")))
+        try:
+            for port, _proc in hosts:
+                wait_http(f"http://127.0.0.1:{port}/login/")
+            now = dt.datetime.now(dt.UTC)
+            statuses: list[int] = []
+
+            def send(port: int, host: str) -> None:
+                for b in range(15):
+                    batch = [
+                        {
+                            "type": "track",
+                            "userId": f"{host}-{b}-{i}",
+                            "event": "Feature Used",
+                            "messageId": f"{host}-{b}-{i}",
+                            "timestamp": now.isoformat(),
+                            "context": {"groupId": f"acct-{i % 20}"},
+                        }
+                        for i in range(PER_BATCH)
+                    ]
+                    statuses.append(_post(port, key, batch))
+
+            senders = [threading.Thread(target=send, args=(port, f"h{n}")) for n, (port, _p) in enumerate(hosts)]
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join(120)
+            assert statuses == [200] * 30
+            expected = 2 * 15 * PER_BATCH
+            deadline = time.monotonic() + 60
+            while (counts := _check(env))["total"] < expected and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert counts == {"total": expected, "tracked": expected, "distinct_tracked": expected, "imported": 0}
+        finally:
+            for _port, proc in hosts:
+                proc.terminate()
+            for _port, proc in hosts:
+                assert proc.wait(30) == 0
+        for name in ("a", "b"):
+            text = (tmp_path / f"serve-{name}.log").read_text()
+            assert "Traceback" not in text, text
