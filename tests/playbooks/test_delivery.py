@@ -124,3 +124,21 @@ def test_a_daily_run_is_scheduled_once_per_day(settings) -> None:
     assert schedule_daily(now=morning) is True
     assert schedule_daily(now=morning + dt.timedelta(hours=3)) is False
     assert list(Job.objects.values_list("name", "key")) == [("playbooks.daily", "daily:2025-06-30")]
+
+
+def test_without_smtp_an_email_job_waits_without_failing_and_goes_out_once_configured(smtp, setup, settings) -> None:
+    smtp_host = settings.TANDEM_SMTP_HOST
+    settings.TANDEM_SMTP_HOST = ""
+    rules_evaluate(today=timezone.localdate(), providers=Providers())
+    stats = run_worker(burst=True, schedule=False)
+    assert (stats.done, stats.deferred, stats.failed) == (0, 1, 0)
+    job = Job.objects.get(name="playbooks.send_customer_email")
+    assert (job.status, job.attempts) == (JobStatus.QUEUED, 0)  # the wait spent no attempt
+    assert "TANDEM_SMTP_HOST" in job.last_error and job.run_after > timezone.now()
+    assert OutboundEmail.objects.get().status == EmailStatus.QUEUED
+
+    settings.TANDEM_SMTP_HOST = smtp_host  # the administrator configures SMTP; the job's time comes
+    Job.objects.filter(pk=job.pk).update(run_after=timezone.now())
+    stats = run_worker(burst=True, schedule=False)
+    assert (stats.done, stats.deferred, stats.failed) == (1, 0, 0)
+    assert len(smtp.messages) == 1 and OutboundEmail.objects.get().status == EmailStatus.SENT

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         from tandem.jobs.worker import run_worker
 
         stats = run_worker(burst=burst, poll_seconds=poll, schedule=not no_schedule)
-        console.print(f"jobs done: {stats.done}, failed: {stats.failed}")
+        console.print(f"jobs done: {stats.done}, deferred: {stats.deferred}, failed: {stats.failed}")
 
     rules_app = typer.Typer(help="Rules and calls to action.", no_args_is_help=True)
     app.add_typer(rules_app, name="rules")

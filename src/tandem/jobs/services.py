@@ -150,6 +150,30 @@ def job_fail(*, job_id: int, worker: str, error: str) -> None:
     job.save(update_fields=["status", "finished_at", "run_after", "locked_until", "last_error"])
 
 
+class JobDeferred(Exception):
+    """Raised by a job that cannot run yet for a reason outside it (e.g. SMTP not configured).
+
+    The worker puts the job back in the queue for ``seconds`` without spending one of its
+    attempts, so it neither counts as failed nor gives up while an administrator sets things up.
+    """
+
+    def __init__(self, reason: str, *, seconds: float = 600) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.seconds = seconds
+
+
+def job_defer(*, job_id: int, worker: str, seconds: float, reason: str) -> None:
+    """Queue the job again in ``seconds``; the attempt it just made is not counted."""
+    Job.objects.filter(pk=job_id, locked_by=worker).update(
+        status=JobStatus.QUEUED,
+        run_after=timezone.now() + dt.timedelta(seconds=seconds),
+        attempts=F("attempts") - 1,
+        locked_until=None,
+        last_error=reason[-4000:],
+    )
+
+
 def job_retry(*, job_id: int) -> int:
     """Put a failed job back in the queue (admin action)."""
     return Job.objects.filter(pk=job_id, status=JobStatus.FAILED).update(

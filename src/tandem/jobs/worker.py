@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from tandem.jobs.registry import job_function
 from tandem.jobs.services import (
+    JobDeferred,
     job_claim,
+    job_defer,
     job_enqueue,
     job_fail,
     job_finish,
@@ -73,6 +75,7 @@ class _Heartbeat(threading.Thread):
 class WorkerStats:
     done: int = 0
     failed: int = 0
+    deferred: int = 0
     names: list[str] = field(default_factory=list)
 
 
@@ -85,6 +88,10 @@ def run_one(*, worker: str) -> str | None:
     heartbeat.start()
     try:
         job_function(job.name)(**job.payload)
+    except JobDeferred as deferred:
+        log.info("job %s #%s deferred %ss: %s", job.name, job.pk, deferred.seconds, deferred.reason)
+        job_defer(job_id=job.pk, worker=worker, seconds=deferred.seconds, reason=deferred.reason)
+        return f"~{job.name}"
     except Exception:
         log.exception("job %s #%s failed", job.name, job.pk)
         job_fail(job_id=job.pk, worker=worker, error=traceback.format_exc())
@@ -114,6 +121,8 @@ def run_worker(
             continue
         if name.startswith("!"):
             stats.failed += 1
+        elif name.startswith("~"):
+            stats.deferred += 1
         else:
             stats.done += 1
         stats.names.append(name)

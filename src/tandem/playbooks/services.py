@@ -769,7 +769,10 @@ def outbound_email_send(*, email_id: int) -> str:
             email.save(update_fields=["status", "error", "updated_at"])
             return email.status
         if not smtp_configured():
-            raise RuntimeError("SMTP is not configured (TANDEM_SMTP_HOST); the email stays queued.")
+            from tandem.jobs.services import JobDeferred
+
+            # Not a failure of the email: it is sent once an administrator sets TANDEM_SMTP_HOST.
+            raise JobDeferred("SMTP is not configured (TANDEM_SMTP_HOST); the email stays queued.")
         email.status = EmailStatus.SENDING
         email.message_id = f"<tandem-email-{email.pk}@tandem.local>"
         email.save(update_fields=["status", "message_id", "updated_at"])
