@@ -102,7 +102,7 @@ def _health_below(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     }
 
 
-@trigger("health_band", gettext_lazy("Health band is one of"), bands=["red"])
+@trigger("health_band", gettext_lazy("Health band is one of"), bands=["poor"])
 def _health_band(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     bands = {str(b).lower() for b in p["bands"]}
     return {
