@@ -536,9 +536,10 @@ def run_child(argv: list[str]) -> None:
     print("RESULT " + json.dumps(result))
 
 
-def spawn(what: str, **kwargs: object) -> dict:
+def spawn(what: str, *, script: str = __file__, **kwargs: object) -> dict:
+    """Run ``script --child`` (this file, or another benchmark's) for one measurement; its RESULT line."""
     payload = json.dumps({"what": what, **{k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items()}})
-    proc = subprocess.run([sys.executable, __file__, "--child", payload], capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, script, "--child", payload], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit(f"child '{what}' failed with exit code {proc.returncode}")

@@ -26,7 +26,6 @@ import json
 import os
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -137,13 +136,7 @@ def run_child(argv: list[str]) -> None:
 
 
 def spawn(what: str, **kwargs: object) -> dict:
-    payload = json.dumps({"what": what, **{k: str(v) if isinstance(v, Path) else v for k, v in kwargs.items()}})
-    proc = subprocess.run([sys.executable, __file__, "--child", payload], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout + proc.stderr)
-        raise SystemExit(f"child '{what}' failed with exit code {proc.returncode}")
-    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT ") :])
+    return data.spawn(what, script=__file__, **kwargs)
 
 
 def main() -> None:
