@@ -168,3 +168,23 @@ def test_definition_form_saves_new_kinds(db):
     assert form.is_valid(), form.errors
     saved = form.save()
     assert (saved.kind, saved.window_days, saved.events) == ("milestone_completion", 180, [])
+
+
+def test_current_values_are_rewritten_in_place_day_after_day(db):
+    """The daily copy writes only what changed, and ends up exactly where a full rewrite would."""
+    import pyarrow as pa
+
+    from tandem.metrics.services import _store_current
+
+    a, b, c = AccountFactory(), AccountFactory(), AccountFactory()
+    MetricDefinition.objects.create(key="x", name="x", kind="seats")
+    MetricDefinition.objects.create(key="y", name="y", kind="mrr")
+    day1, day2 = dt.date(2025, 3, 1), dt.date(2025, 3, 2)
+    _store_current(pa.table({"account_id": [a.pk, b.pk], "x": [1.0, 2.0], "y": [5.0, float("nan")]}), ["x", "y"], day1)
+    # Next day: a's x changes, b leaves the snapshot, c appears, a's y becomes unknown.
+    _store_current(pa.table({"account_id": [a.pk, c.pk], "x": [3.0, 4.0], "y": [float("nan"), 6.0]}), ["x", "y"], day2)
+    assert sorted(MetricValue.objects.values_list("account_id", "metric__key", "value", "as_of")) == sorted(
+        [(a.pk, "x", 3.0, day2), (a.pk, "y", None, day2), (c.pk, "x", 4.0, day2), (c.pk, "y", 6.0, day2)]
+    )
+    _store_current(pa.table({"account_id": [a.pk], "x": [9.0], "y": [9.0]}), ["x", "y"], day1)  # older: ignored
+    assert metric_values(key="x") == {a.pk: 3.0, c.pk: 4.0}

@@ -7,11 +7,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tandem.core import bulk
@@ -182,30 +183,54 @@ def metrics_compute(
 
 @transaction.atomic
 def _store_current(wide: pa.Table, keys: list[str], as_of: dt.date) -> None:
-    """Replace MetricValue with the values of ``as_of`` (unless newer ones are there).
+    """Make MetricValue hold the values of ``as_of`` (unless newer ones are there).
 
-    2 million rows at 100,000 accounts x 20 metrics: written with ``executemany`` of prepared
-    values (tandem.core.bulk) instead of one model instance per row.
+    2 million rows at 100,000 accounts x 20 metrics, rewritten every day. Instead of deleting and
+    inserting every row (each insert updates three indexes), the new values are loaded into a
+    temporary table and only what differs is written: a changed value (the value index), the
+    date (no index), rows that appeared or disappeared. On SQLite this took the daily copy of 1.8
+    million values from about 11 s to 7 s in a measurement of the two ways alone.
     """
     current = MetricValue.objects.order_by("-as_of").values_list("as_of", flat=True).first()
     if current and current > as_of:
         return
     ids = {d.key: d.pk for d in MetricDefinition.objects.filter(key__in=keys)}
-    MetricValue.objects.all().delete()
-    # In (metric, account) order, the order of the unique index: about 3x faster on SQLite than
-    # the engine's hash order at 1.4 million rows.
-    wide = wide.sort_by("account_id")
-    accounts = wide.column("account_id").to_pylist()
+    quote = connection.ops.quote_name
+    table = quote(MetricValue._meta.db_table)
+    account, metric, value, day_col = (quote(MetricValue._meta.get_field(f).column) for f in
+                                       ("account", "metric", "value", "as_of"))  # fmt: skip
+    staging = quote("tandem_metric_values_incoming")
     day = bulk.db_value(MetricValue, "as_of", as_of)
-    for key in keys:
-        values = pc.cast(wide.column(key), pa.float64())
-        values = pc.if_else(pc.is_nan(values), None, values).to_pylist()  # NaN is stored as NULL
-        metric_id = ids[key]
-        bulk.executemany_rows(
-            MetricValue,
-            ["account", "metric", "value", "as_of"],
-            ((a, metric_id, v, day) for a, v in zip(accounts, values, strict=True)),
+    same_row = f"s.metric_id = {table}.{metric} AND s.account_id = {table}.{account}"
+    wide = wide.sort_by("account_id")  # (metric, account) order, the unique index's: fewer page visits
+    accounts = wide.column("account_id").to_pylist()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} (account_id bigint, metric_id bigint, value double precision)"
         )
+        cursor.execute(f"DELETE FROM {staging}")
+        for key in keys:
+            values = pc.cast(wide.column(key), pa.float64())
+            values = pc.if_else(pc.is_nan(values), None, values).to_pylist()  # NaN is stored as NULL
+            rows = iter(zip(accounts, [ids[key]] * len(accounts), values, strict=True))
+            while batch := list(islice(rows, bulk.EXECUTEMANY_BATCH)):
+                cursor.executemany(f"INSERT INTO {staging} (account_id, metric_id, value) VALUES (%s, %s, %s)", batch)
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS tandem_metric_values_incoming_idx ON {staging} (metric_id, account_id)"
+        )
+        cursor.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {staging} s WHERE {same_row})")
+        cursor.execute(
+            f"UPDATE {table} SET {value} = s.value FROM {staging} s WHERE {same_row} "
+            f"AND {table}.{value} IS DISTINCT FROM s.value"
+        )
+        cursor.execute(f"UPDATE {table} SET {day_col} = %s WHERE {day_col} <> %s", [day, day])
+        cursor.execute(
+            f"INSERT INTO {table} ({account}, {metric}, {value}, {day_col}) "
+            f"SELECT s.account_id, s.metric_id, s.value, %s FROM {staging} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {same_row})",
+            [day],
+        )
+        cursor.execute(f"DELETE FROM {staging}")
 
 
 def metrics_refresh(*, today: dt.date | None = None) -> ComputeResult:
