@@ -187,8 +187,9 @@ def main() -> None:
           f"(all {first['counts']['metric values'] // max(args.accounts, 1)} metrics per account, stored) is "
           f"{metrics / baseline['seconds']:.1f}x it. Peak RSS {first['peak_rss_mb']:,.0f} MB.")  # fmt: skip
     print("What the run left:", ", ".join(f"{k} {v:,}" for k, v in first["counts"].items()))
-    goal = "met" if first["seconds"] < 60 else "NOT met"
-    print(f"Goal (< 60 s for the whole pipeline): {goal}.")
+    for label, run in (("a normal day (the second run)", second), ("the first day of 50 new rules", first)):
+        verdict = "met" if run["seconds"] < 60 else "NOT met"
+        print(f"Goal (< 60 s for the whole pipeline), {label}: {verdict} ({run['seconds']:.1f} s).")
 
 
 if __name__ == "__main__":
