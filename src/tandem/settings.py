@@ -31,7 +31,10 @@ INSTALLED_APPS = [
     "django_filters",
     "django_countries",
     "ninja",  # serves the bundled Swagger UI for /api/v1/docs instead of a CDN
+    "auditlog",
     "tandem.core",
+    "tandem.audit",
+    "tandem.access",
     "tandem.users",
     "tandem.accounts",
     "tandem.subscriptions",
@@ -65,12 +68,19 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tandem.users.middleware.PreferredLanguageMiddleware",
+    "tandem.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "tandem.urls"
+
+# The audit history is django-auditlog's, in our own table (audit.AuditEntry) with the path of
+# each change (web app, API, import, rule, job) and the account it belongs to.
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_DISABLE_REMOTE_ADDR = False
 WSGI_APPLICATION = "tandem.wsgi.application"
 
 TEMPLATES = [

@@ -1,0 +1,147 @@
+"""Which models are audited, which of their fields, and how their rows name their account.
+
+Computed tables (metric values, health and risk scores, the job queue, notifications) are not
+audited: they are rebuilt from audited inputs every day and would drown the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditlog.registry import auditlog
+from auditlog.signals import pre_log
+from django.apps import apps
+from django.db import models
+from django.db.models.signals import pre_save
+
+from tandem.audit.context import current_scope, pending_account_id
+
+# Timestamps that move on every save say nothing a reader needs.
+NOISE_FIELDS = ("created_at", "updated_at", "last_login", "last_used_at")
+
+
+@dataclass(frozen=True)
+class AuditedModel:
+    label: str
+    account: Callable[[Any], int | None]
+    exclude: Sequence[str] = ()
+    mask: Sequence[str] = ()
+    m2m: Sequence[str] = field(default_factory=tuple)
+
+
+def _own(obj: Any) -> int | None:
+    return obj.pk  # type: ignore[no-any-return]
+
+
+def _account_id(obj: Any) -> int | None:
+    return obj.account_id  # type: ignore[no-any-return]
+
+
+def _via(relation: str) -> Callable[[Any], int | None]:
+    def account_of(obj: Any) -> int | None:
+        related = getattr(obj, relation, None)
+        return getattr(related, "account_id", None)
+
+    return account_of
+
+
+def _none(obj: Any) -> int | None:
+    return None
+
+
+AUDITED: tuple[AuditedModel, ...] = (
+    AuditedModel("accounts.Account", _own, exclude=("arr", "mrr", "arr_reporting", "mrr_reporting")),
+    AuditedModel("accounts.Contact", _account_id),
+    AuditedModel("accounts.ContactRole", _via("contact")),
+    AuditedModel("subscriptions.Product", _none),
+    AuditedModel("subscriptions.Subscription", _account_id),
+    AuditedModel("subscriptions.SubscriptionItem", _via("subscription")),
+    AuditedModel("subscriptions.ExchangeRate", _none),
+    AuditedModel("support.Ticket", _account_id),
+    AuditedModel("timeline.Interaction", _account_id, m2m=("contacts",)),
+    AuditedModel("surveys.NpsResponse", _account_id),
+    AuditedModel("success.SuccessMilestone", _account_id),
+    AuditedModel("opportunities.Opportunity", _account_id),
+    AuditedModel("opportunities.Quota", _none),
+    AuditedModel("opportunities.ChurnReason", _none),
+    AuditedModel("opportunities.RenewalPolicy", _none),
+    AuditedModel("playbooks.CallToAction", _account_id),
+    AuditedModel("playbooks.CtaTask", _via("cta")),
+    AuditedModel("playbooks.Rule", _none),
+    AuditedModel("playbooks.Playbook", _none),
+    AuditedModel("playbooks.PlaybookStep", _none),
+    AuditedModel("playbooks.EmailTemplate", _none),
+    AuditedModel("playbooks.WorkPool", _none, m2m=("members",)),
+    AuditedModel("health.Scorecard", _none),
+    AuditedModel("health.ScorecardMeasure", _none),
+    AuditedModel("metrics.MetricDefinition", _none),
+    AuditedModel("ingest.Source", _none, mask=("secret_digest", "key_digest", "digest")),
+    AuditedModel("notifications.NotificationPreference", _none, mask=("slack_webhook_url",)),
+    AuditedModel("users.User", _none, exclude=("password",), m2m=("groups",)),
+    AuditedModel("users.ApiToken", _none, exclude=("digest",)),
+    AuditedModel("access.AccessPolicy", _none),
+)
+
+_ACCOUNT_OF: dict[type[models.Model], Callable[[Any], int | None]] = {}
+
+
+def _existing_fields(model: type[models.Model], names: Iterable[str]) -> list[str]:
+    present = {f.name for f in model._meta.get_fields()}
+    return [name for name in names if name in present]
+
+
+def register_audited_models() -> None:
+    """Connect django-auditlog to every audited model (idempotent: auditlog replaces a registration)."""
+    for entry in AUDITED:
+        try:
+            model = apps.get_model(entry.label)
+        except LookupError:  # an app that is not installed in this configuration
+            continue
+        m2m = _existing_fields(model, entry.m2m)
+        auditlog.register(
+            model,
+            exclude_fields=_existing_fields(model, (*NOISE_FIELDS, *entry.exclude)),
+            mask_fields=_existing_fields(model, entry.mask),
+            m2m_fields=set(m2m),
+        )
+        _ACCOUNT_OF[model] = entry.account
+    pre_log.connect(_remember_account, dispatch_uid="tandem.audit.account")
+    pre_save.connect(_fill_from_scope, sender=apps.get_model("audit.AuditEntry"), dispatch_uid="tandem.audit.scope")
+
+
+def audited_models() -> list[type[models.Model]]:
+    return list(_ACCOUNT_OF)
+
+
+def account_id_of(instance: models.Model) -> int | None:
+    account_of = _ACCOUNT_OF.get(type(instance))
+    if account_of is None:
+        return None
+    try:
+        return account_of(instance)
+    except models.ObjectDoesNotExist:
+        return None
+
+
+def _remember_account(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    pending_account_id.set(account_id_of(instance))
+
+
+def _fill_from_scope(sender: type[models.Model], instance: Any, **kwargs: Any) -> None:
+    if not instance._state.adding:
+        return
+    scope = current_scope()
+    if instance.actor_id is None:
+        actor = scope.resolved_actor()
+        if actor is not None:
+            instance.actor = actor
+            instance.actor_email = actor.email or None
+    if not instance.via:
+        instance.via = scope.via
+    if instance.remote_addr is None:
+        instance.remote_addr = scope.remote_addr()
+    if instance.account_id is None:
+        instance.account_id = pending_account_id.get()
+        pending_account_id.set(None)
