@@ -27,8 +27,11 @@ urlpatterns = [
     path("notifications/", include("tandem.notifications.urls")),
     path("success/", include("tandem.success.urls")),
     path("", include("tandem.ingest.urls")),
+    path("", include("tandem.access.urls")),
+    path("", include("tandem.audit.urls")),
 ]
 handler404 = "tandem.web.views.page_not_found"
+handler403 = "tandem.web.views.permission_denied"
 
 admin.site.site_header = _("Tandem administration")
 admin.site.site_title = _("Tandem")

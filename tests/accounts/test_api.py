@@ -138,8 +138,8 @@ def test_limit_above_500_is_refused(api: ApiClient):
 def test_account_list_query_count_does_not_grow_with_the_page(api: ApiClient, django_assert_num_queries, size: int):
     AccountFactory.create_batch(size)
     api.get("/accounts/")  # warm the token's last-used stamp
-    # token lookup, permission lookups (user, group), count, page
-    with django_assert_num_queries(5):
+    # token lookup, permission lookups (user, group), access rule (roles, rule), count, page
+    with django_assert_num_queries(7):
         response = api.get("/accounts/")
     assert response.json()["count"] == size
 
@@ -225,7 +225,7 @@ def test_contact_list_query_count_does_not_grow_with_the_page(api: ApiClient, dj
     for contact in ContactFactory.create_batch(size):
         ContactRoleFactory(contact=contact)
     api.get("/contacts/")
-    # token, permissions (2), count, page, roles prefetch
-    with django_assert_num_queries(6):
+    # token, permissions (2), access rule (2), count, page, roles prefetch
+    with django_assert_num_queries(8):
         response = api.get("/contacts/")
     assert [len(i["roles"]) for i in response.json()["items"]] == [1] * size

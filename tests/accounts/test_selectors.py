@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from tandem.access.models import AccessPolicy
 from tandem.accounts.models import LifecycleStage, StakeholderRole, Tier
 from tandem.accounts.selectors import (
     account_360,
@@ -12,6 +13,7 @@ from tandem.accounts.selectors import (
     portfolio_overview,
 )
 from tandem.subscriptions.models import SubscriptionStatus
+from tandem.users.models import User
 from tandem.users.services import user_create
 from tests.factories import (
     AccountFactory,
@@ -23,6 +25,9 @@ from tests.factories import (
     TicketFactory,
     UserFactory,
 )
+
+# Reads as an admin: these tests are about filters, not access rules (tests/access).
+ADMIN = User(is_superuser=True, is_active=True)
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2025, 6, 1)
@@ -45,9 +50,9 @@ def test_account_list_searches_name_domain_and_external_id_case_insensitively():
     AccountFactory(name="Hooli", domain="hooli-globex.example", external_id="x-3")
     AccountFactory(name="Soylent", domain="soylent.example", external_id="x-4")
 
-    assert names(account_list(filters={"q": "GLOB"})) == ["Globex", "Hooli", "Initech"]
-    assert names(account_list(filters={"q": "  crm-1 "})) == ["Globex"]
-    assert names(account_list(filters={"q": ""})) == ["Globex", "Hooli", "Initech", "Soylent"]
+    assert names(account_list(filters={"q": "GLOB"}, user=ADMIN)) == ["Globex", "Hooli", "Initech"]
+    assert names(account_list(filters={"q": "  crm-1 "}, user=ADMIN)) == ["Globex"]
+    assert names(account_list(filters={"q": ""}, user=ADMIN)) == ["Globex", "Hooli", "Initech", "Soylent"]
 
 
 def test_account_list_filters_by_owner_unassigned_tier_stage_and_country():
@@ -56,20 +61,20 @@ def test_account_list_filters_by_owner_unassigned_tier_stage_and_country():
     AccountFactory(name="B", csm_owner=bob, tier=Tier.SMB, lifecycle_stage=LifecycleStage.MATURE)
     AccountFactory(name="C", csm_owner=None, country="JP", lifecycle_stage=LifecycleStage.MATURE)
 
-    assert names(account_list(filters={"csm_owner": str(alice.pk)})) == ["A"]
-    assert names(account_list(filters={"am_owner": str(bob.pk)})) == ["A"]
-    assert names(account_list(filters={"csm_owner": "null"})) == ["C"]
-    assert names(account_list(filters={"tier": "enterprise"})) == ["A"]
-    assert names(account_list(filters={"lifecycle_stage": "mature"})) == ["B", "C"]
-    assert names(account_list(filters={"country": "JP"})) == ["C"]
-    assert names(account_list(filters={"lifecycle_stage": "mature", "csm_owner": str(bob.pk)})) == ["B"]
+    assert names(account_list(filters={"csm_owner": str(alice.pk)}, user=ADMIN)) == ["A"]
+    assert names(account_list(filters={"am_owner": str(bob.pk)}, user=ADMIN)) == ["A"]
+    assert names(account_list(filters={"csm_owner": "null"}, user=ADMIN)) == ["C"]
+    assert names(account_list(filters={"tier": "enterprise"}, user=ADMIN)) == ["A"]
+    assert names(account_list(filters={"lifecycle_stage": "mature"}, user=ADMIN)) == ["B", "C"]
+    assert names(account_list(filters={"country": "JP"}, user=ADMIN)) == ["C"]
+    assert names(account_list(filters={"lifecycle_stage": "mature", "csm_owner": str(bob.pk)}, user=ADMIN)) == ["B"]
 
 
 def test_account_list_ignores_invalid_filter_values():
     AccountFactory(name="A")
     AccountFactory(name="B")
 
-    assert names(account_list(filters={"tier": "gold", "csm_owner": "999999"})) == ["A", "B"]
+    assert names(account_list(filters={"tier": "gold", "csm_owner": "999999"}, user=ADMIN)) == ["A", "B"]
 
 
 def test_country_codes_are_distinct_sorted_and_cached(django_assert_num_queries):
@@ -120,7 +125,7 @@ def test_account_360_collects_terms_contacts_children_and_native_arr(django_asse
 
     # account, children, contacts, roles, terms, items(+products)
     with django_assert_num_queries(6):
-        view = account_360(account_id=account.pk, today=TODAY)
+        view = account_360(account_id=account.pk, today=TODAY, user=ADMIN)
         roles = [r.role for r in view.contacts[0].roles.all()]
         items = [i.product.code for t in view.terms for i in t.subscription.items.all()]
 
@@ -141,7 +146,7 @@ def test_account_360_hides_native_arr_in_the_reporting_currency_and_counts_overd
     account = AccountFactory(currency="USD", renewal_date=TODAY - dt.timedelta(days=3))
     SubscriptionFactory(account=account, currency="USD", arr=Decimal("1200.00"))
 
-    view = account_360(account_id=account.pk, today=TODAY)
+    view = account_360(account_id=account.pk, today=TODAY, user=ADMIN)
 
     assert view.native_arr == {"USD": Decimal("1200.00")}
     assert view.native_arr_other_currencies == {}
@@ -153,11 +158,13 @@ def test_account_360_of_a_missing_account_raises():
     from tandem.accounts.models import Account
 
     with pytest.raises(Account.DoesNotExist):
-        account_360(account_id=424242, today=TODAY)
+        account_360(account_id=424242, today=TODAY, user=ADMIN)
 
 
 def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
     me = user_create(username="me", password=None, roles=["csm"])
+    # A company whose rule shows CSMs contract values (by default it hides them: tests/access).
+    AccessPolicy.objects.create(role="csm", see_contract_values=True)
     other = UserFactory()
     renewing = AccountFactory(
         name="Renews soon",

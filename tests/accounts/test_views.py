@@ -38,7 +38,9 @@ def _english_and_fresh_cache(settings):
 
 @pytest.fixture
 def csm():
-    return user_create(username="casey", password=None, first_name="Casey", last_name="Ng", roles=["csm"])
+    # An account manager: by default the only non-manager role that sees contract values, which
+    # these tests check (tests/access covers what a CSM sees).
+    return user_create(username="casey", password=None, first_name="Casey", last_name="Ng", roles=["account_manager"])
 
 
 @pytest.fixture
@@ -206,12 +208,13 @@ def test_list_query_count_does_not_grow_with_rows(csm_client, django_assert_num_
     for n in range(60):
         AccountFactory(csm_owner=owners[n % 3], am_owner=owners[(n + 1) % 3], country="DE")
 
-    # session, user, user permissions, group permissions, owner choices, country codes, page rows
-    with django_assert_num_queries(7):
+    # session, user, user permissions, group permissions, access rule (roles, rule), owner choices,
+    # country codes, page rows
+    with django_assert_num_queries(9):
         response = csm_client.get(LIST_URL, {"sort": "-arr"})
     assert len(row_names(response)) == 50
     # The country list is cached: the next request needs one query fewer.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         csm_client.get(LIST_URL, {"q": "Account", "csm_owner": owners[0].pk})
 
 
@@ -317,16 +320,17 @@ def test_account_page_shows_the_customer_360(csm_client, acme):
 
 
 def test_account_page_query_count_is_fixed(csm_client, acme, django_assert_num_queries):
-    # session, user, 2 permission lookups, account (+owners, parent), children, contacts,
-    # contact roles, subscriptions, line items (+products), timeline, its contacts, tickets
-    with django_assert_num_queries(13):
+    # session, user, 2 permission lookups, access rule (roles, rule), account (+owners, parent),
+    # children, contacts, contact roles, subscriptions, line items (+products), timeline, its
+    # contacts, tickets
+    with django_assert_num_queries(15):
         csm_client.get(f"/accounts/{acme.pk}/")
     for _n in range(5):
         extra = ContactFactory(account=acme)
         ContactRoleFactory(contact=extra, role=StakeholderRole.CHAMPION)
         InteractionFactory(account=acme).contacts.add(extra)
         TicketFactory(account=acme, contact=extra)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(15):
         csm_client.get(f"/accounts/{acme.pk}/")
 
 

@@ -141,7 +141,7 @@ def test_csm_may_change_but_not_delete(db):
     user = user_create(username="csm", password=None, roles=[Role.CSM])
     _token, secret = api_token_create(user=user, name="t")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    account = AccountFactory(name="Acme")
+    account = AccountFactory(name="Acme", csm_owner=user)  # her own book: the default rule lets her change it
 
     changed = client.patch(f"/api/v1/accounts/{account.pk}", '{"name": "Acme 2"}', content_type="application/json")
     assert changed.status_code == 200

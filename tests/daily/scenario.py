@@ -22,9 +22,8 @@ TRACKED_ACCOUNT = "acct-umbrella"
 
 
 def setup(day: dt.date) -> None:
-    from tests.daily.world import build_world
-
     from tandem.ingest.services import source_create
+    from tests.daily.world import build_world
 
     build_world(today=day)
     _source, key = source_create(name="web app")

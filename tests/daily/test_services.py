@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.daily.world import MODEL_VERSION, build_world
 from typer.testing import CliRunner
 
 from tandem.cli.app import app
@@ -31,6 +30,7 @@ from tandem.risk.services import RiskRefreshResult, risk_refresh
 from tandem.usage.eventstore import EventStore
 from tandem.users.models import User
 from tandem.users.services import user_create
+from tests.daily.world import MODEL_VERSION, build_world
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2025, 6, 30)

@@ -26,12 +26,16 @@ from tandem.opportunities.services import (
 )
 from tandem.subscriptions.models import BillingPeriod, Subscription
 from tandem.subscriptions.services import SubscriptionItemInput, subscription_create
+from tandem.users.models import User
 from tandem.users.services import user_create
 from tests.factories import AccountFactory, ExchangeRateFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 TODAY = dt.date(2025, 10, 1)
+
+# Reads as an admin: these tests are about renewals, not access rules (tests/access).
+ADMIN = User(is_superuser=True, is_active=True)
 
 
 @pytest.fixture
@@ -155,7 +159,12 @@ def test_expansion_lifecycle_and_forecast(contract, am):
     assert rows[0].attainment == D("18200.00") / D("20000")
     assert team.forecast_pipeline == D("18200.00")
 
-    board = {c.stage: c for c in pipeline_board()}
+    board = {
+        c.stage: c
+        for c in pipeline_board(
+            user=ADMIN,
+        )
+    }
     assert [o.pk for o in board[Stage.CLOSED_WON].opportunities] == [deal.pk]
 
 
@@ -168,7 +177,7 @@ def test_renewals_cannot_be_created_by_hand(contract):
 
 def test_renewal_center_lists_open_and_recently_closed(contract):
     renewals_open_due(today=TODAY)
-    center = renewal_center(today=TODAY)
+    center = renewal_center(user=ADMIN, today=TODAY)
     assert [r.opportunity.account_id for r in center.open] == [Account.objects.get().pk]
     assert center.open[0].health is None and center.open[0].risk is None  # never scored yet
     assert center.totals["current_arr"] == D("13200.00")
@@ -185,7 +194,7 @@ def test_renewal_center_shows_each_account_s_current_health_and_risk(contract):
     )
     renewals_open_due(today=TODAY)
 
-    row = renewal_center(today=TODAY).open[0]
+    row = renewal_center(user=ADMIN, today=TODAY).open[0]
 
     assert (row.health.score, row.health.band) == (41.5, Band.POOR)
     assert (row.risk.probability, row.risk.reasons) == (0.27, ["Usage down 40%"])

@@ -162,7 +162,7 @@ def test_subscription_list_query_count_does_not_grow_with_the_page(
         item = SubscriptionItemFactory(product=ProductFactory(code=f"p{n}"))
         SubscriptionItemFactory(subscription=item.subscription, product=item.product)
     api.get("/subscriptions/")
-    # token, permissions (2), count, page, items with their products
-    with django_assert_num_queries(6):
+    # token, permissions (2), access rule (2), count, page, items with their products
+    with django_assert_num_queries(8):
         response = api.get("/subscriptions/")
     assert [len(s["items"]) for s in response.json()["items"]] == [2] * size

@@ -98,6 +98,6 @@ def test_ticket_list_filters_and_ordering(api: ApiClient):
 def test_ticket_list_query_count_does_not_grow_with_the_page(api: ApiClient, django_assert_num_queries, size: int):
     TicketFactory.create_batch(size)
     api.get("/tickets/")
-    with django_assert_num_queries(5):  # token, permissions (2), count, page
+    with django_assert_num_queries(7):  # token, permissions (2), access rule (2), count, page
         response = api.get("/tickets/")
     assert response.json()["count"] == size

@@ -120,7 +120,7 @@ def test_interaction_list_query_count_does_not_grow_with_the_page(api: ApiClient
         interaction.users.add(UserFactory())
         interaction.contacts.add(ContactFactory(account=interaction.account))
     api.get("/interactions/")
-    # token, permissions (2), count, page, users prefetch, contacts prefetch
-    with django_assert_num_queries(7):
+    # token, permissions (2), access rule (2), count, page, users prefetch, contacts prefetch
+    with django_assert_num_queries(9):
         response = api.get("/interactions/")
     assert [(len(i["users"]), len(i["contacts"])) for i in response.json()["items"]] == [(1, 1)] * size

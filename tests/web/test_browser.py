@@ -73,7 +73,10 @@ def browser(_async_unsafe_allowed: None) -> Iterator:
 @pytest.fixture
 def acme(event_store: EventStore) -> dict:
     today = timezone.localdate()
-    csm = user_create(username="dana", password=PASSWORD, first_name="Dana", last_name="Rivera", roles=["csm"])
+    # An account manager, so the page shows contract values (a CSM's rule hides them by default).
+    csm = user_create(
+        username="dana", password=PASSWORD, first_name="Dana", last_name="Rivera", roles=["account_manager"]
+    )
     for n in range(30):
         AccountFactory(name=f"Globex {n:02d}", csm_owner=csm)
     account = AccountFactory(

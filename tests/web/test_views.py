@@ -114,14 +114,16 @@ def test_home_shows_a_csm_their_portfolio(client, django_assert_num_queries):
     TicketFactory(account=soon, subject="Cannot export", status="open")
     client.force_login(me)
 
-    # session, user, permissions (2), roles, totals, renewals, renewal totals, onboarding, tickets
-    with django_assert_num_queries(10):
+    # session, user, permissions (2), roles, access rule (roles, rule), totals, renewals, renewal
+    # totals, onboarding, tickets
+    with django_assert_num_queries(12):
         response = client.get("/")
 
     html = response.content.decode()
     assert "Welcome back, Casey" in html
     assert '<span class="kpi-value" data-testid="kpi-accounts">2</span>' in html
-    assert '<span class="kpi-value" data-testid="kpi-arr">$123K</span>' in html
+    # A CSM's rule hides contract values by default: the ARR figure is masked, not left out.
+    assert 'data-testid="kpi-arr"><span class="masked"' in html and "$123K" not in html
     assert '<span class="kpi-value" data-testid="kpi-renewals">1</span>' in html
     assert '<span class="kpi-value" data-testid="kpi-onboarding">1</span>' in html
     assert "Renews Soon" in html and "in 12 days" in html and "Fresh Start" in html

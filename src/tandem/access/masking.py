@@ -79,14 +79,23 @@ def mask_instance(obj: T, *, user: User | AnonymousUser | None) -> T:
     return obj
 
 
-def _mask_model(obj: Model) -> None:
+def _mask_model(obj: Model, seen: set[int] | None = None) -> None:
+    seen = seen if seen is not None else set()
+    if id(obj) in seen:  # prefetched rows point back at their parent
+        return
+    seen.add(id(obj))
     for name in CONTRACT_VALUE_FIELDS.get(obj._meta.label, ()):
         if name in obj.__dict__:
             obj.__dict__[name] = HIDDEN
     # Related rows already loaded with select_related (row.account.arr on a list).
     for related in getattr(obj._state, "fields_cache", {}).values():
         if isinstance(related, Model):
-            _mask_model(related)
+            _mask_model(related, seen)
+    # ... and rows loaded with prefetch_related (a subscription's items).
+    for prefetched in getattr(obj, "_prefetched_objects_cache", {}).values():
+        for row in getattr(prefetched, "_result_cache", None) or ():
+            if isinstance(row, Model):
+                _mask_model(row, seen)
 
 
 def mask_rows(rows: Iterable[T], *, user: User | AnonymousUser | None) -> list[T]:

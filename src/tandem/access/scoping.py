@@ -164,6 +164,18 @@ def restrict(queryset: QuerySet[M], *, user: User | AnonymousUser | None, action
     return queryset if q is None else queryset.filter(q)
 
 
+def restrict_list(rows: list[M], *, user: User | AnonymousUser | None, action: Action = Action.VIEW) -> list[M]:
+    """Keep the rows of an already evaluated list this person may ``action`` (one query for the whole list)."""
+    if not rows:
+        return rows
+    model = type(rows[0])
+    q = scope_q(model, rights=rights_for(user), action=action)
+    if q is None:
+        return rows
+    allowed = set(model._default_manager.filter(q, pk__in=[row.pk for row in rows]).values_list("pk", flat=True))
+    return [row for row in rows if row.pk in allowed]
+
+
 def can(user: User | AnonymousUser | None, action: Action, obj: Model) -> bool:
     """Whether this person may ``action`` this stored object."""
     rights = rights_for(user)

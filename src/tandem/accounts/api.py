@@ -1,11 +1,15 @@
 """REST endpoints for accounts and contacts: parse, call a service, return a schema."""
 
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
+from tandem.access.masking import sees_contract_values
+from tandem.access.scoping import Action, restrict
+from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts import services
 from tandem.accounts.models import Account, Contact
 from tandem.accounts.schemas import (
@@ -23,6 +27,7 @@ from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve_fields, resolve_required
+from tandem.core.errors import DomainError, FieldError
 from tandem.users.models import User
 
 accounts_router = Router(tags=["Accounts"])
@@ -51,13 +56,20 @@ def list_accounts(
     ordering: AccountOrdering = "name",
 ) -> QuerySet[Account]:
     require_perm(request, "accounts.view_account")
-    return filters.filter(Account.objects.all()).order_by(*_account_ordering(ordering))
+    if ordering.lstrip("-") == "arr" and not sees_contract_values(request.user):
+        raise DomainError(
+            _("Invalid ordering."),
+            [FieldError("ordering", _("Your access rule hides contract values; order by another field."))],
+            status=422,
+        )
+    accounts = restrict(Account.objects.all(), user=request.user)
+    return filters.filter(accounts).order_by(*_account_ordering(ordering))
 
 
 @accounts_router.get("/{account_id}", response={200: AccountOut, **PROBLEM_RESPONSES}, summary="Get an account")
 def get_account(request: HttpRequest, account_id: Id) -> Account:
     require_perm(request, "accounts.view_account")
-    return get_object_or_404(Account, pk=account_id)
+    return get_visible_or_404(Account, user=request.user, pk=account_id)
 
 
 @accounts_router.post(
@@ -69,8 +81,10 @@ def get_account(request: HttpRequest, account_id: Id) -> Account:
 def create_account(request: HttpRequest, payload: AccountIn) -> Status:
     require_perm(request, "accounts.add_account")
     data = resolve_fields(payload.dict(), ACCOUNT_REFS)
-    account = services.account_create(**data)
-    return Status(201, Account.objects.get(pk=account.pk))  # as stored: money to the cent
+    with transaction.atomic():
+        account = services.account_create(**data)
+        ensure_created_in_scope(request.user, account)
+    return Status(201, get_visible_or_404(Account, user=request.user, pk=account.pk))  # as stored: to the cent
 
 
 @accounts_router.patch(
@@ -81,9 +95,10 @@ def create_account(request: HttpRequest, payload: AccountIn) -> Status:
 )
 def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch) -> Account:
     require_perm(request, "accounts.change_account")
-    account = get_object_or_404(Account, pk=account_id)
+    account = get_for_write(Account, user=request.user, pk=account_id)
     data = resolve_fields(payload.dict(exclude_unset=True), ACCOUNT_REFS)
-    return services.account_update(account=account, data=data)
+    services.account_update(account=account, data=data)
+    return get_visible_or_404(Account, user=request.user, pk=account.pk)
 
 
 @accounts_router.delete(
@@ -94,7 +109,7 @@ def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch) 
 )
 def delete_account(request: HttpRequest, account_id: Id) -> Status:
     require_perm(request, "accounts.delete_account")
-    services.account_delete(account=get_object_or_404(Account, pk=account_id))
+    services.account_delete(account=get_for_write(Account, user=request.user, action=Action.DELETE, pk=account_id))
     return Status(204, None)
 
 
@@ -114,13 +129,13 @@ def _contacts() -> QuerySet[Contact]:
 @paginate(Pagination)
 def list_contacts(request: HttpRequest, filters: Query[ContactFilter]) -> QuerySet[Contact]:
     require_perm(request, "accounts.view_contact")
-    return filters.filter(_contacts())
+    return filters.filter(restrict(_contacts(), user=request.user))
 
 
 @contacts_router.get("/{contact_id}", response={200: ContactOut, **PROBLEM_RESPONSES}, summary="Get a contact")
 def get_contact(request: HttpRequest, contact_id: Id) -> Contact:
     require_perm(request, "accounts.view_contact")
-    return get_object_or_404(_contacts(), pk=contact_id)
+    return get_visible_or_404(_contacts(), user=request.user, pk=contact_id)
 
 
 @contacts_router.post(
@@ -133,7 +148,9 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
     require_perm(request, "accounts.add_contact")
     data = payload.dict()
     data["account"] = resolve_required(Account, data["account"], field="account")
-    contact = services.contact_create(**data)
+    with transaction.atomic():
+        contact = services.contact_create(**data)
+        ensure_created_in_scope(request.user, contact)
     return Status(201, _contacts().get(pk=contact.pk))
 
 
@@ -145,7 +162,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
 )
 def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch) -> Contact:
     require_perm(request, "accounts.change_contact")
-    contact = get_object_or_404(Contact, pk=contact_id)
+    contact = get_for_write(Contact, user=request.user, pk=contact_id)
     data = resolve_fields(payload.dict(exclude_unset=True), {"account": Account})
     roles = data.pop("roles", None)
     services.contact_update(contact=contact, data=data, roles=roles)
@@ -155,5 +172,5 @@ def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch) 
 @contacts_router.delete("/{contact_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a contact")
 def delete_contact(request: HttpRequest, contact_id: Id) -> Status:
     require_perm(request, "accounts.delete_contact")
-    services.contact_delete(contact=get_object_or_404(Contact, pk=contact_id))
+    services.contact_delete(contact=get_for_write(Contact, user=request.user, action=Action.DELETE, pk=contact_id))
     return Status(204, None)

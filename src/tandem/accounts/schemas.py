@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
+from tandem.access.shortcuts import HIDDEN_NOTE, MaskedDecimal
 from tandem.accounts.models import Account, Contact, LifecycleStage, StakeholderRole, Tier
 from tandem.api.refs import Id
 
@@ -66,8 +66,8 @@ class AccountOut(Schema):
     csm_owner: int | None = Field(..., alias="csm_owner_id")
     am_owner: int | None = Field(..., alias="am_owner_id")
     start_date: dt.date | None
-    mrr: Decimal = Field(..., description="Monthly recurring revenue in the reporting currency.")
-    arr: Decimal = Field(..., description="Annual recurring revenue in the reporting currency.")
+    mrr: MaskedDecimal = Field(..., description="Monthly recurring revenue in the reporting currency; " + HIDDEN_NOTE)
+    arr: MaskedDecimal = Field(..., description="Annual recurring revenue in the reporting currency; " + HIDDEN_NOTE)
     renewal_date: dt.date | None = Field(..., description="Next renewal of a current subscription.")
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
+from tandem.access.masking import HIDDEN, mask_instance, mask_rows, sees_contract_values
+from tandem.access.scoping import restrict
 from tandem.accounts.models import Account, Contact, ContactRole, LifecycleStage
 from tandem.subscriptions.models import Subscription
 from tandem.subscriptions.selectors import (
@@ -25,6 +27,8 @@ from tandem.users.models import User
 from tandem.users.selectors import user_sees_all_accounts
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from tandem.accounts.filters import AccountFilterSet
 
 COUNTRY_CODES_CACHE_KEY = "accounts:country-codes"
@@ -39,16 +43,16 @@ def account_list_base() -> QuerySet[Account]:
     return Account.objects.select_related("csm_owner", "am_owner", "health", "risk")
 
 
-def account_filterset(*, filters: Mapping[str, Any] | None) -> AccountFilterSet:
-    """The bound filter set of the accounts list: ``.qs`` for the rows and ``.form`` to render."""
+def account_filterset(*, filters: Mapping[str, Any] | None, user: User | AnonymousUser) -> AccountFilterSet:
+    """The bound filter set of the accounts this person may see: ``.qs`` for the rows, ``.form`` to render."""
     from tandem.accounts.filters import AccountFilterSet  # the filter set imports this module
 
-    return AccountFilterSet(data=filters or None, queryset=account_list_base())
+    return AccountFilterSet(data=filters or None, queryset=restrict(account_list_base(), user=user))
 
 
-def account_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Account]:
-    """Accounts matching the list filters (search ``q``, owners, tier, stage, country)."""
-    return account_filterset(filters=filters).qs
+def account_list(*, filters: Mapping[str, Any] | None = None, user: User | AnonymousUser) -> QuerySet[Account]:
+    """Accounts this person may see matching the list filters (search ``q``, owners, tier, stage, country)."""
+    return account_filterset(filters=filters, user=user).qs
 
 
 def account_country_codes() -> list[str]:
@@ -94,10 +98,10 @@ class Account360:
         return {c: v for c, v in self.native_arr.items() if c != self.reporting_currency}
 
 
-def account_360(*, account_id: int, today: dt.date) -> Account360:
-    """The customer 360 of one account. Raises Account.DoesNotExist."""
-    account = Account.objects.select_related("csm_owner", "am_owner", "parent").get(pk=account_id)
-    children = list(account.children.order_by("name", "id"))
+def account_360(*, account_id: int, today: dt.date, user: User | AnonymousUser) -> Account360:
+    """The customer 360 of one account as this person may see it. Raises Account.DoesNotExist."""
+    account = restrict(Account.objects.select_related("csm_owner", "am_owner", "parent"), user=user).get(pk=account_id)
+    children = mask_rows(restrict(account.children.order_by("name", "id"), user=user), user=user)
     contacts = list(
         Contact.objects.filter(account_id=account_id)
         .prefetch_related(Prefetch("roles", queryset=ContactRole.objects.order_by("role")))
@@ -112,6 +116,10 @@ def account_360(*, account_id: int, today: dt.date) -> Account360:
     for term in terms:
         if term.is_current:
             native[term.subscription.currency] += term.subscription.arr
+    if not sees_contract_values(user):
+        mask_instance(account, user=user)
+        mask_rows([term.subscription for term in terms], user=user)
+        native.clear()
     return Account360(
         account=account,
         children=children,
@@ -162,7 +170,7 @@ def portfolio_overview(
     horizon = today + dt.timedelta(days=renewal_window_days)
     renewing = accounts.filter(renewal_date__gte=today, renewal_date__lte=horizon)
     renewal_totals = renewing.aggregate(n=Count("id"), arr=Sum("arr"))
-    return PortfolioOverview(
+    overview = PortfolioOverview(
         sees_all=sees_all,
         account_count=totals["n"],
         arr=totals["arr"] or Decimal("0"),
@@ -178,3 +186,7 @@ def portfolio_overview(
         open_tickets=tickets_open_recent(accounts=None if sees_all else accounts, limit=limit),
         reporting_currency=reporting_currency(),
     )
+    if sees_contract_values(user):
+        return overview
+    mask_rows(overview.renewals, user=user)
+    return replace(overview, arr=HIDDEN, renewals_arr=HIDDEN)  # type: ignore[arg-type]

@@ -10,6 +10,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from tandem.access.masking import sees_contract_values
+from tandem.access.scoping import restrict
 from tandem.accounts.models import Account
 from tandem.accounts.selectors import account_360, account_filterset
 from tandem.accounts.tables import AccountTable
@@ -31,8 +33,10 @@ def _is_partial(request: HttpRequest) -> bool:
 @permission_required("accounts.view_account", raise_exception=True)
 @vary_on_headers("HX-Request")
 def account_list(request: HttpRequest) -> HttpResponse:
-    filterset = account_filterset(filters=request.GET)
-    table = AccountTable(filterset.qs)
+    filterset = account_filterset(filters=request.GET, user=request.user)
+    # Without the right to see contract values the ARR column goes: its sort order would reveal them.
+    hidden = () if sees_contract_values(request.user) else ("arr",)
+    table = AccountTable(filterset.qs, exclude=hidden)
     # LazyPaginator fetches one row more than a page instead of COUNT(*)-ing every match.
     RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
     partial = _is_partial(request)
@@ -45,7 +49,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     today = timezone.localdate()
     try:
-        view = account_360(account_id=account_id, today=today)
+        view = account_360(account_id=account_id, today=today, user=request.user)
     except Account.DoesNotExist:
         raise Http404 from None
     context = {
@@ -62,7 +66,11 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def account_usage_chart(request: HttpRequest, account_id: int) -> HttpResponse:
     """The usage charts, fetched by the account page after it has loaded."""
-    account = Account.objects.filter(pk=account_id).only("id", "name").first()
+    account = (
+        restrict(Account.objects.only("id", "name", "csm_owner_id", "am_owner_id"), user=request.user)
+        .filter(pk=account_id)
+        .first()
+    )
     if account is None:
         raise Http404
     usage = usage_weekly(account_id=account_id, weeks=USAGE_WEEKS, today=timezone.localdate())

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
+
+from tandem.access.masking import mask_rows
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -20,3 +23,9 @@ class Pagination(LimitOffsetPagination):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_limit=MAX_LIMIT, **kwargs)
+
+    def paginate_queryset(self, queryset: Any, pagination: Any, request: HttpRequest, **params: Any) -> Any:
+        page = super().paginate_queryset(queryset, pagination, request=request, **params)
+        # Contract values the caller's access rule hides are masked on every list, the same way.
+        page[self.items_attribute] = mask_rows(page[self.items_attribute], user=request.user)
+        return page

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -116,8 +117,14 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(status=exc.status_code, kind="http-error", detail=str(exc))
 
 
+def _permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    # Raised by the access rules (tandem.access.scoping.ensure) with a message naming the object.
+    return problem_response(status=403, kind="forbidden", detail=str(exc) or _("You may not do this."))
+
+
 def install_problem_handlers(api: NinjaAPI) -> None:
     """Replace ninja's default error bodies with problem details."""
+    api.add_exception_handler(PermissionDenied, _permission_denied)
     api.add_exception_handler(ValidationError, _validation_error)
     api.add_exception_handler(DomainError, _domain_error)
     api.add_exception_handler(Http404, _not_found)

@@ -41,3 +41,8 @@ class AuditEntry(AbstractLogEntry):
             models.Index(fields=["account_id", "timestamp"], name="audit_account_idx"),
             models.Index(fields=["actor", "timestamp"], name="audit_actor_idx"),
         ]
+
+    @property
+    def kind_label(self) -> str:
+        model = self.content_type.model_class()
+        return str(model._meta.verbose_name) if model is not None else self.content_type.model

@@ -50,8 +50,10 @@ def migrate(quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> No
 
     copied = legacy_store_migrate(store=EventStore.for_settings())
     if copied is not None:
-        console.print(f"Copied {copied:,} events from events.duckdb into the event store (the old file is kept as "
-                      "events.duckdb.migrated).")
+        console.print(
+            f"Copied {copied:,} events from events.duckdb into the event store (the old file is kept as "
+            "events.duckdb.migrated)."
+        )
 
 
 @app.command()

@@ -200,6 +200,10 @@ def report_account_command(
     book: Annotated[str | None, typer.Option("--book", help="Every account of this user (CSM or AM).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="pdf or html.")] = "pdf",
     out: Annotated[Path | None, typer.Option("--out", help="Output file.")] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Render it as this user may see it (their access rule); default: everything."),
+    ] = None,
 ) -> None:
     """Write an account status report / QBR pack (one account, or a whole book of business)."""
     setup_django()
@@ -210,8 +214,15 @@ def report_account_command(
         fail("give either an account id or --book USER.", code=2)
     if fmt not in ("pdf", "html"):
         fail("--format must be pdf or html.", code=2)
+    from tandem.users.models import User
+
+    reader = None
+    if as_user is not None:
+        reader = User.objects.filter(username=as_user, is_active=True).first()
+        if reader is None:
+            fail(f"--as: no active user named {as_user}.", code=2)
     try:
-        content, filename = report_render(account_id=account_id, book_username=book, fmt=fmt)
+        content, filename = report_render(account_id=account_id, book_username=book, fmt=fmt, reader=reader)
     except DomainError as exc:
         fail(str(exc), code=2)
     target = out or Path(filename)

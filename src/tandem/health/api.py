@@ -7,6 +7,8 @@ import datetime as dt
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from tandem.access.scoping import restrict
+from tandem.access.shortcuts import get_visible_or_404
 from tandem.api.auth import require_perm
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id
@@ -67,6 +69,9 @@ class ScorecardOut(Schema):
 )
 def get_account_health(request: HttpRequest, account_id: Id) -> AccountHealthOut:
     require_perm(request, "accounts.view_account")
+    from tandem.accounts.models import Account
+
+    get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
     scores = [
         ScoreOut(
             scorecard=s.scorecard.name,
@@ -102,7 +107,8 @@ def list_current(request: HttpRequest, filters: Query[CurrentFilter]) -> list[Cu
     from tandem.accounts.models import Account
 
     qs = (
-        Account.objects.filter(health__isnull=False)
+        restrict(Account.objects.all(), user=request.user)
+        .filter(health__isnull=False)
         .select_related("health", "risk")
         .only("id", "health__score", "health__band", "risk__probability")
     )

@@ -8,12 +8,15 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tandem.access.scoping import AccessDenied, Action, ensure, restrict
+from tandem.access.shortcuts import ensure_company_figures, get_visible_or_404
+from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
 from tandem.health import charts
 from tandem.health.forms import spec_from_form
@@ -29,6 +32,14 @@ def _hist(scores: list[float]) -> list[int]:
     return counts
 
 
+def _sees_company_figures(request: HttpRequest) -> bool:
+    try:
+        ensure_company_figures(request.user)
+    except AccessDenied:
+        return False
+    return True
+
+
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 def portfolio(request: HttpRequest) -> HttpResponse:
@@ -37,13 +48,14 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     from tandem.risk.services import arr_at_risk, risk_report
 
     card = primary_scorecard()
-    scores = list(AccountHealth.objects.values_list("score", flat=True))
+    visible = restrict(AccountHealth.objects.all(), user=request.user)
+    scores = list(visible.values_list("score", flat=True))
     heat: dict[str, dict[str, int]] = {t: {b: 0 for b in Band.values} for t in Tier.values}
-    for tier, band, n in AccountHealth.objects.values_list("account__tier", "band").annotate(n=Count("account")):
+    for tier, band, n in visible.values_list("account__tier", "band").annotate(n=Count("account")):
         heat.setdefault(tier, {b: 0 for b in Band.values})[band] = n
     tiers = dict(Tier.choices)
     heatmap = [(tiers.get(t, t), [(b, row[b]) for b in Band.values], sum(row.values())) for t, row in heat.items()]
-    movers = AccountHealth.objects.filter(change_30d__isnull=False).select_related("account")
+    movers = visible.filter(change_30d__isnull=False).select_related("account")
     context = {
         "card": card,
         "scorecards": Scorecard.objects.filter(is_active=True),
@@ -53,7 +65,8 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "bands": Band.choices,
         "fallers": list(movers.order_by("change_30d", "account_id")[:10]),
         "risers": list(movers.order_by("-change_30d", "account_id")[:10]),
-        "arr_at_risk": arr_at_risk(),
+        # ARR at risk sums every account's contract: company figures only.
+        "arr_at_risk": arr_at_risk() if _sees_company_figures(request) else None,
         "report": risk_report(),
     }
     return render(request, "health/portfolio.html", context)
@@ -65,6 +78,7 @@ def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
     """Health scores, history and churn risk of one account (loaded into the account page by htmx)."""
     from tandem.risk.models import AccountRisk
 
+    get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
     scores = account_scores_current(account_id=account_id)
     trend = account_health_trend(account_id=account_id)
     chart = charts.health_history_chart(trend) if len(trend) > 1 else None
@@ -115,8 +129,7 @@ def scorecard_edit(request: HttpRequest, scorecard_id: int) -> HttpResponse:
     card = get_object_or_404(Scorecard, pk=scorecard_id)
     context = _editor_context(card)
     if request.method == "POST":
-        if not request.user.has_perm("accounts.change_account"):
-            raise Http404
+        ensure(request.user, Action.CHANGE, card)  # scorecards are configuration: managers
         ids = [m.pk for m in context["measures"]]
         try:
             spec = spec_from_form(scorecard_spec(card), ids, request.POST)

@@ -8,14 +8,17 @@ from tandem.ingest.inbox import Inbox
 from tandem.ingest.ingestor import pending_count
 from tandem.ingest.models import Rejection, Source
 from tandem.usage.eventstore import CatalogEntry, EventStore
-from tandem.users.roles import Role, user_roles
+from tandem.users.roles import Role
 
 MANAGER_ROLES = frozenset({Role.ADMIN, Role.CS_MANAGER})
 
 
 def user_may_manage_sources(*, user) -> bool:
-    """Admins and CS managers create, rotate and revoke write keys."""
-    return bool(MANAGER_ROLES & set(user_roles(user)))
+    """Whoever manages configuration (admins and CS managers by default) creates, rotates and revokes write keys."""
+    from tandem.access.scoping import Action, can_model
+    from tandem.ingest.models import Source
+
+    return can_model(user, Action.CHANGE, Source)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, Sum
 
+from tandem.access.masking import HIDDEN, mask_rows, sees_contract_values
+from tandem.access.scoping import restrict
 from tandem.core.money import to_cents
 from tandem.health.selectors import HealthSnapshot, account_health_current
 from tandem.opportunities.models import (
@@ -22,6 +24,11 @@ from tandem.opportunities.models import (
     Stage,
 )
 from tandem.risk.selectors import RiskSnapshot, account_risk_current
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from tandem.users.models import User
 
 ZERO = Decimal("0")
 
@@ -54,10 +61,15 @@ class RenewalCenter:
 
 
 def renewal_center(
-    *, today: dt.date, horizon_days: int = 180, owner_id: int | None = None, closed_days: int = 90
+    *,
+    today: dt.date,
+    user: User | AnonymousUser,
+    horizon_days: int = 180,
+    owner_id: int | None = None,
+    closed_days: int = 90,
 ) -> RenewalCenter:
     """Open renewals closing within ``horizon_days`` (and overdue ones), plus recently closed ones."""
-    qs = opportunities_base().filter(kind=OpportunityKind.RENEWAL)
+    qs = restrict(opportunities_base().filter(kind=OpportunityKind.RENEWAL), user=user)
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     open_qs = list(
@@ -79,6 +91,10 @@ def renewal_center(
     outcome_counts: dict[str, int] = defaultdict(int)
     for o in closed:
         outcome_counts[o.outcome] += 1
+    if not sees_contract_values(user):
+        mask_rows(open_qs, user=user)
+        mask_rows(closed, user=user)
+        totals = defaultdict(lambda: HIDDEN)  # type: ignore[arg-type,return-value]
     return RenewalCenter(
         open=[RenewalRow(o, health.get(o.account_id), risk.get(o.account_id)) for o in open_qs],
         closed=closed,
@@ -96,9 +112,11 @@ class BoardColumn:
     weighted: Decimal
 
 
-def pipeline_board(*, owner_id: int | None = None, closed_since: dt.date | None = None) -> list[BoardColumn]:
+def pipeline_board(
+    *, user: User | AnonymousUser, owner_id: int | None = None, closed_since: dt.date | None = None
+) -> list[BoardColumn]:
     """Expansion opportunities in one column per stage (closed columns only since ``closed_since``)."""
-    qs = opportunities_base().filter(kind__in=EXPANSION_KINDS).order_by("close_date", "id")
+    qs = restrict(opportunities_base().filter(kind__in=EXPANSION_KINDS).order_by("close_date", "id"), user=user)
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     by_stage: dict[str, list[Opportunity]] = defaultdict(list)
@@ -106,7 +124,7 @@ def pipeline_board(*, owner_id: int | None = None, closed_since: dt.date | None 
         if o.stage not in OPEN_STAGES and closed_since and (o.closed_on or dt.date.min) < closed_since:
             continue
         by_stage[o.stage].append(o)
-    return [
+    columns = [
         BoardColumn(
             stage=stage.value,
             label=str(stage.label),
@@ -116,6 +134,11 @@ def pipeline_board(*, owner_id: int | None = None, closed_since: dt.date | None 
         )
         for stage in Stage
     ]
+    if not sees_contract_values(user):
+        for column in columns:
+            mask_rows(column.opportunities, user=user)
+            column.amount = column.weighted = HIDDEN  # type: ignore[assignment]
+    return columns
 
 
 @dataclass

@@ -7,12 +7,16 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tandem.access.masking import mask_rows
+from tandem.access.scoping import Action, can, ensure_model, restrict, restrict_list
+from tandem.access.shortcuts import ensure_company_figures, ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
 from tandem.opportunities.models import (
@@ -22,6 +26,8 @@ from tandem.opportunities.models import (
     ForecastCategory,
     Opportunity,
     OpportunityKind,
+    Quota,
+    RenewalPolicy,
     Stage,
 )
 from tandem.opportunities.selectors import forecast, pipeline_board, quarter_bounds, renewal_center
@@ -60,7 +66,7 @@ def renewals(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     horizon = _int(request.GET.get("horizon")) or 180
     owner_id = _int(request.GET.get("owner"))
-    center = renewal_center(today=today, horizon_days=horizon, owner_id=owner_id)
+    center = renewal_center(today=today, user=request.user, horizon_days=horizon, owner_id=owner_id)
     context = {
         "center": center,
         "horizon": horizon,
@@ -76,6 +82,7 @@ def renewals(request: HttpRequest) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def renewals_open(request: HttpRequest) -> HttpResponse:
+    ensure_model(request.user, Action.CHANGE, RenewalPolicy)  # opens renewals for every account: managers
     created = renewals_open_due(today=timezone.localdate())
     messages.success(request, _("Opened %(n)s renewal opportunities.") % {"n": len(created)})
     return redirect("opportunities:renewals")
@@ -84,15 +91,19 @@ def renewals_open(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    opportunity = get_object_or_404(
+    opportunity = get_visible_or_404(
         Opportunity.objects.select_related("account", "owner", "subscription", "next_subscription", "churn_reason"),
+        user=request.user,
         pk=opportunity_id,
     )
     renewal_lines = []
     if opportunity.is_renewal and opportunity.is_open and opportunity.subscription_id:
-        renewal_lines = list(opportunity.subscription.items.select_related("product").order_by("id"))
+        renewal_lines = mask_rows(
+            opportunity.subscription.items.select_related("product").order_by("id"), user=request.user
+        )
     context = {
         "opportunity": opportunity,
+        "can_change": can(request.user, Action.CHANGE, opportunity),
         "renewal_lines": renewal_lines,
         "reasons": ChurnReason.objects.filter(is_active=True),
         "stages": Stage.choices,
@@ -106,7 +117,7 @@ def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 @require_POST
 def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     """Set the forecast, or close the renewal as renewed (lines as edited on the page) or churned."""
-    opportunity = get_object_or_404(Opportunity, pk=opportunity_id, kind=OpportunityKind.RENEWAL)
+    opportunity = get_for_write(Opportunity, user=request.user, pk=opportunity_id, kind=OpportunityKind.RENEWAL)
     action = request.POST.get("action")
     try:
         if action == "forecast":
@@ -135,7 +146,7 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 def pipeline(request: HttpRequest) -> HttpResponse:
     owner_id = _int(request.GET.get("owner"))
     today = timezone.localdate()
-    columns = pipeline_board(owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
+    columns = pipeline_board(user=request.user, owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
     context = {
         "columns": columns,
         "owner_id": owner_id,
@@ -152,7 +163,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def move_stage(request: HttpRequest, opportunity_id: int) -> HttpResponse:
-    opportunity = get_object_or_404(Opportunity, pk=opportunity_id, kind__in=EXPANSION_KINDS)
+    opportunity = get_for_write(Opportunity, user=request.user, pk=opportunity_id, kind__in=EXPANSION_KINDS)
     try:
         opportunity_move_stage(opportunity=opportunity, stage=request.POST.get("stage", ""))
     except DomainError as exc:
@@ -175,18 +186,20 @@ def _as_get(request: HttpRequest) -> HttpRequest:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
-    account = Account.objects.filter(pk=_int(request.POST.get("account"))).first()
+    account = restrict(Account.objects.all(), user=request.user).filter(pk=_int(request.POST.get("account"))).first()
     if account is None:
         messages.error(request, _("No such account."))
         return redirect("opportunities:pipeline")
     try:
-        opportunity = opportunity_create(
-            account=account,
-            kind=request.POST.get("kind", ""),
-            amount=Decimal(request.POST.get("amount") or "x"),
-            close_date=dt.date.fromisoformat(request.POST.get("close_date", "")),
-            name=request.POST.get("name", ""),
-        )
+        with transaction.atomic():
+            opportunity = opportunity_create(
+                account=account,
+                kind=request.POST.get("kind", ""),
+                amount=Decimal(request.POST.get("amount") or "x"),
+                close_date=dt.date.fromisoformat(request.POST.get("close_date", "")),
+                name=request.POST.get("name", ""),
+            )
+            ensure_created_in_scope(request.user, opportunity)
     except (DomainError, InvalidOperation, ValueError) as exc:
         messages.error(request, str(exc) or _("Invalid opportunity."))
         return redirect(request.POST.get("next") or "opportunities:pipeline")
@@ -197,6 +210,7 @@ def create(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def forecast_page(request: HttpRequest) -> HttpResponse:
+    ensure_company_figures(request.user)
     today = timezone.localdate()
     try:
         anchor = dt.date.fromisoformat(request.GET.get("quarter", "")) if request.GET.get("quarter") else today
@@ -231,6 +245,7 @@ def _forecast_chart(rows: list) -> list:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def quota_save(request: HttpRequest) -> HttpResponse:
+    ensure_model(request.user, Action.CHANGE, Quota)  # quotas are set by managers
     owner = User.objects.filter(pk=_int(request.POST.get("owner"))).first()
     try:
         start = dt.date.fromisoformat(request.POST.get("period_start", ""))
@@ -251,7 +266,10 @@ def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
     """The account page's renewals-and-expansion list, fetched after the page has loaded."""
     from tandem.opportunities.selectors import account_opportunities
 
-    opportunities = account_opportunities(account_id=account_id)
+    get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
+    opportunities = mask_rows(
+        restrict_list(account_opportunities(account_id=account_id), user=request.user), user=request.user
+    )
     context = {
         "open": [o for o in opportunities if o.is_open],
         "last_renewal": next((o for o in reversed(opportunities) if o.is_renewal and not o.is_open), None),

@@ -5,11 +5,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from tandem.access.scoping import Action, ensure_model, restrict
+from tandem.access.shortcuts import get_for_write
 from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
@@ -131,7 +132,7 @@ def list_rules(request: HttpRequest) -> QuerySet[Rule]:
 
 @router.post("/rules", response={201: RuleOut, **PROBLEM_RESPONSES}, summary="Create a rule")
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
-    require_perm(request, "accounts.delete_account")  # CS managers and admins
+    ensure_model(request.user, Action.CHANGE, Rule)  # "manages configuration": CS managers and admins
     return Status(201, services.rule_save(**_rule_data(payload)))
 
 
@@ -148,15 +149,14 @@ def preview_rule(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
 
 @router.put("/rules/{rule_id}", response={200: RuleOut, **PROBLEM_RESPONSES}, summary="Replace a rule")
 def update_rule(request: HttpRequest, rule_id: Id, payload: RuleIn) -> Rule:
-    require_perm(request, "accounts.delete_account")
-    return services.rule_save(rule=get_object_or_404(Rule, pk=rule_id), **_rule_data(payload))
+    return services.rule_save(rule=get_for_write(Rule, user=request.user, pk=rule_id), **_rule_data(payload))
 
 
 @router.get("/ctas", response={200: list[CtaOut], **PROBLEM_RESPONSES}, summary="List calls to action")
 @paginate(Pagination)
 def list_ctas(request: HttpRequest, filters: Query[CtaFilter]) -> QuerySet[CallToAction]:
     require_perm(request, "accounts.view_account")
-    qs = CallToAction.objects.all()
+    qs = restrict(CallToAction.objects.all(), user=request.user)
     for name in ("status", "owner", "account"):
         value = getattr(filters, name)
         if value is not None:
@@ -172,5 +172,5 @@ def my_day(request: HttpRequest) -> list[CallToAction]:
 @router.post("/ctas/{cta_id}/close", response={200: CtaOut, **PROBLEM_RESPONSES}, summary="Close a CTA")
 def close_cta(request: HttpRequest, cta_id: Id, payload: CloseIn) -> CallToAction:
     require_perm(request, "accounts.change_account")
-    cta = get_object_or_404(CallToAction, pk=cta_id)
+    cta = get_for_write(CallToAction, user=request.user, pk=cta_id)
     return services.cta_close(cta=cta, user=request.user, outcome=payload.outcome, reason=payload.reason)

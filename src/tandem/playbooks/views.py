@@ -13,12 +13,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tandem.access.masking import mask_instance
+from tandem.access.scoping import Action, can, can_model, restrict_list
+from tandem.access.shortcuts import get_for_write, get_visible_or_404
+from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
 from tandem.playbooks import selectors, services
 from tandem.playbooks.forms import CloseForm, ExpansionOpportunityForm, ReassignForm, RuleForm, SnoozeForm
 from tandem.playbooks.models import CallToAction, CtaTask, Rule, WorkPool
 from tandem.playbooks.triggers import TRIGGERS
-from tandem.users.roles import Role, user_roles
 
 # Default close date offered when an expansion signal becomes an opportunity.
 EXPANSION_CLOSE_DAYS = 60
@@ -27,7 +30,7 @@ CHANGE = "accounts.change_account"
 
 
 def _is_manager(request: HttpRequest) -> bool:
-    return bool({Role.ADMIN, Role.CS_MANAGER} & set(user_roles(request.user)))
+    return can_model(request.user, Action.CHANGE, Rule)  # "manages configuration"
 
 
 @login_required
@@ -45,7 +48,7 @@ def team(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     context = {
         "rows": selectors.team_queues(today=today),
-        "breaches": selectors.sla_breaches(today=today),
+        "breaches": restrict_list(selectors.sla_breaches(today=today), user=request.user),
         "pools": WorkPool.objects.all(),
         "today": today,
     }
@@ -56,7 +59,8 @@ def team(request: HttpRequest) -> HttpResponse:
 def pool(request: HttpRequest, pool_id: int) -> HttpResponse:
     work_pool = get_object_or_404(WorkPool, pk=pool_id)
     today = timezone.localdate()
-    context = {"pool": work_pool, "ctas": selectors.pool_queue(pool=work_pool, today=today), "today": today}
+    ctas = restrict_list(selectors.pool_queue(pool=work_pool, today=today), user=request.user)
+    context = {"pool": work_pool, "ctas": ctas, "today": today}
     return render(request, "playbooks/pool.html", context)
 
 
@@ -65,7 +69,11 @@ def _cta_context(request: HttpRequest, cta_id: int) -> dict:
         cta = selectors.cta_detail(cta_id=cta_id)
     except CallToAction.DoesNotExist:
         raise Http404 from None
+    if not can(request.user, Action.VIEW, cta):
+        raise Http404
+    mask_instance(cta, user=request.user)
     return {
+        "can_change": can(request.user, Action.CHANGE, cta),
         "cta": cta,
         "tasks": selectors.cta_tasks(cta_id=cta_id),
         "close_form": CloseForm(),
@@ -84,7 +92,7 @@ def _cta_context(request: HttpRequest, cta_id: int) -> dict:
 @require_POST
 def cta_expansion_opportunity(request: HttpRequest, cta_id: int) -> HttpResponse:
     """Open (once) the upsell opportunity for an expansion CTA and go to it."""
-    cta = get_object_or_404(CallToAction, pk=cta_id)
+    cta = get_for_write(CallToAction, user=request.user, pk=cta_id)
     form = ExpansionOpportunityForm(request.POST)
     if not form.is_valid():
         for field_name, errors in form.errors.items():
@@ -115,7 +123,7 @@ def _done(request: HttpRequest, cta_id: int) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = get_object_or_404(CtaTask, pk=task_id)
+    task = get_for_write(CtaTask, user=request.user, pk=task_id)
     try:
         services.cta_task_complete(task=task, user=request.user)
     except DomainError as exc:
@@ -127,7 +135,7 @@ def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def task_send_email(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = get_object_or_404(CtaTask, pk=task_id)
+    task = get_for_write(CtaTask, user=request.user, pk=task_id)
     try:
         services.cta_email_send(task=task, user=request.user)
         messages.success(request, _("The email is queued for sending."))
@@ -137,7 +145,7 @@ def task_send_email(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 def _cta_action(request: HttpRequest, cta_id: int, form_class: type, act) -> HttpResponse:
-    cta = get_object_or_404(CallToAction, pk=cta_id)
+    cta = get_for_write(CallToAction, user=request.user, pk=cta_id)
     form = form_class(request.POST)
     if form.is_valid():
         try:
@@ -234,5 +242,6 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account_ctas(request: HttpRequest, account_id: int) -> HttpResponse:
-    ctas = selectors.account_open_ctas(account_id=account_id)
+    get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
+    ctas = restrict_list(selectors.account_open_ctas(account_id=account_id), user=request.user)
     return render(request, "playbooks/_account_ctas.html", {"ctas": ctas, "today": timezone.localdate()})

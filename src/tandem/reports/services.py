@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tandem.access.masking import mask_rows, sees_contract_values
+from tandem.access.scoping import restrict
 from tandem.core.errors import DomainError, FieldError, NotFound
 from tandem.web.charts import Chart
+
+if TYPE_CHECKING:
+    from tandem.users.models import User
 
 MAX_BOOK_ACCOUNTS = 300
 USAGE_WEEKS = 26
@@ -38,7 +43,8 @@ class AccountReport:
     clv: Any = None
 
 
-def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> AccountReport:
+def account_report(*, account_id: int, today: dt.date, reader: User | None, clv: Any = None) -> AccountReport:
+    """One account's section of a report, as ``reader`` may see it (None: the operator at the command line)."""
     from tandem.accounts.models import Account
     from tandem.accounts.selectors import account_360
     from tandem.health.charts import health_history_chart
@@ -51,7 +57,7 @@ def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> Accou
     from tandem.web.charts import usage_charts
 
     try:
-        view = account_360(account_id=account_id, today=today)
+        view = account_360(account_id=account_id, today=today, user=reader or _operator())
     except Account.DoesNotExist:
         raise NotFound(_("No account with id %(id)s.") % {"id": account_id}) from None
     try:
@@ -66,23 +72,32 @@ def account_report(*, account_id: int, today: dt.date, clv: Any = None) -> Accou
         view=view,
         charts=charts,
         tickets=account_tickets(account_id=account_id, limit=15),
-        opportunities=account_opportunities(account_id=account_id),
+        opportunities=mask_rows(account_opportunities(account_id=account_id), user=reader or _operator()),
         health=health.get(account_id),
         health_chart=health_chart,
         risk=risk.get(account_id),
         nps=list(nps_response_list(account_id=account_id)[:10]),
         milestones=list(account_milestones(account_id=account_id)[:15]),
-        clv=clv,
+        clv=clv if sees_contract_values(reader or _operator()) else None,
     )
 
 
-def report_html(*, account_ids: list[int], title: str, today: dt.date | None = None, for_pdf: bool = False) -> str:
+def _operator() -> User:
+    """Whoever runs a report from the command line already holds the database: they read as an admin."""
+    from tandem.users.models import User
+
+    return User(pk=None, is_superuser=True, is_active=True)
+
+
+def report_html(
+    *, account_ids: list[int], title: str, reader: User | None, today: dt.date | None = None, for_pdf: bool = False
+) -> str:
     """The report for these accounts as one standalone HTML document."""
     today = today or timezone.localdate()
     from tandem.revenue.selectors import accounts_clv
 
     clv = accounts_clv(account_ids=account_ids, today=today)
-    sections = [account_report(account_id=i, today=today, clv=clv.get(i)) for i in account_ids]
+    sections = [account_report(account_id=i, today=today, reader=reader, clv=clv.get(i)) for i in account_ids]
     return render_to_string(
         "reports/report.html",
         {"sections": sections, "title": title, "today": today, "for_pdf": for_pdf},
@@ -96,14 +111,17 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def report_render(
-    *, account_id: int | None = None, book_username: str | None = None, fmt: str = "pdf"
+    *, account_id: int | None = None, book_username: str | None = None, fmt: str = "pdf", reader: User | None
 ) -> tuple[bytes, str]:
-    """Render one account's report or a user's book of business; returns (content, file name)."""
+    """Render one account's report or a user's book of business as ``reader`` may see it; (content, file name).
+
+    ``reader=None`` is the operator at the command line.
+    """
     from tandem.accounts.models import Account
     from tandem.users.models import User
 
     if account_id is not None:
-        account = Account.objects.filter(pk=account_id).only("id", "name").first()
+        account = restrict(Account.objects.only("id", "name"), user=reader or _operator()).filter(pk=account_id).first()
         if account is None:
             raise NotFound(_("No account with id %(id)s.") % {"id": account_id})
         ids, stem = [account.pk], f"account-{account.pk}"
@@ -114,7 +132,7 @@ def report_render(
             message = _("No user named %(u)s.") % {"u": book_username}
             raise DomainError(_("Unknown user."), [FieldError("book", message)])
         ids = list(
-            Account.objects.filter(Q(csm_owner=user) | Q(am_owner=user))
+            restrict(Account.objects.filter(Q(csm_owner=user) | Q(am_owner=user)), user=reader or _operator())
             .order_by("-arr", "name")
             .values_list("pk", flat=True)[:MAX_BOOK_ACCOUNTS]
         )
@@ -122,7 +140,7 @@ def report_render(
             raise DomainError(_("Empty book."), [FieldError("book", _("%(u)s owns no accounts.") % {"u": user})])
         title = _("Book of business: %(name)s") % {"name": user.get_full_name() or user.username}
         stem = f"book-{user.username}"
-    html = report_html(account_ids=ids, title=title, for_pdf=fmt == "pdf")
+    html = report_html(account_ids=ids, title=title, reader=reader, for_pdf=fmt == "pdf")
     if fmt == "html":
         return html.encode(), f"{stem}.html"
     return html_to_pdf(html), f"{stem}.pdf"

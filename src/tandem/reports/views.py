@@ -14,7 +14,7 @@ from tandem.reports.services import report_render
 def account_report(request: HttpRequest, account_id: int) -> HttpResponse:
     fmt = "pdf" if request.GET.get("format") == "pdf" else "html"
     try:
-        content, filename = report_render(account_id=account_id, fmt=fmt)
+        content, filename = report_render(account_id=account_id, fmt=fmt, reader=request.user)
     except NotFound:
         raise Http404 from None
     if fmt == "html":

@@ -5,12 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from tandem.access.masking import mask_rows
+from tandem.access.scoping import restrict
+from tandem.access.shortcuts import (
+    HIDDEN_NOTE,
+    MaskedDecimal,
+    ensure_company_figures,
+    ensure_created_in_scope,
+    get_for_write,
+    get_visible_or_404,
+)
 from tandem.api.auth import require_perm
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.core.errors import DomainError, FieldError
@@ -66,7 +77,7 @@ def _summary(s) -> dict:
 @router.get("/summary", response={200: RevenueOut, **PROBLEM_RESPONSES})
 def revenue_summary_endpoint(request: HttpRequest, filters: Query[RevenueQuery]) -> dict:
     """MRR movements, logo churn, gross revenue churn, GRR and NRR (docs/revenue.md)."""
-    require_perm(request, "accounts.view_account")
+    ensure_company_figures(request.user)
     from tandem.revenue.selectors import revenue_summary
 
     report = revenue_summary(
@@ -94,7 +105,7 @@ class CohortOut(Schema):
 @router.get("/cohorts", response={200: list[CohortOut], **PROBLEM_RESPONSES})
 def revenue_cohorts(request: HttpRequest) -> list[dict]:
     """Quarterly start cohorts with logo and net revenue retention at each quarter end."""
-    require_perm(request, "accounts.view_account")
+    ensure_company_figures(request.user)
     from tandem.revenue.selectors import cohort_table
 
     return [
@@ -155,8 +166,8 @@ class OpportunityOut(Schema):
     stage: str
     probability: Decimal
     forecast_category: str
-    amount: Decimal
-    current_arr: Decimal
+    amount: MaskedDecimal = Field(..., description="Expected ARR; " + HIDDEN_NOTE)
+    current_arr: MaskedDecimal = Field(..., description="ARR of the renewing term; " + HIDDEN_NOTE)
     close_date: dt.date
     closed_on: dt.date | None
     outcome: str
@@ -198,13 +209,14 @@ def list_opportunities(request: HttpRequest, filters: Query[OpportunityFilters])
     require_perm(request, "accounts.view_account")
     from tandem.opportunities.models import Opportunity
 
-    qs = Opportunity.objects.order_by("close_date", "id")
+    qs = restrict(Opportunity.objects.order_by("close_date", "id"), user=request.user)
     for name in ("kind", "stage", "owner_id", "account_id"):
         value = getattr(filters, name)
         if value is not None:
             qs = qs.filter(**{name: value})
     limit = max(1, min(filters.limit, 500))
-    return {"count": qs.count(), "items": list(qs[filters.offset : filters.offset + limit])}
+    items = mask_rows(qs[filters.offset : filters.offset + limit], user=request.user)
+    return {"count": qs.count(), "items": items}
 
 
 @opportunities_router.post("", response={201: OpportunityOut, **PROBLEM_RESPONSES})
@@ -214,11 +226,10 @@ def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status:
     from tandem.opportunities.services import opportunity_create
     from tandem.users.models import User
 
-    account = get_object_or_404(Account, pk=payload.account_id)
+    account = get_visible_or_404(Account, user=request.user, pk=payload.account_id)
     owner = get_object_or_404(User, pk=payload.owner_id) if payload.owner_id else None
-    return Status(
-        201,
-        opportunity_create(
+    with transaction.atomic():
+        opportunity = opportunity_create(
             account=account,
             kind=payload.kind,
             amount=payload.amount,
@@ -228,8 +239,9 @@ def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status:
             owner=owner,
             source=payload.source,
             source_ref=payload.source_ref,
-        ),
-    )
+        )
+        ensure_created_in_scope(request.user, opportunity)
+    return Status(201, opportunity)
 
 
 class StageIn(Schema):
@@ -242,7 +254,8 @@ def move_opportunity_stage(request: HttpRequest, opportunity_id: int, payload: S
     from tandem.opportunities.models import Opportunity
     from tandem.opportunities.services import opportunity_move_stage
 
-    return opportunity_move_stage(opportunity=get_object_or_404(Opportunity, pk=opportunity_id), stage=payload.stage)
+    opportunity = get_for_write(Opportunity, user=request.user, pk=opportunity_id)
+    return opportunity_move_stage(opportunity=opportunity, stage=payload.stage)
 
 
 class RenewalLineIn(Schema):
@@ -278,7 +291,7 @@ def close_renewal(request: HttpRequest, opportunity_id: int, payload: RenewalClo
             for line in payload.items
         ]
     return renewal_close(
-        opportunity=get_object_or_404(Opportunity, pk=opportunity_id),
+        opportunity=get_for_write(Opportunity, user=request.user, pk=opportunity_id),
         churned=payload.churned,
         churn_reason=reason,
         items=items,
@@ -304,7 +317,7 @@ class ForecastQuery(Schema):
 @opportunities_router.get("/forecast", response={200: list[ForecastRowOut], **PROBLEM_RESPONSES})
 def forecast_endpoint(request: HttpRequest, filters: Query[ForecastQuery]) -> list[dict]:
     """Quota, attainment and the cumulative forecast per account manager (team last, owner "")."""
-    require_perm(request, "accounts.view_account")
+    ensure_company_figures(request.user)
     from tandem.opportunities.selectors import forecast
 
     rows, team = forecast(period_start=filters.period_start, period_end=filters.period_end)

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tandem.access.shortcuts import ensure_company_figures
 from tandem.core.errors import DomainError
 from tandem.revenue.charts import movements_chart, mrr_chart, retention_lines_chart
 from tandem.revenue.selectors import (
@@ -36,6 +37,7 @@ def _date(value: str | None, default: dt.date) -> dt.date:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def revenue_page(request: HttpRequest) -> HttpResponse:
+    ensure_company_figures(request.user)
     today = timezone.localdate()
     end = _date(request.GET.get("to"), today)
     start = _date(request.GET.get("from"), dt.date(end.year - 1, end.month, 1))
@@ -61,6 +63,7 @@ def revenue_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def retention_page(request: HttpRequest) -> HttpResponse:
+    ensure_company_figures(request.user)
     today = timezone.localdate()
     by = request.GET.get("by") or "tier"
     if by not in ("tier", "csm", "am", "currency"):

@@ -2,13 +2,15 @@
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
+from tandem.access.scoping import Action, restrict
+from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
@@ -58,7 +60,7 @@ def _item_inputs(items: list[SubscriptionItemIn]) -> list[services.SubscriptionI
 @paginate(Pagination)
 def list_subscriptions(request: HttpRequest, filters: Query[SubscriptionFilter]) -> QuerySet[Subscription]:
     require_perm(request, "subscriptions.view_subscription")
-    return filters.filter(_subscriptions()).order_by("-start_date", "-id")
+    return filters.filter(restrict(_subscriptions(), user=request.user)).order_by("-start_date", "-id")
 
 
 @router.get(
@@ -68,7 +70,7 @@ def list_subscriptions(request: HttpRequest, filters: Query[SubscriptionFilter])
 )
 def get_subscription(request: HttpRequest, subscription_id: Id) -> Subscription:
     require_perm(request, "subscriptions.view_subscription")
-    return get_object_or_404(_subscriptions(), pk=subscription_id)
+    return get_visible_or_404(_subscriptions(), user=request.user, pk=subscription_id)
 
 
 @router.post(
@@ -82,8 +84,10 @@ def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status
     require_perm(request, "subscriptions.add_subscription")
     data: dict[str, Any] = payload.dict(exclude={"items"})
     data["account"] = resolve_required(Account, data["account"], field="account")
-    subscription = services.subscription_create(**data, items=_item_inputs(payload.items))
-    return Status(201, _subscriptions().get(pk=subscription.pk))
+    with transaction.atomic():
+        subscription = services.subscription_create(**data, items=_item_inputs(payload.items))
+        ensure_created_in_scope(request.user, subscription)
+    return Status(201, get_visible_or_404(_subscriptions(), user=request.user, pk=subscription.pk))
 
 
 @router.patch(
@@ -94,7 +98,7 @@ def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status
 )
 def update_subscription(request: HttpRequest, subscription_id: Id, payload: SubscriptionPatch) -> Subscription:
     require_perm(request, "subscriptions.change_subscription")
-    subscription = get_object_or_404(Subscription, pk=subscription_id)
+    subscription = get_for_write(Subscription, user=request.user, pk=subscription_id)
     data = resolve_fields(payload.dict(exclude_unset=True, exclude={"items"}), {"account": Account})
     items = _item_inputs(payload.items) if payload.items is not None else None
     services.subscription_update(subscription=subscription, data=data, items=items)
@@ -109,5 +113,6 @@ def update_subscription(request: HttpRequest, subscription_id: Id, payload: Subs
 )
 def delete_subscription(request: HttpRequest, subscription_id: Id) -> Status:
     require_perm(request, "subscriptions.delete_subscription")
-    services.subscription_delete(subscription=get_object_or_404(Subscription, pk=subscription_id))
+    subscription = get_for_write(Subscription, user=request.user, action=Action.DELETE, pk=subscription_id)
+    services.subscription_delete(subscription=subscription)
     return Status(204, None)

@@ -141,6 +141,8 @@ class SubscriptionItem(TimeStampedModel):
 
     @property
     def amount_per_period(self) -> Decimal:
+        if not isinstance(self.unit_price, Decimal | int | float | str):
+            return self.unit_price  # a price hidden by the reader's access rule hides the amount too
         return Decimal(self.quantity) * Decimal(self.unit_price)
 
     def mrr_exact(self, billing_period_months: int) -> Decimal:

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
+from tandem.access.masking import HIDDEN
+from tandem.access.shortcuts import HIDDEN_NOTE, MaskedDecimal
 from tandem.api.refs import Id
 from tandem.core.money import to_cents
 from tandem.subscriptions.models import BillingPeriod, SubscriptionItem, SubscriptionStatus
@@ -53,11 +55,13 @@ class SubscriptionItemOut(Schema):
     product_code: str = Field(..., alias="product.code")
     product_name: str = Field(..., alias="product.name")
     quantity: Decimal
-    unit_price: Decimal
-    amount_per_period: Decimal = Field(..., description="quantity * unit price, to the cent.")
+    unit_price: MaskedDecimal = Field(..., description="Price per unit per billing period; " + HIDDEN_NOTE)
+    amount_per_period: MaskedDecimal = Field(..., description="quantity * unit price, to the cent; " + HIDDEN_NOTE)
 
     @staticmethod
-    def resolve_amount_per_period(obj: SubscriptionItem) -> Decimal:
+    def resolve_amount_per_period(obj: SubscriptionItem) -> Decimal | None:
+        if obj.unit_price is HIDDEN:
+            return None
         return to_cents(obj.amount_per_period)
 
 
@@ -72,8 +76,10 @@ class SubscriptionOut(Schema):
     renewal_date: dt.date | None
     auto_renew: bool
     status: SubscriptionStatus
-    mrr: Decimal = Field(..., description="Monthly recurring revenue in the subscription currency.")
-    arr: Decimal = Field(..., description="12 * MRR.")
+    mrr: MaskedDecimal = Field(
+        ..., description="Monthly recurring revenue in the subscription currency; " + HIDDEN_NOTE
+    )
+    arr: MaskedDecimal = Field(..., description="12 * MRR; " + HIDDEN_NOTE)
     items: list[SubscriptionItemOut]
     created_at: dt.datetime
     updated_at: dt.datetime

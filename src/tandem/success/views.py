@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from tandem.access.scoping import Action, can
+from tandem.access.shortcuts import get_for_write, get_visible_or_404
+from tandem.accounts.models import Account
 from tandem.success.models import SuccessMilestone
 from tandem.success.selectors import account_milestones
 from tandem.success.services import milestone_complete
@@ -17,6 +20,7 @@ def _render_section(request: HttpRequest, account_id: int) -> HttpResponse:
     context = {
         "account_id": account_id,
         "milestones": list(account_milestones(account_id=account_id)),
+        "can_change": can(request.user, Action.CHANGE, Account(pk=account_id)),
         "today": timezone.localdate(),
     }
     return render(request, "success/_milestones.html", context)
@@ -25,6 +29,7 @@ def _render_section(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 def account_milestones_section(request: HttpRequest, account_id: int) -> HttpResponse:
+    get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
     return _render_section(request, account_id)
 
 
@@ -32,6 +37,6 @@ def account_milestones_section(request: HttpRequest, account_id: int) -> HttpRes
 @permission_required("accounts.change_account", raise_exception=True)
 @require_POST
 def milestone_complete_view(request: HttpRequest, milestone_id: int) -> HttpResponse:
-    milestone = get_object_or_404(SuccessMilestone, pk=milestone_id)
+    milestone = get_for_write(SuccessMilestone, user=request.user, pk=milestone_id)
     milestone_complete(milestone=milestone)
     return _render_section(request, milestone.account_id)

@@ -2,12 +2,14 @@
 
 from typing import Literal
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
+from tandem.access.scoping import Action, restrict
+from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account, Contact
 from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
@@ -37,13 +39,13 @@ def list_tickets(
 ) -> QuerySet[Ticket]:
     require_perm(request, "support.view_ticket")
     tie_breaker = "-id" if ordering.startswith("-") else "id"
-    return filters.filter(Ticket.objects.all()).order_by(ordering, tie_breaker)
+    return filters.filter(restrict(Ticket.objects.all(), user=request.user)).order_by(ordering, tie_breaker)
 
 
 @router.get("/{ticket_id}", response={200: TicketOut, **PROBLEM_RESPONSES}, summary="Get a ticket")
 def get_ticket(request: HttpRequest, ticket_id: Id) -> Ticket:
     require_perm(request, "support.view_ticket")
-    return get_object_or_404(Ticket, pk=ticket_id)
+    return get_visible_or_404(Ticket, user=request.user, pk=ticket_id)
 
 
 @router.post(
@@ -55,7 +57,10 @@ def get_ticket(request: HttpRequest, ticket_id: Id) -> Ticket:
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
     require_perm(request, "support.add_ticket")
     data = resolve_fields(payload.dict(), TICKET_REFS)
-    return Status(201, services.ticket_create(**data))
+    with transaction.atomic():
+        ticket = services.ticket_create(**data)
+        ensure_created_in_scope(request.user, ticket)
+    return Status(201, ticket)
 
 
 @router.patch(
@@ -66,7 +71,7 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
 )
 def update_ticket(request: HttpRequest, ticket_id: Id, payload: TicketPatch) -> Ticket:
     require_perm(request, "support.change_ticket")
-    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    ticket = get_for_write(Ticket, user=request.user, pk=ticket_id)
     data = resolve_fields(payload.dict(exclude_unset=True), TICKET_REFS)
     return services.ticket_update(ticket=ticket, data=data)
 
@@ -74,5 +79,5 @@ def update_ticket(request: HttpRequest, ticket_id: Id, payload: TicketPatch) -> 
 @router.delete("/{ticket_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a ticket")
 def delete_ticket(request: HttpRequest, ticket_id: Id) -> Status:
     require_perm(request, "support.delete_ticket")
-    services.ticket_delete(ticket=get_object_or_404(Ticket, pk=ticket_id))
+    services.ticket_delete(ticket=get_for_write(Ticket, user=request.user, action=Action.DELETE, pk=ticket_id))
     return Status(204, None)

@@ -2,11 +2,14 @@
 
 import datetime as dt
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
+from tandem.access.scoping import restrict
+from tandem.access.shortcuts import ensure_created_in_scope
 from tandem.accounts.models import Account, Contact
 from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
@@ -48,18 +51,20 @@ class NpsFilter(Schema):
 @paginate(Pagination)
 def list_nps_responses(request: HttpRequest, filters: Query[NpsFilter]) -> QuerySet[NpsResponse]:
     require_perm(request, "accounts.view_account")
-    return nps_response_list(account_id=filters.account, max_score=filters.max_score)
+    return restrict(nps_response_list(account_id=filters.account, max_score=filters.max_score), user=request.user)
 
 
 @router.post("/", response={201: NpsResponseOut, **PROBLEM_RESPONSES}, summary="Record an NPS response")
 def create_nps_response(request: HttpRequest, payload: NpsResponseIn) -> Status:
     require_perm(request, "accounts.change_account")
-    response = nps_response_create(
-        account=resolve_required(Account, payload.account, field="account"),
-        contact=resolve(Contact, payload.contact, field="contact"),
-        score=payload.score,
-        comment=payload.comment,
-        responded_at=payload.responded_at,
-        external_id=payload.external_id,
-    )
+    with transaction.atomic():
+        response = nps_response_create(
+            account=resolve_required(Account, payload.account, field="account"),
+            contact=resolve(Contact, payload.contact, field="contact"),
+            score=payload.score,
+            comment=payload.comment,
+            responded_at=payload.responded_at,
+            external_id=payload.external_id,
+        )
+        ensure_created_in_scope(request.user, response)
     return Status(201, response)

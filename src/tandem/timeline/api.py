@@ -1,11 +1,13 @@
 """REST endpoints for the timeline's interactions."""
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
+from tandem.access.scoping import Action, restrict
+from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account, Contact
 from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
@@ -46,7 +48,7 @@ def _participants(data: dict) -> dict:
 @paginate(Pagination)
 def list_interactions(request: HttpRequest, filters: Query[InteractionFilter]) -> QuerySet[Interaction]:
     require_perm(request, "timeline.view_interaction")
-    return filters.filter(_interactions()).order_by("-occurred_at", "-id")
+    return filters.filter(restrict(_interactions(), user=request.user)).order_by("-occurred_at", "-id")
 
 
 @router.get(
@@ -56,7 +58,7 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilter]) -
 )
 def get_interaction(request: HttpRequest, interaction_id: Id) -> Interaction:
     require_perm(request, "timeline.view_interaction")
-    return get_object_or_404(_interactions(), pk=interaction_id)
+    return get_visible_or_404(_interactions(), user=request.user, pk=interaction_id)
 
 
 @router.post(
@@ -68,7 +70,9 @@ def get_interaction(request: HttpRequest, interaction_id: Id) -> Interaction:
 def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status:
     require_perm(request, "timeline.add_interaction")
     data = _participants(resolve_fields(payload.dict(), {"account": Account}))
-    interaction = services.interaction_create(**data, author=request.user)
+    with transaction.atomic():
+        interaction = services.interaction_create(**data, author=request.user)
+        ensure_created_in_scope(request.user, interaction)
     return Status(201, _interactions().get(pk=interaction.pk))
 
 
@@ -80,7 +84,7 @@ def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status:
 )
 def update_interaction(request: HttpRequest, interaction_id: Id, payload: InteractionPatch) -> Interaction:
     require_perm(request, "timeline.change_interaction")
-    interaction = get_object_or_404(Interaction, pk=interaction_id)
+    interaction = get_for_write(Interaction, user=request.user, pk=interaction_id)
     data = _participants(resolve_fields(payload.dict(exclude_unset=True), {"account": Account}))
     users, contacts = data.pop("users", None), data.pop("contacts", None)
     services.interaction_update(interaction=interaction, data=data, users=users, contacts=contacts)
@@ -94,5 +98,6 @@ def update_interaction(request: HttpRequest, interaction_id: Id, payload: Intera
 )
 def delete_interaction(request: HttpRequest, interaction_id: Id) -> Status:
     require_perm(request, "timeline.delete_interaction")
-    services.interaction_delete(interaction=get_object_or_404(Interaction, pk=interaction_id))
+    interaction = get_for_write(Interaction, user=request.user, action=Action.DELETE, pk=interaction_id)
+    services.interaction_delete(interaction=interaction)
     return Status(204, None)

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tandem.accounts.selectors import portfolio_overview
 
@@ -17,6 +18,16 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.has_perm("accounts.view_account"):
         overview = portfolio_overview(user=request.user, today=timezone.localdate())
     return render(request, "web/home.html", {"overview": overview})
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The site-wide 403: a page in the app's layout saying what was refused, problem JSON for the API."""
+    if request.path.startswith("/api/"):
+        from tandem.api.problems import problem_response
+
+        return problem_response(status=403, kind="forbidden", detail=str(exception or "") or _("You may not do this."))
+    reason = str(exception) if exception is not None and str(exception) else ""
+    return render(request, "web/403.html", {"reason": reason}, status=403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

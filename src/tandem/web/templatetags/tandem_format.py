@@ -16,7 +16,11 @@ from babel.numbers import format_compact_currency, format_currency, format_decim
 from django import template
 from django.conf import settings
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from tandem.access.masking import HIDDEN
 
 register = template.Library()
 
@@ -43,6 +47,8 @@ def format_money(
     amount: Decimal | float | int | None, currency: str | None = None, *, language: str | None = None
 ) -> str:
     """``amount`` in ``currency`` (the reporting currency by default) for the active language."""
+    if amount is HIDDEN:
+        return hidden_marker()
     if amount is None or amount == "":
         return ""
     return format_currency(
@@ -50,6 +56,11 @@ def format_money(
         (currency or settings.TANDEM_REPORTING_CURRENCY).upper(),
         locale=babel_locale(language),
     )
+
+
+def hidden_marker() -> str:
+    """How a contract value the reader's access rule hides looks, on every page and in every report."""
+    return format_html('<span class="masked" title="{}">•••</span>', _("Hidden by your access rule"))
 
 
 @register.filter
@@ -61,6 +72,8 @@ def money(amount: Decimal | float | int | None, currency: str | None = None) -> 
 @register.filter
 def money_short(amount: Decimal | float | int | None, currency: str | None = None) -> str:
     """Compact money for headline figures: ``$1.2M``."""
+    if amount is HIDDEN:
+        return hidden_marker()
     if amount is None or amount == "":
         return ""
     return format_compact_currency(
@@ -74,6 +87,8 @@ def money_short(amount: Decimal | float | int | None, currency: str | None = Non
 @register.filter
 def number(value: Decimal | float | int | None) -> str:
     """A count or quantity with the locale's digits and grouping."""
+    if value is HIDDEN:
+        return hidden_marker()
     if value is None or value == "":
         return ""
     return format_decimal(value, locale=babel_locale())
