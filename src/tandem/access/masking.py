@@ -22,7 +22,10 @@ T = TypeVar("T")
 
 
 class HiddenValue:
-    """A value the reader may not see. Falsy, and never equal to a number."""
+    """A value the reader may not see; never equal to a number.
+
+    Truthy on purpose: templates that write ``{{ value|default:0 }}`` must show the mask, not 0.
+    """
 
     _instance: HiddenValue | None = None
 
@@ -30,9 +33,6 @@ class HiddenValue:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
-
-    def __bool__(self) -> bool:
-        return False
 
     def __str__(self) -> str:
         return "•••"

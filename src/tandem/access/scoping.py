@@ -123,8 +123,12 @@ def _owner_q(rule: ScopeRule, rights: Rights) -> Q:
     return q
 
 
-def scope_q(model: type[Model], *, rights: Rights, action: Action) -> Q | None:
-    """The filter a person's rights put on ``model`` for ``action``; None means every row."""
+def scope_q(model: type[Model], *, rights: Rights, action: Action, include_assigned: bool = True) -> Q | None:
+    """The filter a person's rights put on ``model`` for ``action``; None means every row.
+
+    ``include_assigned=False`` leaves out rows the person reaches only because they are assigned to
+    them (a CTA they own on an account outside their book): creating one must not be a way in.
+    """
     rule = rule_for(model)
     if rights.is_admin:
         return None
@@ -144,9 +148,9 @@ def scope_q(model: type[Model], *, rights: Rights, action: Action) -> Q | None:
         book = _book_q(rights, scope, rule.account_path)
         if book is None:
             return None
-        return (
-            book | _owner_q(rule, rights) if rule.owner_fields and (action == Action.VIEW or rights.can_write) else book
-        )
+        if include_assigned and rule.owner_fields and (action == Action.VIEW or rights.can_write):
+            return book | _owner_q(rule, rights)
+        return book
     if rule.kind == Kind.CONFIGURATION:
         return None if action == Action.VIEW or rights.manage_configuration else nothing
     if rule.kind == Kind.QUOTA:

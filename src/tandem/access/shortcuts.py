@@ -10,7 +10,8 @@ from django.http import Http404
 from pydantic import BeforeValidator
 
 from tandem.access.masking import api_value, mask_instance
-from tandem.access.scoping import AccessDenied, Action, can, ensure, restrict
+from tandem.access.policies import rights_for
+from tandem.access.scoping import AccessDenied, Action, ensure, restrict, scope_q
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -65,7 +66,8 @@ def ensure_created_in_scope(user: User | AnonymousUser | None, obj: Model) -> No
     """Refuse (inside the creating transaction, which then rolls back) an object the person could not change."""
     from django.utils.translation import gettext as _
 
-    if not can(user, Action.CHANGE, obj):
+    q = scope_q(type(obj), rights=rights_for(user), action=Action.CHANGE, include_assigned=False)
+    if q is not None and not type(obj)._default_manager.filter(q, pk=obj.pk).exists():
         raise AccessDenied(
             _("You may not create this %(object)s: it would be outside the accounts your role may change.")
             % {"object": obj._meta.verbose_name}

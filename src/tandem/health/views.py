@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tandem.access.scoping import AccessDenied, Action, ensure, restrict
+from tandem.access.scoping import AccessDenied, Action, ensure, ensure_model, restrict
 from tandem.access.shortcuts import ensure_company_figures, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
@@ -106,8 +106,10 @@ def metric_list(request: HttpRequest) -> HttpResponse:
 @permission_required("accounts.change_account", raise_exception=True)
 @require_POST
 def metric_suggest(request: HttpRequest) -> HttpResponse:
+    from tandem.metrics.models import MetricDefinition
     from tandem.metrics.services import metrics_install_defaults, metrics_suggest
 
+    ensure_model(request.user, Action.CHANGE, MetricDefinition)  # metric definitions are configuration
     metrics_install_defaults()
     added = metrics_suggest()
     messages.success(request, _("Added %(n)d metrics from the event names in the event store.") % {"n": len(added)})

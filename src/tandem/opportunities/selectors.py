@@ -94,7 +94,7 @@ def renewal_center(
     if not sees_contract_values(user):
         mask_rows(open_qs, user=user)
         mask_rows(closed, user=user)
-        totals = defaultdict(lambda: HIDDEN)  # type: ignore[arg-type,return-value]
+        totals = {key: HIDDEN for key in totals}  # type: ignore[misc]
     return RenewalCenter(
         open=[RenewalRow(o, health.get(o.account_id), risk.get(o.account_id)) for o in open_qs],
         closed=closed,

@@ -186,10 +186,7 @@ def _as_get(request: HttpRequest) -> HttpRequest:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
-    account = restrict(Account.objects.all(), user=request.user).filter(pk=_int(request.POST.get("account"))).first()
-    if account is None:
-        messages.error(request, _("No such account."))
-        return redirect("opportunities:pipeline")
+    account = get_visible_or_404(Account, user=request.user, pk=_int(request.POST.get("account")) or 0)
     try:
         with transaction.atomic():
             opportunity = opportunity_create(
