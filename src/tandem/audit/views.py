@@ -24,7 +24,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if Role.ADMIN not in user_roles(request.user):
         raise AccessDenied(_("Only admins read the audit log."))
     filterset = audit_search(filters=request.GET)
-    entries = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    invalid = filterset.is_bound and not filterset.is_valid()
+    entries = filterset.queryset.none() if invalid else filterset.qs
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
     rows = [(entry, audit_change_lines(entry)) for entry in page.object_list]
     query = request.GET.copy()
@@ -33,7 +34,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         request,
         "audit/log.html",
         {"filter": filterset, "page": page, "rows": rows, "query": query.urlencode()},
-        status=200 if filterset.is_valid() else 400,
+        status=400 if invalid else 200,
     )
 
 
