@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
@@ -13,6 +13,7 @@ from django_tables2.paginators import LazyPaginator
 from tandem.accounts.models import Account
 from tandem.accounts.selectors import account_360, account_filterset
 from tandem.accounts.tables import AccountTable
+from tandem.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from tandem.support.selectors import account_tickets
 from tandem.timeline.selectors import account_timeline
 from tandem.usage.selectors import usage_weekly
@@ -22,7 +23,7 @@ PER_PAGE = 50
 USAGE_WEEKS = 26
 
 
-def _is_partial(request: HttpRequest) -> bool:
+def _is_partial(request: HtmxHttpRequest) -> bool:
     # htmx asks for the full page when restoring history after a cache miss.
     return bool(request.htmx) and not request.htmx.history_restore_request
 
@@ -30,7 +31,7 @@ def _is_partial(request: HttpRequest) -> bool:
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 @vary_on_headers("HX-Request")
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     filterset = account_filterset(filters=request.GET)
     table = AccountTable(filterset.qs)
     # LazyPaginator fetches one row more than a page instead of COUNT(*)-ing every match.
@@ -42,7 +43,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     today = timezone.localdate()
     try:
         view = account_360(account_id=account_id, today=today)
@@ -60,7 +61,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 @vary_on_headers("HX-Request")
-def account_usage_chart(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_usage_chart(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     """The usage charts, fetched by the account page after it has loaded."""
     account = Account.objects.filter(pk=account_id).only("id", "name").first()
     if account is None:

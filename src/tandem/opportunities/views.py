@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import models
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.opportunities.models import (
     EXPANSION_KINDS,
     RENEWAL_FORECAST_LABELS,
@@ -42,6 +46,8 @@ from tandem.users.roles import Role
 VIEW = "accounts.view_account"
 CHANGE = "accounts.change_account"
 
+M = TypeVar("M", bound=models.Model)
+
 
 def _int(value: str | None) -> int | None:
     try:
@@ -50,13 +56,19 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _by_pk(qs: QuerySet[M], value: str | None) -> M | None:
+    """The row whose id a form sent as ``value``; None when it is missing, not a number or unknown."""
+    pk = _int(value)
+    return None if pk is None else qs.filter(pk=pk).first()
+
+
 def _account_managers() -> list[User]:
     return list(User.objects.filter(groups__name=Role.ACCOUNT_MANAGER.group_name).order_by("username"))
 
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def renewals(request: HttpRequest) -> HttpResponse:
+def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     horizon = _int(request.GET.get("horizon")) or 180
     owner_id = _int(request.GET.get("owner"))
@@ -75,7 +87,7 @@ def renewals(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def renewals_open(request: HttpRequest) -> HttpResponse:
+def renewals_open(request: AuthenticatedHttpRequest) -> HttpResponse:
     created = renewals_open_due(today=timezone.localdate())
     messages.success(request, _("Opened %(n)s renewal opportunities.") % {"n": len(created)})
     return redirect("opportunities:renewals")
@@ -83,13 +95,13 @@ def renewals_open(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, opportunity_id: int) -> HttpResponse:
     opportunity = get_object_or_404(
         Opportunity.objects.select_related("account", "owner", "subscription", "next_subscription", "churn_reason"),
         pk=opportunity_id,
     )
     renewal_lines = []
-    if opportunity.is_renewal and opportunity.is_open and opportunity.subscription_id:
+    if opportunity.is_renewal and opportunity.is_open and opportunity.subscription is not None:
         renewal_lines = list(opportunity.subscription.items.select_related("product").order_by("id"))
     context = {
         "opportunity": opportunity,
@@ -104,7 +116,7 @@ def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+def renewal_action(request: AuthenticatedHttpRequest, opportunity_id: int) -> HttpResponse:
     """Set the forecast, or close the renewal as renewed (lines as edited on the page) or churned."""
     opportunity = get_object_or_404(Opportunity, pk=opportunity_id, kind=OpportunityKind.RENEWAL)
     action = request.POST.get("action")
@@ -121,7 +133,7 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
                 opportunity=opportunity, items=renewal_lines_from_form(opportunity=opportunity, data=request.POST)
             )
         elif action == "churn":
-            reason = ChurnReason.objects.filter(pk=_int(request.POST.get("churn_reason"))).first()
+            reason = _by_pk(ChurnReason.objects.all(), request.POST.get("churn_reason"))
             renewal_close(opportunity=opportunity, churned=True, churn_reason=reason)
         else:
             raise Http404
@@ -132,7 +144,7 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def pipeline(request: HttpRequest) -> HttpResponse:
+def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
     owner_id = _int(request.GET.get("owner"))
     today = timezone.localdate()
     columns = pipeline_board(owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
@@ -151,7 +163,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def move_stage(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+def move_stage(request: AuthenticatedHttpRequest, opportunity_id: int) -> HttpResponse:
     opportunity = get_object_or_404(Opportunity, pk=opportunity_id, kind__in=EXPANSION_KINDS)
     try:
         opportunity_move_stage(opportunity=opportunity, stage=request.POST.get("stage", ""))
@@ -162,20 +174,22 @@ def move_stage(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     return redirect("opportunities:pipeline")
 
 
-def _as_get(request: HttpRequest) -> HttpRequest:
+def _as_get(request: AuthenticatedHttpRequest) -> AuthenticatedHttpRequest:
     request.method = "GET"
-    request.GET = request.GET.copy()
+    query = request.GET.copy()
     owner = request.POST.get("owner")
     if owner:
-        request.GET["owner"] = owner
+        query["owner"] = owner
+    # django-stubs types GET as the immutable QueryDict a request arrives with; this one is rebuilt.
+    request.GET = query  # type: ignore[assignment]
     return request
 
 
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def create(request: HttpRequest) -> HttpResponse:
-    account = Account.objects.filter(pk=_int(request.POST.get("account"))).first()
+def create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    account = _by_pk(Account.objects.all(), request.POST.get("account"))
     if account is None:
         messages.error(request, _("No such account."))
         return redirect("opportunities:pipeline")
@@ -196,7 +210,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def forecast_page(request: HttpRequest) -> HttpResponse:
+def forecast_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     try:
         anchor = dt.date.fromisoformat(request.GET.get("quarter", "")) if request.GET.get("quarter") else today
@@ -230,8 +244,8 @@ def _forecast_chart(rows: list) -> list:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def quota_save(request: HttpRequest) -> HttpResponse:
-    owner = User.objects.filter(pk=_int(request.POST.get("owner"))).first()
+def quota_save(request: AuthenticatedHttpRequest) -> HttpResponse:
+    owner = _by_pk(User.objects.all(), request.POST.get("owner"))
     try:
         start = dt.date.fromisoformat(request.POST.get("period_start", ""))
         amount = Decimal(request.POST.get("amount") or "x")
@@ -247,7 +261,7 @@ def quota_save(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_section(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     """The account page's renewals-and-expansion list, fetched after the page has loaded."""
     from tandem.opportunities.selectors import account_opportunities
 

@@ -8,10 +8,11 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from tandem.accounts.selectors import portfolio_overview
+from tandem.core.http import AuthenticatedHttpRequest
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The logged-in user's portfolio at a glance."""
     overview = None
     if request.user.has_perm("accounts.view_account"):
