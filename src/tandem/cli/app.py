@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,7 +32,7 @@ def setup_django() -> None:
     translation.activate(settings.LANGUAGE_CODE)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     # soft_wrap: one message is one line, whatever the terminal's width (logs, scripts and tests read it).
     err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
@@ -50,8 +50,10 @@ def migrate(quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> No
 
     copied = legacy_store_migrate(store=EventStore.for_settings())
     if copied is not None:
-        console.print(f"Copied {copied:,} events from events.duckdb into the event store (the old file is kept as "
-                      "events.duckdb.migrated).")
+        console.print(
+            f"Copied {copied:,} events from events.duckdb into the event store (the old file is kept as "
+            "events.duckdb.migrated)."
+        )
 
 
 @app.command()
