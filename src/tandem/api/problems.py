@@ -118,11 +118,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def install_problem_handlers(api: NinjaAPI) -> None:
     """Replace ninja's default error bodies with problem details."""
-    api.add_exception_handler(ValidationError, _validation_error)
-    api.add_exception_handler(DomainError, _domain_error)
-    api.add_exception_handler(Http404, _not_found)
-    api.add_exception_handler(AuthenticationError, _authentication_error)
-    api.add_exception_handler(HttpError, _http_error)
+    # The decorator form of add_exception_handler: that one's annotation would have each handler
+    # accept an exception class as well as an instance, though ninja only ever passes instances.
+    api.exception_handler(ValidationError)(_validation_error)
+    api.exception_handler(DomainError)(_domain_error)
+    api.exception_handler(Http404)(_not_found)
+    api.exception_handler(AuthenticationError)(_authentication_error)
+    api.exception_handler(HttpError)(_http_error)
 
 
 # Documented on every operation that can fail this way.
