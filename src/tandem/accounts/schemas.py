@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
+from django_countries.fields import Country
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
 from tandem.access.shortcuts import HIDDEN_NOTE, MaskedDecimal
@@ -74,7 +75,8 @@ class AccountOut(Schema):
 
     @staticmethod
     def resolve_country(obj: Account) -> str:
-        return obj.country.code or ""
+        # django-stubs types a CharField subclass's value as str; a CountryField's value is a Country.
+        return cast(Country, obj.country).code or ""
 
 
 class AccountFilter(FilterSchema):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.vary import vary_on_headers
@@ -15,6 +15,7 @@ from tandem.access.scoping import restrict
 from tandem.accounts.models import Account
 from tandem.accounts.selectors import account_360, account_filterset
 from tandem.accounts.tables import AccountTable
+from tandem.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from tandem.support.selectors import account_tickets
 from tandem.timeline.selectors import account_timeline
 from tandem.usage.selectors import usage_weekly
@@ -24,7 +25,7 @@ PER_PAGE = 50
 USAGE_WEEKS = 26
 
 
-def _is_partial(request: HttpRequest) -> bool:
+def _is_partial(request: HtmxHttpRequest) -> bool:
     # htmx asks for the full page when restoring history after a cache miss.
     return bool(request.htmx) and not request.htmx.history_restore_request
 
@@ -32,7 +33,7 @@ def _is_partial(request: HttpRequest) -> bool:
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 @vary_on_headers("HX-Request")
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     filterset = account_filterset(filters=request.GET, user=request.user)
     # Without the right to see contract values the ARR column goes: its sort order would reveal them.
     hidden = () if sees_contract_values(request.user) else ("arr",)
@@ -46,7 +47,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     today = timezone.localdate()
     try:
         view = account_360(account_id=account_id, today=today, user=request.user)
@@ -64,7 +65,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 @vary_on_headers("HX-Request")
-def account_usage_chart(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_usage_chart(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     """The usage charts, fetched by the account page after it has loaded."""
     account = (
         restrict(Account.objects.only("id", "name", "csm_owner_id", "am_owner_id"), user=request.user)

@@ -124,12 +124,14 @@ def _permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpRespo
 
 def install_problem_handlers(api: NinjaAPI) -> None:
     """Replace ninja's default error bodies with problem details."""
-    api.add_exception_handler(PermissionDenied, _permission_denied)
-    api.add_exception_handler(ValidationError, _validation_error)
-    api.add_exception_handler(DomainError, _domain_error)
-    api.add_exception_handler(Http404, _not_found)
-    api.add_exception_handler(AuthenticationError, _authentication_error)
-    api.add_exception_handler(HttpError, _http_error)
+    api.exception_handler(PermissionDenied)(_permission_denied)
+    # The decorator form of add_exception_handler: that one's annotation would have each handler
+    # accept an exception class as well as an instance, though ninja only ever passes instances.
+    api.exception_handler(ValidationError)(_validation_error)
+    api.exception_handler(DomainError)(_domain_error)
+    api.exception_handler(Http404)(_not_found)
+    api.exception_handler(AuthenticationError)(_authentication_error)
+    api.exception_handler(HttpError)(_http_error)
 
 
 # Documented on every operation that can fail this way.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated, TypeVar
 
 from django.db import models
@@ -56,7 +56,7 @@ def resolve_many(model: type[M], pks: Iterable[int], *, field: str) -> list[M]:
     return [found[pk] for pk in wanted]
 
 
-def resolve_fields(data: dict, models_by_field: dict[str, type[models.Model]]) -> dict:
+def resolve_fields(data: dict, models_by_field: Mapping[str, type[models.Model]]) -> dict:
     """Replace the ids under ``models_by_field`` keys of ``data`` with instances, in place."""
     for field, model in models_by_field.items():
         if data.get(field) is not None:

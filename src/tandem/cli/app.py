@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,7 +32,7 @@ def setup_django() -> None:
     translation.activate(settings.LANGUAGE_CODE)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     # soft_wrap: one message is one line, whatever the terminal's width (logs, scripts and tests read it).
     err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)

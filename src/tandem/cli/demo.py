@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 def register(app: typer.Typer) -> None:
@@ -106,7 +109,7 @@ class _RichPhases:
             console=console,
         )
         self._progress.start()
-        self._last: int | None = None
+        self._last: TaskID | None = None
         return self
 
     def start(self, name: str, total: int) -> Callable[[int], None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -27,6 +27,10 @@ from tandem.cli.imports import (
     _usage_error,
     import_app,
 )
+
+if TYPE_CHECKING:
+    from tandem.imports.report import ImportReport
+    from tandem.ingest.models import Source
 
 sources_app = typer.Typer(
     name="sources", help="Event sources and their write keys (tracking API).", no_args_is_help=True
@@ -75,7 +79,7 @@ def import_events_command(
     raise typer.Exit(EXIT_OK if all(r.ok for r in reports) else EXIT_INVALID)
 
 
-def _print_events_report(report) -> None:
+def _print_events_report(report: ImportReport) -> None:
     if report.errors or report.warnings:
         _print_report(report)
         return
@@ -103,7 +107,7 @@ def sources_create(name: str) -> None:
     console.print(key)
 
 
-def _get(name: str):
+def _get(name: str) -> Source:
     from tandem.ingest.models import Source
 
     source = Source.objects.filter(name=name).first()

@@ -32,13 +32,15 @@ from typing import Any
 import orjson
 from django.db import connection, models, transaction
 
+from tandem.core.models import column_name, concrete_field
+
 ROWS_PER_STATEMENT = 1000
 EXECUTEMANY_BATCH = 20_000
 
 
 def db_value(model: type[models.Model], field_name: str, value: Any) -> Any:
     """``value`` converted for the current database the way the ORM would save it (dates, JSON, ...)."""
-    return model._meta.get_field(field_name).get_db_prep_save(value, connection)
+    return concrete_field(model, field_name).get_db_prep_save(value, connection)
 
 
 def _max_params() -> int:
@@ -52,7 +54,7 @@ def _max_params() -> int:
 
 
 def table_columns(model: type[models.Model], field_names: Sequence[str]) -> list[str]:
-    return [model._meta.get_field(name).column for name in field_names]
+    return [column_name(model, name) for name in field_names]
 
 
 def insert_rows(
@@ -144,7 +146,7 @@ def executemany_rows(model: type[models.Model], fields: Sequence[str], rows: Ite
     """
     meta = model._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(f).column) for f in fields)
+    columns = ", ".join(quote(column_name(model, f)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
     written = 0

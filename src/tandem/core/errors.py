@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.core.exceptions import ValidationError
 
 
 @dataclass
@@ -31,7 +35,7 @@ class NotFound(DomainError):
         super().__init__(message=message, status=404)
 
 
-def field_errors_from_validation(exc) -> list[FieldError]:  # exc: django ValidationError
+def field_errors_from_validation(exc: ValidationError) -> list[FieldError]:
     """Flatten a Django ValidationError into FieldErrors (``__all__`` becomes ``non_field``)."""
     if hasattr(exc, "error_dict"):
         return [

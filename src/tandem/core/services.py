@@ -14,6 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from tandem.core.errors import DomainError, FieldError, field_errors_from_validation
+from tandem.core.models import concrete_field
 
 
 def validation_problems(
@@ -82,7 +83,7 @@ def model_assign(instance: models.Model, *, data: Mapping[str, Any], fields: Col
     null_errors: list[FieldError] = []
     changed: list[str] = []
     for name, value in data.items():
-        field = instance._meta.get_field(name)
+        field = concrete_field(instance, name)
         if value is None and not field.null:
             if field.blank and isinstance(field, models.CharField | models.TextField):
                 value = ""

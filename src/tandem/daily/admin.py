@@ -5,13 +5,15 @@ from django.http import HttpRequest
 
 from tandem.daily.models import DailyRun, DailyRunStep
 
+STEP_FIELDS = ("step", "result", "seconds", "finished_at")
+
 
 class DailyRunStepInline(admin.TabularInline):
     model = DailyRunStep
     extra = 0
     can_delete = False
-    fields = ["step", "result", "seconds", "finished_at"]
-    readonly_fields = fields
+    fields = STEP_FIELDS
+    readonly_fields = STEP_FIELDS
 
     def has_add_permission(self, request: HttpRequest, obj: DailyRun | None = None) -> bool:
         return False

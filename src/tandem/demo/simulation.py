@@ -344,7 +344,7 @@ class AccountSimulator:
             if person.left_day is not None and person.left_day >= end:
                 person.left_day = None  # would have left later: still there as far as we know
         churned = acc.churn_day is not None and acc.churn_day <= today
-        if not acc.term_months and churned:
+        if not acc.term_months and acc.churn_day is not None and churned:
             terms[-1].end_day = acc.churn_day - 1
         for term in terms:
             term.status = "ended"
@@ -406,10 +406,11 @@ class AccountSimulator:
                 priority, log_hours = "normal", 3.6
             hours = math.exp(rng.normal(log_hours - 0.2 * h, 0.9))
             closed = opened + dt.timedelta(hours=min(hours, 24 * 60))
+            closed_at: dt.datetime | None = closed
             satisfaction = None
             if closed >= now:
                 status = "new" if (now - opened).days < 1 else ("pending" if rng.random() < 0.3 else "open")
-                closed = None
+                closed_at = None
             else:
                 status = "closed" if (now - closed).days > 4 else "solved"
                 if rng.random() < 0.5:
@@ -420,7 +421,7 @@ class AccountSimulator:
             acc.tickets.append(
                 TicketPlan(
                     opened_at=opened,
-                    closed_at=closed,
+                    closed_at=closed_at,
                     priority=priority,
                     status=status,
                     subject=subjects[int(rng.integers(len(subjects)))],
@@ -460,6 +461,7 @@ class AccountSimulator:
 
     def _note_departure(self, acc: AccountPlan, person: ContactPlan, template: tuple[str, str], hi: int) -> None:
         # A few days after the news, but never after the account's observed life.
+        assert person.left_day is not None  # called for contacts who left
         day = min(person.left_day + int(self.rng.integers(1, 15)), hi - 1)
         name = f"{person.first_name} {person.last_name}"
         subject, summary = template

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from tandem.accounts.models import Account, Contact, ContactRole
 from tandem.demo.catalog import (
@@ -37,6 +38,7 @@ from tandem.users.models import User
 from tandem.users.services import user_create
 
 Advance = Callable[[int], None]
+M = TypeVar("M", bound=Model)
 BATCH = 2000
 
 
@@ -44,11 +46,11 @@ def _noop(_n: int) -> None:
     return None
 
 
-def _insert(model: type, rows: list, advance: Advance) -> None:
+def _insert(model: type[M], rows: list[M], advance: Advance) -> None:
     """bulk_create in batches, reporting progress per batch."""
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
-        model.objects.bulk_create(batch, batch_size=BATCH)
+        model._default_manager.bulk_create(batch, batch_size=BATCH)
         advance(len(batch))
 
 
@@ -95,7 +97,7 @@ def clear_database(*, keep_others: bool) -> list[int]:
 def _reset_sequences() -> None:
     """Restart ids at 1 when the demo tables are empty, so a rebuild gives the same ids (and the
     same URLs and event-store account ids) as the first build."""
-    models = [
+    models: list[type[Model]] = [
         Account,
         Contact,
         ContactRole,
@@ -107,7 +109,7 @@ def _reset_sequences() -> None:
         Interaction.contacts.through,
         ExchangeRate,
     ]
-    if any(model.objects.exists() for model in models):
+    if any(model._default_manager.exists() for model in models):
         return
     sequences = [{"table": m._meta.db_table, "column": m._meta.pk.column} for m in models]
     with connection.cursor() as cursor:
@@ -325,10 +327,17 @@ def write_activity(
     _insert(Interaction, interactions, advance)
     user_links = Interaction.users.through
     contact_links = Interaction.contacts.through
-    user_rows, contact_rows = [], []
-    for interaction, (usernames, pks) in zip(interactions, links, strict=True):
-        user_rows.extend(user_links(interaction_id=interaction.pk, user_id=users[u].pk) for u in set(usernames))
-        contact_rows.extend(contact_links(interaction_id=interaction.pk, contact_id=int(c)) for c in pks)
+    pairs = list(zip(interactions, links, strict=True))
+    user_rows = [
+        user_links(interaction_id=interaction.pk, user_id=users[u].pk)
+        for interaction, (usernames, _pks) in pairs
+        for u in set(usernames)
+    ]
+    contact_rows = [
+        contact_links(interaction_id=interaction.pk, contact_id=int(c))
+        for interaction, (_names, pks) in pairs
+        for c in pks
+    ]
     user_links.objects.bulk_create(user_rows, batch_size=BATCH)
     contact_links.objects.bulk_create(contact_rows, batch_size=BATCH)
     return len(tickets), len(interactions)

@@ -48,7 +48,7 @@ def spec_from_form(saved: ScorecardSpec, measure_ids: list[int], data: Mapping[s
         errors.append(FieldError("missing_policy", _("Choose a missing-data policy.")))
     if sum(m.weight for m in measures) <= 0:
         errors.append(FieldError("weights", _("At least one measure needs a positive weight.")))
-    if errors:
+    if errors or good_t is None or poor_t is None:  # a missing threshold is among the errors
         raise DomainError(_("The scorecard has errors."), errors)
     return dataclasses.replace(
         saved, measures=tuple(measures), good_threshold=good_t, poor_threshold=poor_t, missing_policy=policy

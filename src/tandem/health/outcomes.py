@@ -116,9 +116,7 @@ def account_outcomes(*, today: dt.date, grace: int | None = None, through: dt.da
     )
 
 
-def label_frame(
-    index: pd.MultiIndex, outcomes: Outcomes, *, horizon_days: int, include_contraction: bool
-) -> pd.DataFrame:
+def label_frame(index: pd.Index, outcomes: Outcomes, *, horizon_days: int, include_contraction: bool) -> pd.DataFrame:
     """For (as_of, account_id) observations whose horizon ends on or before the data-through date
     (``outcomes.data_end``): ``label`` 1 if the account churned (or contracted, when included) within
     ``horizon_days`` after ``as_of``. The frame's ``attrs["data_through"]`` is that date (ISO)."""

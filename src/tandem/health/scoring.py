@@ -67,8 +67,8 @@ def score_snapshot(frame: pd.DataFrame, card: ScorecardSpec, segments: pd.Series
         frame = frame.loc[segments.reindex(frame.index) == card.segment]
     scores = {}
     for m in card.measures:
-        values = frame[m.metric] if m.metric in frame.columns else pd.Series(np.nan, index=frame.index)
-        scores[m.metric] = measure_score(values.astype(float), m, segments)
+        column = frame[m.metric] if m.metric in frame.columns else pd.Series(np.nan, index=frame.index)
+        scores[m.metric] = measure_score(column.astype(float), m, segments)
     measure_scores = pd.DataFrame(scores, index=frame.index)
     weights = np.array([m.weight for m in card.measures], dtype=float)
     matrix = measure_scores.to_numpy(dtype=float) if card.measures else np.zeros((len(frame), 0))

@@ -53,7 +53,8 @@ def account_scores_current(*, account_id: int) -> list[HealthScoreCurrent]:
 
 def health_history(*, scorecard_id: int, account_ids: list[int] | None = None) -> pd.DataFrame:
     """Stored scores (as_of, account_id, score, band) of a scorecard, oldest first."""
-    where, params = "scorecard_id = ?", [scorecard_id]
+    where = "scorecard_id = ?"
+    params: list[object] = [scorecard_id]
     if account_ids is not None:
         where += " AND list_contains(?, account_id)"
         params.append(account_ids)

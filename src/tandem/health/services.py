@@ -131,7 +131,7 @@ def _score_day(
     if frame.empty:
         return frame, {}
     frame = frame.droplevel("as_of")
-    return frame, {card.id: score_snapshot(frame, card, segments) for card in cards}
+    return frame, {card.id: score_snapshot(frame, card, segments) for card in cards if card.id is not None}
 
 
 def _store_scores(day: dt.date, results: dict[int, ScoreResult], *, replace_all: bool) -> None:

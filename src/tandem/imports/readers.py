@@ -37,7 +37,7 @@ def detect_format(path: Path, explicit: str | None) -> FileFormat:
         fmt = explicit.lower()
         if fmt not in ("csv", "parquet"):
             raise ImportUsageError(f"unknown format '{explicit}'; use csv or parquet.")
-        return fmt  # type: ignore[return-value]
+        return "csv" if fmt == "csv" else "parquet"
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tandem.ingest.inbox import Inbox
 from tandem.ingest.ingestor import pending_count
@@ -10,10 +11,15 @@ from tandem.ingest.models import Rejection, Source
 from tandem.usage.eventstore import CatalogEntry, EventStore
 from tandem.users.roles import Role
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from tandem.users.models import User
+
 MANAGER_ROLES = frozenset({Role.ADMIN, Role.CS_MANAGER})
 
 
-def user_may_manage_sources(*, user) -> bool:
+def user_may_manage_sources(*, user: User | AnonymousUser) -> bool:
     """Whoever manages configuration (admins and CS managers by default) creates, rotates and revokes write keys."""
     from tandem.access.scoping import Action, can_model
     from tandem.ingest.models import Source

@@ -12,7 +12,7 @@ from tandem.metrics.engine import MetricDefinitionError, validate_specs
 from tandem.metrics.models import MetricDefinition, MetricKind
 
 # The fields each kind needs filled in.
-REQUIRED_BY_KIND: dict[str, tuple[str, ...]] = {
+REQUIRED_BY_KIND: dict[str | None, tuple[str, ...]] = {
     MetricKind.PROPERTY_SUM: ("property",),
     MetricKind.RATIO: ("numerator", "denominator"),
     MetricKind.PER_SEAT: ("base",),
@@ -38,7 +38,8 @@ class MetricDefinitionForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         from tandem.metrics.services import metric_spec
 
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what ModelForm.clean returns
         kind = data.get("kind")
         for name in REQUIRED_BY_KIND.get(kind, ()):
             if not data.get(name):

@@ -29,11 +29,12 @@ def metric_values(
         qs = MetricValue.objects.filter(metric__key=key, value__isnull=False)
         if ids is not None:
             qs = qs.filter(account_id__in=ids)
-        return dict(qs.values_list("account_id", "value"))
+        return {aid: v for aid, v in qs.values_list("account_id", "value") if v is not None}
     dates = [d for d in metric_snapshot_dates() if d <= as_of]
     if not dates:
         return {}
-    where, params = "metric = ? AND value IS NOT NULL", [key]
+    where = "metric = ? AND value IS NOT NULL"
+    params: list[object] = [key]
     if ids is not None:
         where += " AND list_contains(?, account_id)"
         params.append(ids)

@@ -197,8 +197,8 @@ def _store_current(wide: pa.Table, keys: list[str], as_of: dt.date) -> None:
     ids = {d.key: d.pk for d in MetricDefinition.objects.filter(key__in=keys)}
     quote = connection.ops.quote_name
     table = quote(MetricValue._meta.db_table)
-    account, metric, value, day_col = (quote(MetricValue._meta.get_field(f).column) for f in
-                                       ("account", "metric", "value", "as_of"))  # fmt: skip
+    columns = bulk.table_columns(MetricValue, ("account", "metric", "value", "as_of"))
+    account, metric, value, day_col = (quote(c) for c in columns)
     staging = quote("tandem_metric_values_incoming")
     day = bulk.db_value(MetricValue, "as_of", as_of)
     same_row = f"s.metric_id = {table}.{metric} AND s.account_id = {table}.{account}"

@@ -95,9 +95,9 @@ def _mrr_rates(currencies: pa.Array, starts: pa.Array) -> np.ndarray:
         mask = codes == currency
         if not mask.any():
             continue
-        valid_from = np.array([d for d, _ in known], dtype="datetime64[D]")
+        valid_froms = np.array([d for d, _ in known], dtype="datetime64[D]")
         values = np.array([r for _, r in known])
-        index = np.searchsorted(valid_from, days[mask], side="right") - 1
+        index = np.searchsorted(valid_froms, days[mask], side="right") - 1
         rates[mask] = values[np.clip(index, 0, None)]
     return rates
 

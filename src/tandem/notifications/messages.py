@@ -69,13 +69,14 @@ class Msgid(str):
 
     __slots__ = ()
 
+    # str's % returns a str; building a Message instead is the point of this class.
     def __mod__(self, params: Any) -> Message:  # type: ignore[override]
         return Message(str(self), dict(params))
 
 
 def _from_lazy(value: Promise) -> Message | str:
     """The msgid behind a ``gettext_lazy`` / ``pgettext_lazy`` label (a choice's label, say)."""
-    args = getattr(value, "_args", ())
+    args: tuple[Any, ...] = getattr(value, "_args", ())
     if len(args) == 1 and isinstance(args[0], str):
         return Message(args[0])
     if len(args) == 2 and all(isinstance(a, str) for a in args):

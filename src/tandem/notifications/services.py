@@ -179,7 +179,9 @@ def digests_enqueue(*, day: dt.date) -> DigestsQueued:
     """
     opted_out = set(NotificationPreference.objects.filter(daily_digest=False).values_list("user_id", flat=True))
     users = User.objects.filter(is_active=True).exclude(email="").exclude(pk__in=opted_out).values_list("pk", flat=True)
-    jobs = [("notifications.digest", {"user_id": pk, "day": day.isoformat()}, f"digest:{pk}:{day}") for pk in users]
+    jobs: list[tuple[str, dict[str, Any], str | None]] = [
+        ("notifications.digest", {"user_id": pk, "day": day.isoformat()}, f"digest:{pk}:{day}") for pk in users
+    ]
     return DigestsQueued(day=day, users=len(jobs), queued=job_enqueue_many(jobs=jobs))
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from tandem.core.errors import DomainError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.notifications.models import Notification, NotificationPreference
 from tandem.notifications.services import notifications_mark_read, preference_update, unread_count
 
@@ -25,7 +26,7 @@ class PreferenceForm(forms.Form):
 
 
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     items = list(Notification.objects.filter(user=request.user).order_by("-created_at", "-id")[:100])
     pref = NotificationPreference.objects.filter(user=request.user).first()
     form = PreferenceForm(
@@ -39,7 +40,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def unread_badge(request: HttpRequest) -> HttpResponse:
+def unread_badge(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The unread count in the top bar, fetched after the page loads so pages pay no query for it."""
     count = unread_count(user=request.user)
     return HttpResponse(f'<span class="bell-count" data-testid="unread-count">{count}</span>' if count else "")
@@ -47,7 +48,7 @@ def unread_badge(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def mark_read(request: HttpRequest) -> HttpResponse:
+def mark_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
     notifications_mark_read(user=request.user, ids=ids)
     return redirect("notifications:list")
@@ -55,7 +56,7 @@ def mark_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreferenceForm(request.POST)
     if form.is_valid():
         try:

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tandem.access.masking import mask_rows
-from tandem.access.scoping import Action, can, ensure_model, restrict, restrict_list
+from tandem.access.scoping import Action, can, ensure_model, restrict_list
 from tandem.access.shortcuts import ensure_company_figures, ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.opportunities.models import (
     EXPANSION_KINDS,
     RENEWAL_FORECAST_LABELS,
@@ -48,6 +51,8 @@ from tandem.users.roles import Role
 VIEW = "accounts.view_account"
 CHANGE = "accounts.change_account"
 
+M = TypeVar("M", bound=models.Model)
+
 
 def _int(value: str | None) -> int | None:
     try:
@@ -56,13 +61,19 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _by_pk(qs: QuerySet[M], value: str | None) -> M | None:
+    """The row whose id a form sent as ``value``; None when it is missing, not a number or unknown."""
+    pk = _int(value)
+    return None if pk is None else qs.filter(pk=pk).first()
+
+
 def _account_managers() -> list[User]:
     return list(User.objects.filter(groups__name=Role.ACCOUNT_MANAGER.group_name).order_by("username"))
 
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def renewals(request: HttpRequest) -> HttpResponse:
+def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     horizon = _int(request.GET.get("horizon")) or 180
     owner_id = _int(request.GET.get("owner"))
@@ -81,7 +92,7 @@ def renewals(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def renewals_open(request: HttpRequest) -> HttpResponse:
+def renewals_open(request: AuthenticatedHttpRequest) -> HttpResponse:
     ensure_model(request.user, Action.CHANGE, RenewalPolicy)  # opens renewals for every account: managers
     created = renewals_open_due(today=timezone.localdate())
     messages.success(request, _("Opened %(n)s renewal opportunities.") % {"n": len(created)})
@@ -90,14 +101,14 @@ def renewals_open(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+def detail(request: AuthenticatedHttpRequest, opportunity_id: int) -> HttpResponse:
     opportunity = get_visible_or_404(
         Opportunity.objects.select_related("account", "owner", "subscription", "next_subscription", "churn_reason"),
         user=request.user,
         pk=opportunity_id,
     )
     renewal_lines = []
-    if opportunity.is_renewal and opportunity.is_open and opportunity.subscription_id:
+    if opportunity.is_renewal and opportunity.is_open and opportunity.subscription is not None:
         renewal_lines = mask_rows(
             opportunity.subscription.items.select_related("product").order_by("id"), user=request.user
         )
@@ -115,7 +126,7 @@ def detail(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+def renewal_action(request: AuthenticatedHttpRequest, opportunity_id: int) -> HttpResponse:
     """Set the forecast, or close the renewal as renewed (lines as edited on the page) or churned."""
     opportunity = get_for_write(Opportunity, user=request.user, pk=opportunity_id, kind=OpportunityKind.RENEWAL)
     action = request.POST.get("action")
@@ -132,7 +143,7 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
                 opportunity=opportunity, items=renewal_lines_from_form(opportunity=opportunity, data=request.POST)
             )
         elif action == "churn":
-            reason = ChurnReason.objects.filter(pk=_int(request.POST.get("churn_reason"))).first()
+            reason = _by_pk(ChurnReason.objects.all(), request.POST.get("churn_reason"))
             renewal_close(opportunity=opportunity, churned=True, churn_reason=reason)
         else:
             raise Http404
@@ -143,7 +154,7 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def pipeline(request: HttpRequest) -> HttpResponse:
+def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
     owner_id = _int(request.GET.get("owner"))
     today = timezone.localdate()
     columns = pipeline_board(user=request.user, owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
@@ -162,7 +173,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def move_stage(request: HttpRequest, opportunity_id: int) -> HttpResponse:
+def move_stage(request: AuthenticatedHttpRequest, opportunity_id: int) -> HttpResponse:
     opportunity = get_for_write(Opportunity, user=request.user, pk=opportunity_id, kind__in=EXPANSION_KINDS)
     try:
         opportunity_move_stage(opportunity=opportunity, stage=request.POST.get("stage", ""))
@@ -173,19 +184,21 @@ def move_stage(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     return redirect("opportunities:pipeline")
 
 
-def _as_get(request: HttpRequest) -> HttpRequest:
+def _as_get(request: AuthenticatedHttpRequest) -> AuthenticatedHttpRequest:
     request.method = "GET"
-    request.GET = request.GET.copy()
+    query = request.GET.copy()
     owner = request.POST.get("owner")
     if owner:
-        request.GET["owner"] = owner
+        query["owner"] = owner
+    # django-stubs types GET as the immutable QueryDict a request arrives with; this one is rebuilt.
+    request.GET = query  # type: ignore[assignment]
     return request
 
 
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: AuthenticatedHttpRequest) -> HttpResponse:
     account = get_visible_or_404(Account, user=request.user, pk=_int(request.POST.get("account")) or 0)
     try:
         with transaction.atomic():
@@ -206,7 +219,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def forecast_page(request: HttpRequest) -> HttpResponse:
+def forecast_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     ensure_company_figures(request.user)
     today = timezone.localdate()
     try:
@@ -241,9 +254,9 @@ def _forecast_chart(rows: list) -> list:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def quota_save(request: HttpRequest) -> HttpResponse:
+def quota_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     ensure_model(request.user, Action.CHANGE, Quota)  # quotas are set by managers
-    owner = User.objects.filter(pk=_int(request.POST.get("owner"))).first()
+    owner = _by_pk(User.objects.all(), request.POST.get("owner"))
     try:
         start = dt.date.fromisoformat(request.POST.get("period_start", ""))
         amount = Decimal(request.POST.get("amount") or "x")
@@ -259,7 +272,7 @@ def quota_save(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_section(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     """The account page's renewals-and-expansion list, fetched after the page has loaded."""
     from tandem.opportunities.selectors import account_opportunities
 

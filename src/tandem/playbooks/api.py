@@ -15,6 +15,7 @@ from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve, resolve_required
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.playbooks import selectors, services
 from tandem.playbooks.models import CallToAction, CtaOutcome, CtaPriority, CtaType, Playbook, Rule, StepRole, WorkPool
 from tandem.playbooks.triggers import TRIGGERS
@@ -165,12 +166,12 @@ def list_ctas(request: HttpRequest, filters: Query[CtaFilter]) -> QuerySet[CallT
 
 
 @router.get("/my-day", response={200: list[CtaOut], **PROBLEM_RESPONSES}, summary="My open CTAs in queue order")
-def my_day(request: HttpRequest) -> list[CallToAction]:
+def my_day(request: AuthenticatedHttpRequest) -> list[CallToAction]:
     return selectors.my_day(user=request.user, today=timezone.localdate())
 
 
 @router.post("/ctas/{cta_id}/close", response={200: CtaOut, **PROBLEM_RESPONSES}, summary="Close a CTA")
-def close_cta(request: HttpRequest, cta_id: Id, payload: CloseIn) -> CallToAction:
+def close_cta(request: AuthenticatedHttpRequest, cta_id: Id, payload: CloseIn) -> CallToAction:
     require_perm(request, "accounts.change_account")
     cta = get_for_write(CallToAction, user=request.user, pk=cta_id)
     return services.cta_close(cta=cta, user=request.user, outcome=payload.outcome, reason=payload.reason)

@@ -17,6 +17,8 @@ from tandem.success.models import SuccessMilestone
 from tandem.surveys.models import NpsResponse
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tandem.demo.pipeline import DemoContext
 
 MILESTONES = [
@@ -38,7 +40,7 @@ COMMENTS = {
 }
 
 
-def _latest_health(home) -> dict[int, float]:
+def _latest_health(home: Path) -> dict[int, float]:
     table = pq.read_table(home / "demo_ground_truth.parquet", columns=["account_id", "month", "health"])
     table = table.sort_by([("account_id", "ascending"), ("month", "ascending")])
     ids = table.column("account_id").to_numpy()
@@ -52,7 +54,7 @@ def _sigmoid(x: float) -> float:
 
 
 @transaction.atomic
-def write_demo_signals(*, seed: int, today: dt.date, home) -> tuple[int, int]:
+def write_demo_signals(*, seed: int, today: dt.date, home: Path) -> tuple[int, int]:
     """NPS responses (last 90 days) and onboarding milestones for the demo accounts; replaces earlier ones."""
     rng = np.random.default_rng(seed + 505)
     health = _latest_health(home)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -35,8 +36,10 @@ class ReassignForm(forms.Form):
     )
 
 
-class JSONField(forms.CharField):
-    def __init__(self, *, empty: object, **kwargs: object) -> None:
+class JSONField(forms.Field):
+    """JSON typed into a text area; an empty one is ``empty``."""
+
+    def __init__(self, *, empty: object, **kwargs: Any) -> None:
         self.empty = empty
         super().__init__(widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}), required=False, **kwargs)
 
@@ -77,6 +80,8 @@ class RuleForm(forms.ModelForm):
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["trigger"].choices = [(k, str(s.label)) for k, s in TRIGGERS.items()]
+        trigger = self.fields["trigger"]
+        assert isinstance(trigger, forms.ChoiceField)
+        trigger.choices = [(k, str(s.label)) for k, s in TRIGGERS.items()]

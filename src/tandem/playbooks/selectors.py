@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     Case,
@@ -28,6 +29,9 @@ from django.db.models.functions import Coalesce
 
 from tandem.playbooks.models import OPEN_Q, CallToAction, CtaStatus, CtaTask, Rule, StepKind, TaskStatus, WorkPool
 from tandem.users.models import User
+
+if TYPE_CHECKING:
+    from tandem.opportunities.models import Opportunity
 
 WORK_KINDS = [StepKind.TASK, StepKind.EMAIL]
 
@@ -151,7 +155,7 @@ def rule_list() -> QuerySet[Rule]:
     )
 
 
-def cta_expansion_opportunity(*, cta_id: int):  # -> Opportunity | None
+def cta_expansion_opportunity(*, cta_id: int) -> Opportunity | None:
     """The opportunity an expansion CTA was handed over as, if any."""
     from tandem.opportunities.models import Opportunity, OpportunitySource
 

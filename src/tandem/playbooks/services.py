@@ -59,6 +59,7 @@ from tandem.playbooks.triggers import (
     PARAM_RANGES,
     TRIGGERS,
     EvalContext,
+    Matches,
     Unavailable,
     rule_match,
     validate_conditions,
@@ -168,9 +169,10 @@ def rule_preview(
     ctx = EvalContext(today=today, providers=providers or default_providers())
     match = rule_match(trigger_key=trigger, params=params, conditions=conditions, ctx=ctx)
     ids = list(match.matches)
-    accounts = list(
-        Account.objects.filter(pk__in=ids[:20000]).order_by("-arr", "name").values("id", "name", "arr")[:limit]
-    )
+    accounts: list[dict[str, Any]] = [
+        dict(a)
+        for a in Account.objects.filter(pk__in=ids[:20000]).order_by("-arr", "name").values("id", "name", "arr")[:limit]
+    ]
     for a in accounts:
         a["reason"] = as_text(match.matches[a["id"]])  # in the language of whoever previews
     return RulePreview("", len(ids), accounts, match.unavailable)
@@ -368,7 +370,7 @@ def _account_rows(ctx: EvalContext, ids: list[int]) -> dict[int, dict[str, Any]]
 
 
 @transaction.atomic
-def _open_for_rule(*, rule: Rule, matches: dict[int, str], ctx: EvalContext) -> int:
+def _open_for_rule(*, rule: Rule, matches: Matches, ctx: EvalContext) -> int:
     """Open the rule's new CTAs, their first tasks and notifications with a few statements per rule.
 
     Rows are plain tuples inserted with ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: the
@@ -393,7 +395,7 @@ def _open_for_rule(*, rule: Rule, matches: dict[int, str], ctx: EvalContext) -> 
     except Exception:
         health = {}
     manager_id = ctx.memo("manager_id", _fallback_manager_id)
-    pool = _PoolAssigner(rule.pool) if rule.pool_id else None
+    pool = _PoolAssigner(rule.pool) if rule.pool is not None else None
     stamp = db_value(CallToAction, "created_at", now)
     opened_on = db_value(CallToAction, "opened_on", ctx.today)
     due = db_value(CallToAction, "due_date", ctx.today + dt.timedelta(days=rule.due_in_days))
@@ -575,12 +577,12 @@ def _queue_emails(*, items: list[_EmailToQueue]) -> list[OutboundEmail]:
         account.csm_owner = owners.get(account.csm_owner_id)
         account.am_owner = owners.get(account.am_owner_id)
     contacts: dict[int, Contact] = {}
-    for contact in (
+    for candidate in (
         Contact.objects.filter(account_id__in=account_ids, still_at_company=True)
         .exclude(email="")
         .order_by("account_id", "-is_primary", "id")
     ):
-        contacts.setdefault(contact.account_id, contact)
+        contacts.setdefault(candidate.account_id, candidate)
     emails_out = []
     for item in items:
         account = accounts[item.account_id]

@@ -9,18 +9,20 @@ few dozen queries.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Count, Max, Q, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from tandem.accounts.models import Account, ContactRole, LifecycleStage
+from tandem.accounts.models import Account, ContactRole, LifecycleStage, StakeholderRole
+from tandem.health.selectors import HealthSnapshot
 from tandem.notifications.messages import Message, Msgid
 from tandem.playbooks.providers import Providers
+from tandem.risk.selectors import RiskSnapshot
 from tandem.subscriptions.models import ProductKind, SubscriptionItem, SubscriptionStatus
 from tandem.success.models import SuccessMilestone
 from tandem.support.models import Ticket
@@ -28,6 +30,7 @@ from tandem.surveys.models import NpsResponse
 from tandem.timeline.models import Interaction
 
 CHUNK = 5000
+T = TypeVar("T")
 
 
 class Unavailable(Exception):
@@ -40,25 +43,30 @@ class EvalContext:
     providers: Providers
     cache: dict[Any, Any] = field(default_factory=dict)
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, once per key and context (the cache holds whatever each key computes)."""
         if key not in self.cache:
             self.cache[key] = compute()
-        return self.cache[key]
+        result: T = self.cache[key]
+        return result
 
-    def health(self) -> dict[int, Any]:
-        if self.providers.health is None:
+    def health(self) -> Mapping[int, HealthSnapshot]:
+        health = self.providers.health
+        if health is None:
             raise Unavailable(_("Health data is not available (the health module is not installed)."))
-        return self.memo("health", lambda: self.providers.health(account_ids=None))
+        return self.memo("health", lambda: health(account_ids=None))
 
-    def risk(self) -> dict[int, Any]:
-        if self.providers.risk is None:
+    def risk(self) -> Mapping[int, RiskSnapshot]:
+        risk = self.providers.risk
+        if risk is None:
             raise Unavailable(_("Churn risk is not available (the risk module is not installed)."))
-        return self.memo("risk", lambda: self.providers.risk(account_ids=None))
+        return self.memo("risk", lambda: risk(account_ids=None))
 
     def metric(self, key: str) -> dict[int, float]:
-        if self.providers.metrics is None:
+        metrics = self.providers.metrics
+        if metrics is None:
             raise Unavailable(_("Metric data is not available (the metrics module is not installed)."))
-        return self.memo(("metric", key), lambda: self.providers.metrics(key=key, as_of=self.today, account_ids=None))
+        return self.memo(("metric", key), lambda: metrics(key=key, as_of=self.today, account_ids=None))
 
 
 # Account id -> why it matched, kept as a Message so it is rendered in each reader's language.
@@ -340,6 +348,7 @@ def _renewal_within(ctx: EvalContext, p: dict[str, Any]) -> Matches:
     return {
         aid: Msgid(gettext_noop("Renews on %(date)s (in %(days)s days).")) % {"date": d, "days": (d - ctx.today).days}
         for aid, d in rows
+        if d is not None  # always: the range excludes accounts without a renewal date
     }
 
 
@@ -409,7 +418,7 @@ def _stakeholder_left(ctx: EvalContext, p: dict[str, Any]) -> Matches:
         contact__still_at_company=False,
         contact__left_on__gte=ctx.today - dt.timedelta(days=int(p["days"])),
     ).values_list("contact__account_id", "contact__first_name", "contact__last_name", "role", "contact__left_on")
-    labels = dict(ContactRole._meta.get_field("role").choices)
+    labels = dict(StakeholderRole.choices)  # ContactRole.role's choices
     return {
         aid: Msgid(gettext_noop("%(role)s %(name)s left on %(date)s."))
         % {"role": labels.get(role, role), "name": f"{f} {last}".strip(), "date": left}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +21,7 @@ from tandem.access.scoping import Action, can, can_model, restrict_list
 from tandem.access.shortcuts import get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.playbooks import selectors, services
 from tandem.playbooks.forms import CloseForm, ExpansionOpportunityForm, ReassignForm, RuleForm, SnoozeForm
 from tandem.playbooks.models import CallToAction, CtaTask, Rule, WorkPool
@@ -29,12 +33,12 @@ EXPANSION_CLOSE_DAYS = 60
 CHANGE = "accounts.change_account"
 
 
-def _is_manager(request: HttpRequest) -> bool:
+def _is_manager(request: AuthenticatedHttpRequest) -> bool:
     return can_model(request.user, Action.CHANGE, Rule)  # "manages configuration"
 
 
 @login_required
-def my_day(request: HttpRequest) -> HttpResponse:
+def my_day(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     ctas = selectors.my_day(user=request.user, today=today)
     pools = WorkPool.objects.filter(members=request.user)
@@ -42,7 +46,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not _is_manager(request):
         raise PermissionDenied
     today = timezone.localdate()
@@ -56,7 +60,7 @@ def team(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def pool(request: HttpRequest, pool_id: int) -> HttpResponse:
+def pool(request: AuthenticatedHttpRequest, pool_id: int) -> HttpResponse:
     work_pool = get_object_or_404(WorkPool, pk=pool_id)
     today = timezone.localdate()
     ctas = restrict_list(selectors.pool_queue(pool=work_pool, today=today), user=request.user)
@@ -64,7 +68,7 @@ def pool(request: HttpRequest, pool_id: int) -> HttpResponse:
     return render(request, "playbooks/pool.html", context)
 
 
-def _cta_context(request: HttpRequest, cta_id: int) -> dict:
+def _cta_context(request: AuthenticatedHttpRequest, cta_id: int) -> dict:
     try:
         cta = selectors.cta_detail(cta_id=cta_id)
     except CallToAction.DoesNotExist:
@@ -90,13 +94,13 @@ def _cta_context(request: HttpRequest, cta_id: int) -> dict:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def cta_expansion_opportunity(request: HttpRequest, cta_id: int) -> HttpResponse:
+def cta_expansion_opportunity(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
     """Open (once) the upsell opportunity for an expansion CTA and go to it."""
     cta = get_for_write(CallToAction, user=request.user, pk=cta_id)
     form = ExpansionOpportunityForm(request.POST)
     if not form.is_valid():
         for field_name, errors in form.errors.items():
-            messages.error(request, f"{form.fields[field_name].label}: {' '.join(errors)}")
+            messages.error(request, f"{form.fields[field_name].label}: {' '.join(str(e) for e in errors)}")
         return redirect("playbooks:cta", cta_id=cta_id)
     try:
         opportunity, _created = services.cta_expansion_opportunity_open(
@@ -109,11 +113,11 @@ def cta_expansion_opportunity(request: HttpRequest, cta_id: int) -> HttpResponse
 
 
 @login_required
-def cta_detail(request: HttpRequest, cta_id: int) -> HttpResponse:
+def cta_detail(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
     return render(request, "playbooks/cta_detail.html", _cta_context(request, cta_id))
 
 
-def _done(request: HttpRequest, cta_id: int) -> HttpResponse:
+def _done(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
     if request.htmx:
         return render(request, "playbooks/_tasks.html", _cta_context(request, cta_id))
     return redirect("playbooks:cta", cta_id=cta_id)
@@ -122,7 +126,7 @@ def _done(request: HttpRequest, cta_id: int) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_complete(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = get_for_write(CtaTask, user=request.user, pk=task_id)
     try:
         services.cta_task_complete(task=task, user=request.user)
@@ -134,7 +138,7 @@ def task_complete(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def task_send_email(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_send_email(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = get_for_write(CtaTask, user=request.user, pk=task_id)
     try:
         services.cta_email_send(task=task, user=request.user)
@@ -144,7 +148,12 @@ def task_send_email(request: HttpRequest, task_id: int) -> HttpResponse:
     return redirect("playbooks:cta", cta_id=task.cta_id)
 
 
-def _cta_action(request: HttpRequest, cta_id: int, form_class: type, act) -> HttpResponse:
+def _cta_action(
+    request: AuthenticatedHttpRequest,
+    cta_id: int,
+    form_class: type[forms.Form],
+    act: Callable[[CallToAction, dict[str, Any]], object],
+) -> HttpResponse:
     cta = get_for_write(CallToAction, user=request.user, pk=cta_id)
     form = form_class(request.POST)
     if form.is_valid():
@@ -160,7 +169,7 @@ def _cta_action(request: HttpRequest, cta_id: int, form_class: type, act) -> Htt
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def cta_close(request: HttpRequest, cta_id: int) -> HttpResponse:
+def cta_close(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
     return _cta_action(
         request,
         cta_id,
@@ -172,7 +181,7 @@ def cta_close(request: HttpRequest, cta_id: int) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def cta_snooze(request: HttpRequest, cta_id: int) -> HttpResponse:
+def cta_snooze(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
     return _cta_action(
         request,
         cta_id,
@@ -184,7 +193,7 @@ def cta_snooze(request: HttpRequest, cta_id: int) -> HttpResponse:
 @login_required
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
-def cta_reassign(request: HttpRequest, cta_id: int) -> HttpResponse:
+def cta_reassign(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
     return _cta_action(
         request,
         cta_id,
@@ -194,12 +203,12 @@ def cta_reassign(request: HttpRequest, cta_id: int) -> HttpResponse:
 
 
 @login_required
-def rules(request: HttpRequest) -> HttpResponse:
+def rules(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "playbooks/rules.html", {"rules": selectors.rule_list(), "triggers": TRIGGERS})
 
 
 @login_required
-def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
+def rule_edit(request: AuthenticatedHttpRequest, rule_id: int | None = None) -> HttpResponse:
     rule = get_object_or_404(Rule, pk=rule_id) if rule_id else None
     form = RuleForm(request.POST or None, instance=rule)
     if request.method == "POST":
@@ -219,7 +228,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
 
 @login_required
 @require_POST
-def rule_preview(request: HttpRequest) -> HttpResponse:
+def rule_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The accounts a rule in the form matches right now (htmx fragment)."""
     form = RuleForm(request.POST)
     form.is_valid()  # only trigger, params and conditions matter here
@@ -241,7 +250,7 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account_ctas(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_ctas(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
     ctas = restrict_list(selectors.account_open_ctas(account_id=account_id), user=request.user)
     return render(request, "playbooks/_account_ctas.html", {"ctas": ctas, "today": timezone.localdate()})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -27,6 +28,9 @@ from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.core.errors import DomainError, FieldError
 from tandem.subscriptions.models import Product
 from tandem.subscriptions.services import SubscriptionItemInput
+
+if TYPE_CHECKING:
+    from tandem.revenue.engine import PeriodSummary
 
 router = Router(tags=["revenue"])
 opportunities_router = Router(tags=["opportunities"])
@@ -70,7 +74,7 @@ class RevenueQuery(Schema):
     granularity: str = "month"
 
 
-def _summary(s) -> dict:
+def _summary(s: PeriodSummary) -> dict:
     return {name: getattr(s, name) for name in SummaryOut.model_fields if name != "group"}
 
 

@@ -257,7 +257,7 @@ def cohort_table(
             k += 1
         if not logos:
             continue
-        starting = sum((t.at(t.first_revenue_day()).mrr for t in cohort), Decimal("0"))  # type: ignore[arg-type]
+        starting = sum((t.at(first).mrr for t in cohort if (first := t.first_revenue_day()) is not None), Decimal("0"))
         rows.append(
             CohortRow(
                 label=f"{start.year}-Q{(start.month - 1) // 3 + 1}",

@@ -81,6 +81,7 @@ def _run(what: str, horizon: str, as_json: bool, as_of: str | None = None) -> No
     except DomainError as exc:
         fail(f"{exc} {'; '.join(e.message for e in exc.errors)}", code=3)
         return
+    assert model.evaluation is not None  # training and evaluating both evaluate
     evaluation = model.evaluation.as_dict()
     if as_json:
         console.print_json(json.dumps(evaluation))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,8 +69,8 @@ class ChurnModel:
     """A fitted booster, its Platt calibration and what scoring needs to explain predictions."""
 
     features: list[str]
-    booster: object
-    calibrator: object
+    booster: Any  # a fitted sklearn HistGradientBoostingClassifier (scikit-learn has no type information)
+    calibrator: PlattCalibrator
     medians: dict[str, float]
     horizon_days: int
     evaluation: Evaluation | None = None
@@ -147,7 +148,7 @@ def _check(y: np.ndarray, what: str) -> None:
         )
 
 
-def _booster():
+def _booster() -> Any:  # HistGradientBoostingClassifier
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
@@ -176,7 +177,9 @@ class PlattCalibrator:
         return self.model.predict_proba(self._logit(raw))[:, 1]
 
 
-def _fit_calibrated(x: pd.DataFrame, y: np.ndarray, dates: np.ndarray, features: list[str]) -> tuple[object, object]:
+def _fit_calibrated(
+    x: pd.DataFrame, y: np.ndarray, dates: np.ndarray, features: list[str]
+) -> tuple[Any, PlattCalibrator]:
     """Fit the booster on the earlier 80% of dates and a Platt calibration on the rest."""
     order = sorted(set(dates))
     cut = order[int(len(order) * 0.8)] if len(order) >= 5 else order[-1]

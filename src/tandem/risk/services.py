@@ -85,8 +85,9 @@ def risk_model_save(*, model: ChurnModel, trained_on: dt.date) -> None:
     """Make ``model`` the one the daily scoring uses, with its evaluation report beside it."""
     with _model_path().open("wb") as fh:
         pickle.dump(model, fh)
+    evaluation = model.evaluation.as_dict() if model.evaluation is not None else {}
     _report_path().write_text(
-        json.dumps({"version": model.version, "trained_on": str(trained_on), **model.evaluation.as_dict()}, indent=2)
+        json.dumps({"version": model.version, "trained_on": str(trained_on), **evaluation}, indent=2)
     )
 
 

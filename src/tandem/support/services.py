@@ -38,7 +38,7 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
 def _save_ticket(ticket: Ticket) -> Ticket:
     message = _("Invalid ticket.")
     extra: list[FieldError] = []
-    if ticket.contact_id is not None and ticket.contact.account_id != ticket.account_id:
+    if ticket.contact is not None and ticket.contact.account_id != ticket.account_id:
         extra.append(FieldError("contact", _("The requester belongs to another account.")))
     model_validate(ticket, message=message, extra_errors=extra)
     model_save(ticket, message=message)

@@ -13,6 +13,7 @@ from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve_fields, resolve_many
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.timeline import services
 from tandem.timeline.models import Interaction
 from tandem.timeline.schemas import (
@@ -67,7 +68,7 @@ def get_interaction(request: HttpRequest, interaction_id: Id) -> Interaction:
     summary="Log an interaction",
     description="Logged by the caller. `contacts` must all be contacts of the account.",
 )
-def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status:
+def create_interaction(request: AuthenticatedHttpRequest, payload: InteractionIn) -> Status:
     require_perm(request, "timeline.add_interaction")
     data = _participants(resolve_fields(payload.dict(), {"account": Account}))
     with transaction.atomic():

@@ -7,7 +7,7 @@ from tandem.users.models import ApiToken, User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, (_("Preferences"), {"fields": ("preferred_language",)}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), (_("Preferences"), {"fields": ("preferred_language",)}))
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
 
 

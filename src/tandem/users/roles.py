@@ -7,9 +7,15 @@ account managers change the customer records they work on; read-only users only 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from tandem.users.models import User
 
 
 class Role(StrEnum):
@@ -79,11 +85,11 @@ def sync_role_groups() -> None:
         group.permissions.set(perms)
 
 
-def sync_role_groups_after_migrate(sender, **kwargs) -> None:  # signal receiver
+def sync_role_groups_after_migrate(sender: object, **kwargs: Any) -> None:  # signal receiver
     sync_role_groups()
 
 
-def user_roles(user) -> list[Role]:
+def user_roles(user: User | AnonymousUser) -> list[Role]:
     if not user.is_authenticated:
         return []
     names = set(user.groups.values_list("name", flat=True))

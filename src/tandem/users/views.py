@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.users.forms import ApiTokenCreateForm
 from tandem.users.models import ApiToken
 from tandem.users.services import api_token_create, api_token_revoke, user_set_preferred_language
@@ -20,7 +21,7 @@ from tandem.users.services import api_token_create, api_token_revoke, user_set_p
 @never_cache  # the page shows a new secret once; it must not be cached anywhere
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     """List the user's tokens; a POST creates one and shows its secret this one time."""
     new_secret: str | None = None
     form = ApiTokenCreateForm(request.POST or None)
@@ -38,7 +39,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_revoke_view(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     api_token_revoke(token=token)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})

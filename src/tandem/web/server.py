@@ -146,7 +146,7 @@ def run_server(*, host: str, port: int, threads: int = 8, banner: str | None = N
     """Serve until SIGTERM/SIGINT, then stop gracefully (module docstring); ServeError when it cannot."""
     from django.conf import settings
     from django.utils.translation import gettext as _
-    from waitress import create_server
+    from waitress.server import create_server  # what ``waitress.create_server`` re-exports
 
     from tandem.ingest.ingestor import start_background_ingestor
     from tandem.ingest.wsgi import with_tracking_fast_path
@@ -218,7 +218,9 @@ def serve_until_stopped(server: Any, stop: StopSignal, *, on_stop: Callable[[], 
 def _socket_map(server: Any) -> dict[int, Any]:
     # One listening socket: the server is a dispatcher with its own map; several (a host name that
     # resolves to IPv4 and IPv6): a MultiSocketServer that holds the shared map.
-    return server.map if isinstance(server, MultiSocketServer) else server._map
+    smap = server.map if isinstance(server, MultiSocketServer) else server._map
+    assert isinstance(smap, dict)  # create_server always gives one (the stubs say any Mapping, or None)
+    return smap
 
 
 def _close_listeners(smap: dict[int, Any]) -> None:

@@ -9,10 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.accounts.selectors import portfolio_overview
+from tandem.core.http import AuthenticatedHttpRequest
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The logged-in user's portfolio at a glance."""
     overview = None
     if request.user.has_perm("accounts.view_account"):

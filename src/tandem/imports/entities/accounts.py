@@ -88,12 +88,12 @@ class AccountPlan(Plan):
         self.updates: list[Account] = []
         self.fields: list[str] = []
         # Accounts whose parent is created by this same import: external_id -> parent's.
-        self.pending_parent: dict[str, str] = {}
+        self.pending_parent: dict[str | None, str] = {}
 
     def write(self, ctx: Context) -> None:
         # Create parents before their children so every child is inserted with its parent's
         # new id (bulk_create returns ids), level by level down the new part of the tree.
-        created: dict[str, int] = {}
+        created: dict[str | None, int] = {}
         remaining = self.creates
         while remaining:
             ready = [
@@ -122,7 +122,11 @@ def plan_accounts(rows: list[Row], ctx: Context) -> AccountPlan:
     ext = {id(row): row.values.get("external_id") for row in rows}
     mark_duplicates(rows, ctx, key=lambda r: ext[id(r)], field_name="external_id", what="external_id")
     for unique in ("crm_id", "billing_id"):
-        mark_duplicates(rows, ctx, key=lambda r, f=unique: r.values.get(f), field_name=unique, what=unique)
+
+        def value_of(r: Row, f: str = unique) -> Any:
+            return r.values.get(f)
+
+        mark_duplicates(rows, ctx, key=value_of, field_name=unique, what=unique)
 
     file_keys = {k for k in ext.values() if k}
     existing = {
@@ -211,7 +215,7 @@ def plan_accounts(rows: list[Row], ctx: Context) -> AccountPlan:
     return plan
 
 
-def _check_unique_ids_against_db(rows: list[Row], ctx: Context, existing: dict[str, dict[str, Any]]) -> None:
+def _check_unique_ids_against_db(rows: list[Row], ctx: Context, existing: dict[str | None, dict[str, Any]]) -> None:
     """crm_id / billing_id already held by an account that this file does not give a new one."""
     new_value_by_key = {
         unique: {r.values.get("external_id"): r.values.get(unique) for r in rows} for unique in ("crm_id", "billing_id")

@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 
+from tandem.core.models import column_name, concrete_field
 from tandem.imports.mapping import ColumnMap
 from tandem.imports.progress import Progress
 from tandem.imports.report import RowError
@@ -133,10 +134,7 @@ def copy_simple_fields(
     for name in names:
         if ctx.has(name) and name in row.values:
             value = row.values[name]
-            desired[name] = value if value is not None else empty_value(model._meta.get_field(name))
-
-
-_NOT_CHECKED = object()
+            desired[name] = value if value is not None else empty_value(concrete_field(model, name))
 
 
 def clean_model(
@@ -163,13 +161,13 @@ def clean_model(
     for name in fields:
         if ctx.columns.column(field_for.get(name, name)) in failed:
             continue
-        model_field = instance._meta.get_field(name)
+        model_field = concrete_field(instance, name)
         value = getattr(instance, model_field.attname)
         if model_field.blank and value in model_field.empty_values:
             continue  # as Model.clean_fields does
         key = (model_field, value) if model_field.choices or not isinstance(value, str) else None
-        messages = ctx.validated.get(key, _NOT_CHECKED) if key else _NOT_CHECKED
-        if messages is _NOT_CHECKED:
+        messages = ctx.validated.get(key) if key else None  # None: not validated yet
+        if messages is None:
             try:
                 model_field.clean(value, instance)
                 messages = []
@@ -178,7 +176,7 @@ def clean_model(
             if key:
                 ctx.validated[key] = messages
         if messages:
-            errors[name] = messages  # type: ignore[assignment]
+            errors[name] = messages
     if not errors and run_clean:
         try:
             instance.clean()
@@ -207,7 +205,7 @@ def _comparable(value: Any) -> Any:
     return value
 
 
-def differs(existing: dict[str, Any], desired: dict[str, Any]) -> bool:
+def differs(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
     for name, value in desired.items():
         stored = existing.get(name)
         # Plain equality settles nearly every comparison; normalise only when it says "differ".
@@ -252,11 +250,14 @@ def mark_duplicates(
             ctx.fail(row, field_name, f"duplicate {what} in this file (also on row {others}).")
 
 
+M = TypeVar("M", bound=models.Model)
+
+
 def bulk_write(
-    model: type[models.Model],
+    model: type[M],
     *,
-    creates: list[models.Model],
-    updates: list[models.Model],
+    creates: list[M],
+    updates: list[M],
     fields: Sequence[str],
     ctx: Context,
 ) -> None:
@@ -264,7 +265,7 @@ def bulk_write(
     ctx.progress.stage(f"Writing {model._meta.verbose_name_plural}", len(creates) + len(updates))
     for start in range(0, len(creates), BATCH_SIZE):
         batch = creates[start : start + BATCH_SIZE]
-        model.objects.bulk_create(batch)
+        model._default_manager.bulk_create(batch)
         ctx.progress.advance(len(batch))
     if any(pk is None for pk in (c.pk for c in creates[-1:])):
         _fetch_created_pks(model, creates)
@@ -273,7 +274,7 @@ def bulk_write(
     update_fields = list(fields)
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
         for instance in updates:
-            instance.updated_at = ctx.now  # type: ignore[attr-defined]
+            instance.updated_at = ctx.now  # type: ignore[attr-defined]  # the model has it: checked just above
         update_fields.append("updated_at")
     for start in range(0, len(updates), BATCH_SIZE):
         batch = updates[start : start + BATCH_SIZE]
@@ -281,7 +282,7 @@ def bulk_write(
         ctx.progress.advance(len(batch))
 
 
-def update_rows(model: type[models.Model], instances: list[models.Model], fields: Sequence[str]) -> None:
+def update_rows(model: type[M], instances: list[M], fields: Sequence[str]) -> None:
     """One parameterised UPDATE per row through executemany.
 
     QuerySet.bulk_update builds a CASE WHEN expression per field per batch, which costs about
@@ -291,10 +292,10 @@ def update_rows(model: type[models.Model], instances: list[models.Model], fields
     if not instances:
         return
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
+    columns = [concrete_field(model, name) for name in fields]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(c.column)} = %s" for c in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    assignments = ", ".join(f"{quote(column_name(model, name))} = %s" for name in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(column_name(model, meta.pk.name))} = %s"
     params = [
         [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk] for obj in instances
     ]
@@ -302,8 +303,8 @@ def update_rows(model: type[models.Model], instances: list[models.Model], fields
         cursor.executemany(sql, params)
 
 
-def _fetch_created_pks(model: type[models.Model], creates: list[models.Model]) -> None:
+def _fetch_created_pks(model: type[M], creates: list[M]) -> None:
     """Backends that cannot return ids from a bulk insert: look them up by external_id."""
-    by_key = {obj.external_id: obj for obj in creates}  # type: ignore[attr-defined]
-    for values in fetch_in_chunks(model.objects.all(), "external_id", by_key, "external_id", "id"):
+    by_key = {obj.external_id: obj for obj in creates}  # type: ignore[attr-defined]  # the imported models have one
+    for values in fetch_in_chunks(model._default_manager.all(), "external_id", by_key, "external_id", "id"):
         by_key[values["external_id"]].pk = values["id"]

@@ -49,8 +49,11 @@ SIMPLE = (
 )
 
 
-def account_ids_for(rows: list[Row], ctx: Context, field_name: str = "account_external_id") -> dict[str, int]:
-    """Resolve account references in bulk; rows naming an unknown account get an error."""
+def account_ids_for(rows: list[Row], ctx: Context, field_name: str = "account_external_id") -> dict[str | None, int]:
+    """Resolve account references in bulk; rows naming an unknown account get an error.
+
+    Keyed by external_id; the key type admits the None of an empty cell, which finds nothing.
+    """
     keys = {r.values.get(field_name) for r in rows} - {None}
     ids = {
         v["external_id"]: v["id"]
@@ -135,6 +138,7 @@ def plan_contacts(rows: list[Row], ctx: Context) -> ContactPlan:
         instance = Contact(**stored) if stored else Contact()
         for attname, value in desired.items():
             setattr(instance, attname, value)
+        # Read back by ContactPlan.write (demote before promoting); not a model field.
         instance._was_primary = bool(stored and stored["is_primary"])  # type: ignore[attr-defined]
         clean_model(instance, row=row, ctx=ctx, fields=plain_fields(Contact, desired))
         prepared.append((row, instance, desired))
@@ -172,7 +176,7 @@ def _name(values: dict[str, Any]) -> str:
 def _check_primary(prepared: list[tuple[Row, Contact, dict[str, Any]]], ctx: Context) -> None:
     """At most one primary contact per account, counting stored contacts this file leaves alone."""
     claims: dict[int, list[Row]] = defaultdict(list)
-    in_file: dict[str, Contact] = {}
+    in_file: dict[str | None, Contact] = {}
     for row, contact, _ in prepared:
         if row.valid:
             in_file[contact.external_id] = contact

@@ -186,7 +186,9 @@ def plan_subscriptions(rows: list[Row], ctx: Context) -> SubscriptionPlan:
         items: list[SubscriptionItem] = []
         for row in lines:
             quantity = Decimal("1") if row.values.get("quantity") is None else row.values["quantity"]
-            item = SubscriptionItem(
+            # Both may be None for now: a product this import creates gets its id in write(), and a
+            # row without a unit price is invalid and never written. The stubs type saved values.
+            item = SubscriptionItem(  # type: ignore[misc]
                 product_id=products.get(row.values.get("product_code")),
                 quantity=quantity,
                 unit_price=_line_unit_price(row, ctx, quantity=quantity, months=int(subscription.billing_period)),
@@ -237,7 +239,7 @@ def plan_subscriptions(rows: list[Row], ctx: Context) -> SubscriptionPlan:
     return plan
 
 
-def _resolve_products(rows: list[Row], ctx: Context, plan: SubscriptionPlan) -> dict[str, int]:
+def _resolve_products(rows: list[Row], ctx: Context, plan: SubscriptionPlan) -> dict[str | None, int]:
     """Product ids by code; unknown codes are errors, or new plans with --create-products."""
     codes = {r.values.get("product_code") for r in rows} - {None}
     known = {v["code"]: v["id"] for v in fetch_in_chunks(Product.objects.all(), "code", codes, "code", "id")}

@@ -1,4 +1,6 @@
+from django.apps.registry import Apps
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 REASONS = (
     ("budget", "Budget cut"),
@@ -12,7 +14,7 @@ REASONS = (
 )
 
 
-def add_reasons(apps, schema_editor):
+def add_reasons(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     ChurnReason = apps.get_model("opportunities", "ChurnReason")
     for code, name in REASONS:
         ChurnReason.objects.get_or_create(code=code, defaults={"name": name})
