@@ -129,7 +129,7 @@ def rights_for(user: User | AnonymousUser | None) -> Rights:
                 Team.members.through.objects.filter(team__members=user).values_list("user_id", flat=True)
             )
         rights = Rights(user.pk, False, view, change, values, commercial, configuration, team_ids)
-    user._tandem_rights = rights  # type: ignore[union-attr]
+    user.__dict__["_tandem_rights"] = rights  # the request's user object carries it to the end of the request
     return rights
 
 

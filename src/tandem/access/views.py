@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,10 +15,11 @@ from tandem.access.policies import CONFIGURABLE_ROLES, DEFAULT_POLICIES
 from tandem.access.scoping import AccessDenied
 from tandem.access.services import POLICY_FIELDS, access_policy_update, team_delete, team_save
 from tandem.core.errors import DomainError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.users.roles import Role, user_roles
 
 
-def _require_admin(request: HttpRequest) -> None:
+def _require_admin(request: AuthenticatedHttpRequest) -> None:
     if Role.ADMIN not in user_roles(request.user):
         raise AccessDenied(_("Only admins change access rules and teams."))
 
@@ -34,7 +35,7 @@ def _policy_forms(data: dict[str, str] | None = None) -> list[tuple[Role, Access
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def access_rules(request: HttpRequest) -> HttpResponse:
+def access_rules(request: AuthenticatedHttpRequest) -> HttpResponse:
     """One form per role; a POST saves the role whose button was pressed."""
     _require_admin(request)
     status = 200
@@ -68,7 +69,7 @@ def access_rules(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
+def team_edit(request: AuthenticatedHttpRequest, team_id: int | None = None) -> HttpResponse:
     _require_admin(request)
     team = get_object_or_404(Team, pk=team_id) if team_id else None
     form = TeamForm(request.POST or None, instance=team)
@@ -91,7 +92,7 @@ def team_edit(request: HttpRequest, team_id: int | None = None) -> HttpResponse:
 
 @login_required
 @require_POST
-def team_remove(request: HttpRequest, team_id: int) -> HttpResponse:
+def team_remove(request: AuthenticatedHttpRequest, team_id: int) -> HttpResponse:
     _require_admin(request)
     team = get_object_or_404(Team, pk=team_id)
     team_delete(team=team, acting_user=request.user)

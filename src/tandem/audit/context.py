@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from django.db import transaction
 
@@ -42,7 +42,7 @@ class AuditScope:
             return self.actor
         user = getattr(self.request, "user", None)
         if user is not None and user.is_authenticated:
-            return user  # type: ignore[no-any-return]  # request.user is a lazy object
+            return user  # request.user: a lazy object that reads as the User
         return None
 
     def remote_addr(self) -> str | None:
@@ -102,7 +102,7 @@ def write_service(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if "acting_user" not in kwargs:
             raise TypeError(f"{func.__name__}() must be called with acting_user=")
-        acting_user = kwargs["acting_user"]
+        acting_user = cast("User | None", kwargs["acting_user"])
         with transaction.atomic(), audit_context(actor=acting_user if acting_user is not None else _KEEP):
             return func(*args, **kwargs)
 

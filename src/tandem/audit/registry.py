@@ -32,11 +32,13 @@ class AuditedModel:
 
 
 def _own(obj: Any) -> int | None:
-    return obj.pk  # type: ignore[no-any-return]
+    pk: int | None = obj.pk
+    return pk
 
 
 def _account_id(obj: Any) -> int | None:
-    return obj.account_id  # type: ignore[no-any-return]
+    account_id: int | None = obj.account_id
+    return account_id
 
 
 def _via(relation: str) -> Callable[[Any], int | None]:

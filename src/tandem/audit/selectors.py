@@ -33,7 +33,12 @@ def audit_history_for_account(*, account_id: int) -> QuerySet[AuditEntry]:
 
 def audited_content_types() -> list[ContentType]:
     types = ContentType.objects.get_for_models(*audited_models())
-    return sorted(types.values(), key=lambda ct: str(ct.model_class()._meta.verbose_name) if ct.model_class() else "")
+    return sorted(types.values(), key=_kind_label)
+
+
+def _kind_label(content_type: ContentType) -> str:
+    model = content_type.model_class()
+    return str(model._meta.verbose_name) if model is not None else content_type.model
 
 
 def _content_type_choices() -> list[tuple[int, str]]:
@@ -72,7 +77,7 @@ class AuditFilterSet(django_filters.FilterSet):
 
 
 def audit_search(*, filters: Mapping[str, Any] | None) -> AuditFilterSet:
-    return AuditFilterSet(data=filters or None, queryset=_base())
+    return AuditFilterSet(data=dict(filters) if filters else None, queryset=_base())
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from tandem.access.scoping import AccessDenied, Action, can
+from tandem.audit.models import AuditEntry
 from tandem.audit.registry import audited_models
 from tandem.audit.selectors import audit_change_lines, audit_history_for_account, audit_history_for_object, audit_search
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.users.roles import Role, user_roles
 
 PER_PAGE = 50
@@ -19,13 +21,13 @@ HISTORY_LIMIT = 100
 
 
 @login_required
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every recorded change, searchable by person, kind of object, object, path and date (admins only)."""
     if Role.ADMIN not in user_roles(request.user):
         raise AccessDenied(_("Only admins read the audit log."))
     filterset = audit_search(filters=request.GET)
     invalid = filterset.is_bound and not filterset.is_valid()
-    entries = filterset.queryset.none() if invalid else filterset.qs
+    entries = AuditEntry.objects.none() if invalid else filterset.qs
     page = Paginator(entries, PER_PAGE).get_page(request.GET.get("page"))
     rows = [(entry, audit_change_lines(entry)) for entry in page.object_list]
     query = request.GET.copy()
@@ -39,7 +41,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def object_history(request: HttpRequest, content_type_id: int, object_id: int) -> HttpResponse:
+def object_history(request: AuthenticatedHttpRequest, content_type_id: int, object_id: int) -> HttpResponse:
     """One object's history, for its page; 404 unless the reader may see the object."""
     try:
         content_type = ContentType.objects.get_for_id(content_type_id)

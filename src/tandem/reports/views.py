@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 
 from tandem.core.errors import NotFound
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.reports.services import report_render
 
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def account_report(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_report(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     fmt = "pdf" if request.GET.get("format") == "pdf" else "html"
     try:
         content, filename = report_render(account_id=account_id, fmt=fmt, reader=request.user)

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
-from tandem.access.masking import HIDDEN
 from tandem.access.shortcuts import HIDDEN_NOTE, MaskedDecimal
 from tandem.api.refs import Id
 from tandem.core.money import to_cents
@@ -60,7 +59,7 @@ class SubscriptionItemOut(Schema):
 
     @staticmethod
     def resolve_amount_per_period(obj: SubscriptionItem) -> Decimal | None:
-        if obj.unit_price is HIDDEN:
+        if not isinstance(obj.unit_price, Decimal):  # HIDDEN by the reader's access rule
             return None
         return to_cents(obj.amount_per_period)
 

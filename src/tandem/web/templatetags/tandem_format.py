@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from tandem.access.masking import HIDDEN
+from tandem.access.masking import HiddenValue
 
 register = template.Library()
 
@@ -44,10 +44,10 @@ def babel_locale(language: str | None = None) -> Locale:
 
 
 def format_money(
-    amount: Decimal | float | int | None, currency: str | None = None, *, language: str | None = None
+    amount: Decimal | float | int | HiddenValue | None, currency: str | None = None, *, language: str | None = None
 ) -> str:
     """``amount`` in ``currency`` (the reporting currency by default) for the active language."""
-    if amount is HIDDEN:
+    if isinstance(amount, HiddenValue):
         return hidden_marker()
     if amount is None or amount == "":
         return ""
@@ -64,15 +64,15 @@ def hidden_marker() -> str:
 
 
 @register.filter
-def money(amount: Decimal | float | int | None, currency: str | None = None) -> str:
+def money(amount: Decimal | float | int | HiddenValue | None, currency: str | None = None) -> str:
     """``{{ account.arr|money }}`` or ``{{ subscription.arr|money:subscription.currency }}``."""
     return format_money(amount, currency)
 
 
 @register.filter
-def money_short(amount: Decimal | float | int | None, currency: str | None = None) -> str:
+def money_short(amount: Decimal | float | int | HiddenValue | None, currency: str | None = None) -> str:
     """Compact money for headline figures: ``$1.2M``."""
-    if amount is HIDDEN:
+    if isinstance(amount, HiddenValue):
         return hidden_marker()
     if amount is None or amount == "":
         return ""
@@ -85,9 +85,9 @@ def money_short(amount: Decimal | float | int | None, currency: str | None = Non
 
 
 @register.filter
-def number(value: Decimal | float | int | None) -> str:
+def number(value: Decimal | float | int | HiddenValue | None) -> str:
     """A count or quantity with the locale's digits and grouping."""
-    if value is HIDDEN:
+    if isinstance(value, HiddenValue):
         return hidden_marker()
     if value is None or value == "":
         return ""
