@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tandem.web.context_processors.shell",
+                "tandem.access.context_processors.access",
             ],
         },
     }
