@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.core.errors import DomainError, FieldError, NotFound
-from tandem.web.charts import Chart
+from tandem.web.charts import Chart, chart_css
 
 MAX_BOOK_ACCOUNTS = 300
 USAGE_WEEKS = 26
@@ -85,7 +85,7 @@ def report_html(*, account_ids: list[int], title: str, today: dt.date | None = N
     sections = [account_report(account_id=i, today=today, clv=clv.get(i)) for i in account_ids]
     return render_to_string(
         "reports/report.html",
-        {"sections": sections, "title": title, "today": today, "for_pdf": for_pdf},
+        {"sections": sections, "title": title, "today": today, "for_pdf": for_pdf, "chart_css": chart_css()},
     )
 
 
