@@ -254,3 +254,7 @@ if TANDEM_HTTPS:
     _proxy_header = config.env_str("PROXY_SSL_HEADER", "X-Forwarded-Proto")
     if _proxy_header:
         SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+
+# Outbound HTTP (tandem.core.outbound): hosts that may be reached even though they resolve to a private,
+# loopback or otherwise internal address, e.g. an on-premises Slack-compatible chat server.
+TANDEM_OUTBOUND_ALLOWED_HOSTS = config.env_list("OUTBOUND_ALLOWED_HOSTS", "")
