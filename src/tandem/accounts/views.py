@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import EmptyPage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django_tables2.paginators import LazyPaginator
 from tandem.accounts.models import Account
 from tandem.accounts.selectors import account_360, account_filterset
 from tandem.accounts.tables import AccountTable
+from tandem.core.filters import PageForm, filter_values
 from tandem.support.selectors import account_tickets
 from tandem.timeline.selectors import account_timeline
 from tandem.usage.selectors import usage_weekly
@@ -33,10 +35,16 @@ def _is_partial(request: HttpRequest) -> bool:
 def account_list(request: HttpRequest) -> HttpResponse:
     filterset = account_filterset(filters=request.GET)
     table = AccountTable(filterset.qs)
-    # LazyPaginator fetches one row more than a page instead of COUNT(*)-ing every match.
-    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
+    RequestConfig(request, paginate=False).configure(table)  # the ordering; the page is ours to bound
+    page_form = PageForm(request.GET)
+    # LazyPaginator fetches one row more than a page instead of COUNT(*)-ing every match. The page
+    # size is fixed: a client-chosen ?per_page= could ask for every row at once.
+    try:
+        table.paginate(paginator_class=LazyPaginator, per_page=PER_PAGE, page=filter_values(page_form).get("page") or 1)
+    except EmptyPage:
+        table.page = table.paginator.page(table.paginator.num_pages)
     partial = _is_partial(request)
-    context = {"filter": filterset, "table": table, "partial": partial}
+    context = {"filter": filterset, "table": table, "partial": partial, "page_form": page_form}
     return render(request, "accounts/_results.html" if partial else "accounts/list.html", context)
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
+from tandem.core.filters import MAX_ID, OwnerFilterForm, RenewalFilterForm, filter_values
 from tandem.opportunities.models import (
     EXPANSION_KINDS,
     RENEWAL_FORECAST_LABELS,
@@ -44,10 +45,12 @@ CHANGE = "accounts.change_account"
 
 
 def _int(value: str | None) -> int | None:
+    """A posted id, or None when it is not one (a number out of range included)."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and 1 <= number <= MAX_ID else None
 
 
 def _account_managers() -> list[User]:
@@ -58,10 +61,13 @@ def _account_managers() -> list[User]:
 @permission_required(VIEW, raise_exception=True)
 def renewals(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    horizon = _int(request.GET.get("horizon")) or 180
-    owner_id = _int(request.GET.get("owner"))
+    filters = RenewalFilterForm(request.GET)
+    values = filter_values(filters)
+    horizon = values.get("horizon") or 180
+    owner_id = values.get("owner")
     center = renewal_center(today=today, horizon_days=horizon, owner_id=owner_id)
     context = {
+        "filters": filters,
         "center": center,
         "horizon": horizon,
         "owner_id": owner_id,
@@ -133,10 +139,12 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def pipeline(request: HttpRequest) -> HttpResponse:
-    owner_id = _int(request.GET.get("owner"))
+    filters = OwnerFilterForm(request.GET)
+    owner_id = filter_values(filters).get("owner")
     today = timezone.localdate()
     columns = pipeline_board(owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
     context = {
+        "filters": filters,
         "columns": columns,
         "owner_id": owner_id,
         "owners": _account_managers(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -12,8 +13,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from tandem.api.auth import require_perm
+from tandem.api.pagination import PageQuery
 from tandem.api.problems import PROBLEM_RESPONSES
+from tandem.api.refs import Id
 from tandem.core.errors import DomainError, FieldError
+from tandem.opportunities.models import OpportunityKind, OpportunitySource, Stage
 from tandem.subscriptions.models import Product
 from tandem.subscriptions.services import SubscriptionItemInput
 
@@ -55,8 +59,13 @@ class RevenueOut(Schema):
 class RevenueQuery(Schema):
     date_from: dt.date
     date_to: dt.date
-    by: str | None = None
-    granularity: str = "month"
+    by: RevenueGroup | None = None
+    granularity: Granularity = "month"
+
+
+# What revenue_summary accepts (revenue/selectors.py GROUP_FIELDS and GRANULARITIES).
+RevenueGroup = Literal["tier", "csm", "am", "cohort", "currency"]
+Granularity = Literal["month", "quarter", "year"]
 
 
 def _summary(s) -> dict:
@@ -168,15 +177,15 @@ class OpportunityOut(Schema):
 
 
 class OpportunityIn(Schema):
-    account_id: int
-    kind: str
-    amount: Decimal
+    account_id: Id
+    kind: OpportunityKind
+    amount: Decimal = Field(..., ge=0, max_digits=16, decimal_places=2)
     close_date: dt.date
-    name: str = ""
-    stage: str = "qualify"
-    owner_id: int | None = None
-    source: str = "manual"
-    source_ref: str = ""
+    name: str = Field("", max_length=200)
+    stage: Stage = Stage.QUALIFY
+    owner_id: Id | None = None
+    source: OpportunitySource = OpportunitySource.MANUAL
+    source_ref: str = Field("", max_length=100)
 
 
 class OpportunityListOut(Schema):
@@ -184,13 +193,11 @@ class OpportunityListOut(Schema):
     items: list[OpportunityOut]
 
 
-class OpportunityFilters(Schema):
-    kind: str | None = None
-    stage: str | None = None
-    owner_id: int | None = None
-    account_id: int | None = None
-    limit: int = 50
-    offset: int = 0
+class OpportunityFilters(PageQuery):
+    kind: OpportunityKind | None = None
+    stage: Stage | None = None
+    owner_id: Id | None = None
+    account_id: Id | None = None
 
 
 @opportunities_router.get("", response={200: OpportunityListOut, **PROBLEM_RESPONSES})
@@ -203,8 +210,7 @@ def list_opportunities(request: HttpRequest, filters: Query[OpportunityFilters])
         value = getattr(filters, name)
         if value is not None:
             qs = qs.filter(**{name: value})
-    limit = max(1, min(filters.limit, 500))
-    return {"count": qs.count(), "items": list(qs[filters.offset : filters.offset + limit])}
+    return {"count": qs.count(), "items": list(qs[filters.offset : filters.offset + filters.limit])}
 
 
 @opportunities_router.post("", response={201: OpportunityOut, **PROBLEM_RESPONSES})
@@ -233,11 +239,11 @@ def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status:
 
 
 class StageIn(Schema):
-    stage: str
+    stage: Stage
 
 
 @opportunities_router.post("/{opportunity_id}/stage", response={200: OpportunityOut, **PROBLEM_RESPONSES})
-def move_opportunity_stage(request: HttpRequest, opportunity_id: int, payload: StageIn) -> object:
+def move_opportunity_stage(request: HttpRequest, opportunity_id: Id, payload: StageIn) -> object:
     require_perm(request, "accounts.change_account")
     from tandem.opportunities.models import Opportunity
     from tandem.opportunities.services import opportunity_move_stage
@@ -246,21 +252,21 @@ def move_opportunity_stage(request: HttpRequest, opportunity_id: int, payload: S
 
 
 class RenewalLineIn(Schema):
-    product_id: int
+    product_id: Id
     quantity: Decimal = Field(..., ge=0)
     unit_price: Decimal = Field(..., ge=0)
 
 
 class RenewalCloseIn(Schema):
     churned: bool = False
-    churn_reason_id: int | None = None
+    churn_reason_id: Id | None = None
     items: list[RenewalLineIn] | None = Field(
         None, description="Lines of the next term; omitted = the current term's lines unchanged."
     )
 
 
 @opportunities_router.post("/{opportunity_id}/close-renewal", response={200: OpportunityOut, **PROBLEM_RESPONSES})
-def close_renewal(request: HttpRequest, opportunity_id: int, payload: RenewalCloseIn) -> object:
+def close_renewal(request: HttpRequest, opportunity_id: Id, payload: RenewalCloseIn) -> object:
     """Renewed into the next term (with ``items``, or the same lines) or churned (with a churn reason)."""
     require_perm(request, "accounts.change_account")
     from tandem.opportunities.models import ChurnReason, Opportunity
