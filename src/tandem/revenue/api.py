@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -117,9 +117,11 @@ def revenue_cohorts(request: HttpRequest) -> list[dict]:
 
 
 class FitIn(Schema):
-    survivors: list[int]
-    periods: int = 5
-    discount_rate: float = 0.10
+    survivors: list[Annotated[int, Field(ge=0, le=10**9)]] = Field(
+        ..., min_length=2, max_length=200, description="Customers left at the start and after each period."
+    )
+    periods: int = Field(5, ge=1, le=120, description="How many periods to project.")
+    discount_rate: float = Field(0.10, ge=0, le=1)
 
 
 class FitOut(Schema):
@@ -179,7 +181,7 @@ class OpportunityOut(Schema):
 class OpportunityIn(Schema):
     account_id: Id
     kind: OpportunityKind
-    amount: Decimal = Field(..., ge=0, max_digits=16, decimal_places=2)
+    amount: Decimal = Field(..., ge=0, le=Decimal("99999999999999.99"))
     close_date: dt.date
     name: str = Field("", max_length=200)
     stage: Stage = Stage.QUALIFY
