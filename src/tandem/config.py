@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 def env_str(name: str, default: str) -> str:
     return os.environ.get(f"TANDEM_{name}", default)
@@ -19,6 +21,31 @@ def env_bool(name: str, default: bool) -> bool:
     if raw is None:
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """An integer setting; a value that is not a number, or below ``minimum``, stops the start with its name."""
+    raw = os.environ.get(f"TANDEM_{name}")
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"TANDEM_{name} must be a whole number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"TANDEM_{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def env_list(name: str, default: str, *, allowed: set[str] | None = None) -> list[str]:
+    """A comma-separated setting; with ``allowed``, an unknown item stops the start with its name."""
+    items = [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+    unknown = sorted(set(items) - allowed) if allowed is not None else []
+    if unknown:
+        raise ImproperlyConfigured(
+            f"TANDEM_{name}: unknown {', '.join(unknown)} (one of {', '.join(sorted(allowed or ()))})"
+        )
+    return items
 
 
 def tandem_home() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -57,10 +58,13 @@ INSTALLED_APPS = [
     "tandem.revenue",
     "tandem.reports",
     "tandem.daily",
+    "axes",  # login throttling and lockout (docs/security.md)
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -72,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a login refused during a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tandem.urls"
@@ -118,6 +124,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
+# AxesStandaloneBackend first: it refuses every password, right or wrong, while the user is locked out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -198,3 +209,63 @@ TANDEM_SMTP_FROM = config.env_str("SMTP_FROM", "tandem@localhost")
 TANDEM_BASE_URL = config.env_str("BASE_URL", "")  # for links in emails and Slack posts
 TANDEM_JOB_LEASE_SECONDS = float(config.env_str("JOB_LEASE_SECONDS", "300"))
 TANDEM_DAILY_HOUR = int(config.env_str("DAILY_HOUR", "6"))  # local hour the worker queues the daily run
+
+# --- Security (docs/security.md) ----------------------------------------------------------------
+# Login throttling and lockout (django-axes) on /login/ and the admin login. Failed attempts are rows
+# in the database, so every serving process sees the same count. A locked-out user is refused even
+# the right password until the cool-off ends or an admin runs `tandem manage axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = config.env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+_cooloff_minutes = config.env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=0)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=_cooloff_minutes) if _cooloff_minutes else None  # 0: until reset
+# "username" locks the account under attack whatever address the guesses come from; "ip_address" also
+# locks an address that sprays guesses over many usernames. Behind reverse proxies set TANDEM_PROXY_COUNT
+# to how many there are, or every client shares the proxy's address (see tandem.users.security).
+AXES_LOCKOUT_PARAMETERS = config.env_list("LOGIN_LOCKOUT_BY", "username,ip_address", allowed={"username", "ip_address"})
+TANDEM_PROXY_COUNT = config.env_int("PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "tandem.users.security.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLED = config.env_bool("LOGIN_LOCKOUT", True)
+
+# A strict Content-Security-Policy (django-csp): scripts and styles only from our own static files.
+# No inline <script>, no on*= handlers, no style attributes, no eval; charts are inline SVG whose
+# styles come from web/charts.css. The API docs page serves Swagger UI from django-ninja's bundle.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# TANDEM_HTTPS=1 turns on the production set: HSTS, Secure cookies, redirect of http to https. Behind a
+# reverse proxy that terminates TLS, TANDEM_PROXY_SSL_HEADER names the header it sets (default
+# X-Forwarded-Proto: https). Only set it when the proxy strips that header from client requests.
+TANDEM_HTTPS = config.env_bool("HTTPS", False)
+# Django's defaults, stated here because docs/security.md relies on them: cookies are not sent on
+# cross-site subrequests or POSTs, and no other site may frame Tandem.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+if TANDEM_HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = config.env_bool("SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = config.env_int("HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = config.env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = config.env_bool("HSTS_PRELOAD", True)
+    _proxy_header = config.env_str("PROXY_SSL_HEADER", "X-Forwarded-Proto")
+    if _proxy_header:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+
+# Outbound HTTP (tandem.core.outbound): hosts that may be reached even though they resolve to a private,
+# loopback or otherwise internal address, e.g. an on-premises Slack-compatible chat server.
+TANDEM_OUTBOUND_ALLOWED_HOSTS = config.env_list("OUTBOUND_ALLOWED_HOSTS", "")

@@ -54,8 +54,12 @@ class Hook:
 
 
 @pytest.fixture
-def webhook() -> Iterator[Hook]:
-    """An HTTP server on loopback that records JSON POSTs, like a Slack incoming webhook."""
+def webhook(settings) -> Iterator[Hook]:
+    """An HTTP server on loopback that records JSON POSTs, like a Slack incoming webhook.
+
+    Outbound requests refuse loopback addresses (tandem.core.outbound), so 127.0.0.1 is allowed.
+    """
+    settings.TANDEM_OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     hook = Hook()
 
     class Handler(BaseHTTPRequestHandler):

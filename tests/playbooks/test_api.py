@@ -47,7 +47,7 @@ def test_nps_responses_create_list_and_refuse_a_foreign_contact(api, readonly_ap
 def test_rules_validate_preview_and_ctas(api) -> None:
     playbook = playbook_with("api")
     bad = api.post("/playbooks/rules", {"name": "x", "trigger": "nope", "playbook": playbook.pk})
-    assert_problem(bad, 400, ["trigger"])
+    assert_problem(bad, 422, ["trigger"])  # the schema lists the triggers: an unknown one is invalid input
     bad = api.post(
         "/playbooks/rules",
         {

@@ -61,7 +61,7 @@ def test_a_csm_works_a_cta_from_the_queue_to_closed(live_server, browser) -> Non
     assert tasks.count() == 2
     for n in range(2):
         page.locator("[data-testid=cta-task] button", has_text="Mark done").first.click()
-        page.wait_for_function(f"document.querySelectorAll('.cta-task.task-done').length === {n + 1}")
+        page.wait_for_function(f"() => document.querySelectorAll('.cta-task.task-done').length === {n + 1}")
     assert set(cta.tasks.values_list("status", flat=True)) == {TaskStatus.DONE}
     page.screenshot(path=str(RESULTS / "cta-tasks-done.png"), full_page=True)
 

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from tandem.usage.selectors import UsageWeekly
-from tandem.web.charts import PALETTE, usage_charts
+from tandem.web.charts import PALETTE, chart_css, usage_charts
 
 WEEKS = [dt.date(2026, 1, 5) + dt.timedelta(days=7 * i) for i in range(4)]
 
@@ -34,5 +34,27 @@ def test_legend_is_rendered_as_html_under_the_chart(admin_client, event_store):
     response = admin_client.get(f"/accounts/{account.id}/usage-chart/")
 
     html = response.content.decode()
-    assert html.count('<span class="swatch"') == 7
+    assert [f'<span class="swatch series-{n}">' in html for n in range(8)] == [True] * 7 + [False]
     assert "<bdi>ev_0</bdi>" in html
+
+
+def test_charts_carry_no_inline_script_or_style_for_the_content_security_policy():
+    usage = UsageWeekly(weeks=WEEKS, events_by_feature={"login": [1.0, 2.0, 3.0, 4.0]}, active_users=[1, 2, 3, 4])
+    for chart in usage_charts(usage):
+        svg = str(chart.svg)
+        assert "<script" not in svg and "<style" not in svg and "style=" not in svg
+        assert 'class="pygal-chart"' in svg
+
+
+def test_the_shipped_charts_css_is_what_pygal_writes_for_our_style():
+    from pathlib import Path
+
+    import tandem.web
+
+    shipped = Path(tandem.web.__file__).parent / "static" / "web" / "charts.css"
+    regenerate = (
+        "tandem manage shell -v 0 -c \"from tandem.web.charts import chart_css; print(chart_css(), end='')\" "
+        "> src/tandem/web/static/web/charts.css"
+    )
+    assert shipped.read_text() == chart_css(), f"charts.css is stale: {regenerate}"
+    assert ".swatch.series-0{background:#4f46e5}" in chart_css()

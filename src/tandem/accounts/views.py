@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import EmptyPage
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,6 +16,7 @@ from tandem.access.scoping import restrict
 from tandem.accounts.models import Account
 from tandem.accounts.selectors import account_360, account_filterset
 from tandem.accounts.tables import AccountTable
+from tandem.core.filters import PageForm, filter_values
 from tandem.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from tandem.support.selectors import account_tickets
 from tandem.timeline.selectors import account_timeline
@@ -38,10 +40,16 @@ def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Without the right to see contract values the ARR column goes: its sort order would reveal them.
     hidden = () if sees_contract_values(request.user) else ("arr",)
     table = AccountTable(filterset.qs, exclude=hidden)
-    # LazyPaginator fetches one row more than a page instead of COUNT(*)-ing every match.
-    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
+    RequestConfig(request, paginate=False).configure(table)  # the ordering; the page is ours to bound
+    page_form = PageForm(request.GET)
+    # LazyPaginator fetches one row more than a page instead of COUNT(*)-ing every match. The page
+    # size is fixed: a client-chosen ?per_page= could ask for every row at once.
+    try:
+        table.paginate(paginator_class=LazyPaginator, per_page=PER_PAGE, page=filter_values(page_form).get("page") or 1)
+    except EmptyPage:
+        table.page = table.paginator.page(table.paginator.num_pages)
     partial = _is_partial(request)
-    context = {"filter": filterset, "table": table, "partial": partial}
+    context = {"filter": filterset, "table": table, "partial": partial, "page_form": page_form}
     return render(request, "accounts/_results.html" if partial else "accounts/list.html", context)
 
 

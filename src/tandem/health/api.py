@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from tandem.access.scoping import restrict
 from tandem.access.shortcuts import get_visible_or_404
 from tandem.api.auth import require_perm
+from tandem.api.pagination import MAX_LIMIT, PageQuery
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id
-from tandem.health.models import HealthScoreCurrent, Scorecard
+from tandem.health.models import Band, HealthScoreCurrent, Scorecard
 from tandem.risk.models import AccountRisk
 
 router = Router(tags=["Health and risk"])
@@ -47,11 +48,10 @@ class CurrentRow(Schema):
     churn_risk: float | None
 
 
-class CurrentFilter(Schema):
-    band: str | None = None
-    min_risk: float | None = None
-    limit: int = 100
-    offset: int = 0
+class CurrentFilter(PageQuery):
+    band: Band | None = None
+    min_risk: float | None = Field(None, ge=0, le=1, description="Lowest churn-risk probability, 0-1.")
+    limit: int = Field(100, ge=1, le=MAX_LIMIT, description="Page size.")
 
 
 class ScorecardOut(Schema):
@@ -116,7 +116,7 @@ def list_current(request: HttpRequest, filters: Query[CurrentFilter]) -> list[Cu
         qs = qs.filter(health__band=filters.band)
     if filters.min_risk is not None:
         qs = qs.filter(risk__probability__gte=filters.min_risk)
-    qs = qs.order_by("-risk__probability", "id")[filters.offset : filters.offset + min(filters.limit, 500)]
+    qs = qs.order_by("-risk__probability", "id")[filters.offset : filters.offset + filters.limit]
     return [
         CurrentRow(
             account_id=a.id,

@@ -54,7 +54,16 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     for tier, band, n in visible.values_list("account__tier", "band").annotate(n=Count("account")):
         heat.setdefault(tier, {b: 0 for b in Band.values})[band] = n
     tiers = dict(Tier.choices)
-    heatmap = [(tiers.get(t, t), [(b, row[b]) for b in Band.values], sum(row.values())) for t, row in heat.items()]
+    # Each cell's share of its tier in tenths: a class (heat-0 ... heat-10 in health.css) sets its
+    # shade, as the Content-Security-Policy allows no style attributes.
+    heatmap = [
+        (
+            tiers.get(t, t),
+            [(b, row[b], round(10 * row[b] / total) if (total := sum(row.values())) else 0) for b in Band.values],
+            sum(row.values()),
+        )
+        for t, row in heat.items()
+    ]
     movers = visible.filter(change_30d__isnull=False).select_related("account")
     context = {
         "card": card,

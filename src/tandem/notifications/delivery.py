@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+
+from tandem.core.outbound import outbound_request
 
 
 class DeliveryNotConfigured(Exception):
@@ -44,13 +44,17 @@ def send_mail_smtp(*, to: list[str], subject: str, body: str, message_id: str | 
     return message_id
 
 
-def post_webhook(*, url: str, text: str, timeout: float = 10) -> int:
-    """POST ``{"text": ...}`` (the Slack incoming-webhook shape) and return the HTTP status."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status
+class WebhookFailed(Exception):
+    """The webhook answered with an error status."""
+
+
+def post_webhook(*, url: str, text: str) -> int:
+    """POST ``{"text": ...}`` (the Slack incoming-webhook shape) and return the HTTP status.
+
+    Through the SSRF guard (tandem.core.outbound): a URL that now resolves to an internal address, or
+    redirects to one, raises ``OutboundRefused``; an error status raises ``WebhookFailed``.
+    """
+    response = outbound_request(method="POST", url=url, json={"text": text})
+    if response.status >= 400:
+        raise WebhookFailed(f"HTTP {response.status} from {response.url}: {response.body[:200]!r}")
+    return response.status

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tandem.core.outbound import outbound_url_validate
 from tandem.notifications.messages import render_stored
 
 
@@ -71,6 +72,8 @@ class NotificationPreference(models.Model):
         max_length=500,
         blank=True,
         help_text=_("A Slack-compatible incoming webhook; notifications are posted there."),
+        # Checked again by the worker before each post (DNS may have changed since).
+        validators=[outbound_url_validate],
     )
     daily_digest = models.BooleanField(_("daily digest email"), default=True)
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from tandem.core.errors import DomainError
 from tandem.core.http import AuthenticatedHttpRequest
+from tandem.core.outbound import outbound_url_validate
 from tandem.notifications.models import Notification, NotificationPreference
 from tandem.notifications.services import notifications_mark_read, preference_update, unread_count
 
@@ -20,23 +21,33 @@ from tandem.notifications.services import notifications_mark_read, preference_up
 class PreferenceForm(forms.Form):
     email = forms.BooleanField(label=gettext_lazy("Email me each notification"), required=False)
     slack_webhook_url = forms.URLField(
-        label=gettext_lazy("Slack incoming webhook URL"), required=False, assume_scheme="https"
+        label=gettext_lazy("Slack incoming webhook URL"),
+        required=False,
+        assume_scheme="https",
+        validators=[outbound_url_validate],
     )
     daily_digest = forms.BooleanField(label=gettext_lazy("Send me a daily digest"), required=False)
 
 
+def _list_page(
+    request: AuthenticatedHttpRequest, form: PreferenceForm | None = None, status: int = 200
+) -> HttpResponse:
+    items = list(Notification.objects.filter(user=request.user).order_by("-created_at", "-id")[:100])
+    if form is None:
+        pref = NotificationPreference.objects.filter(user=request.user).first()
+        form = PreferenceForm(
+            initial={
+                "email": pref.email if pref else False,
+                "slack_webhook_url": pref.slack_webhook_url if pref else "",
+                "daily_digest": pref.daily_digest if pref else True,
+            }
+        )
+    return render(request, "notifications/list.html", {"items": items, "form": form}, status=status)
+
+
 @login_required
 def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    items = list(Notification.objects.filter(user=request.user).order_by("-created_at", "-id")[:100])
-    pref = NotificationPreference.objects.filter(user=request.user).first()
-    form = PreferenceForm(
-        initial={
-            "email": pref.email if pref else False,
-            "slack_webhook_url": pref.slack_webhook_url if pref else "",
-            "daily_digest": pref.daily_digest if pref else True,
-        }
-    )
-    return render(request, "notifications/list.html", {"items": items, "form": form})
+    return _list_page(request)
 
 
 @login_required
@@ -61,9 +72,11 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             preference_update(user=request.user, **form.cleaned_data)
-            messages.success(request, _("Preferences saved."))
         except DomainError as exc:
-            messages.error(request, str(exc))
-    else:
-        messages.error(request, _("Check the webhook URL."))
-    return redirect("notifications:list")
+            for error in exc.errors:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Preferences saved."))
+            return redirect("notifications:list")
+    # The form again with its errors next to the field they concern.
+    return _list_page(request, form, status=400)

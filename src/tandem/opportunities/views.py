@@ -21,6 +21,7 @@ from tandem.access.scoping import Action, can, ensure_model, restrict_list
 from tandem.access.shortcuts import ensure_company_figures, ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
+from tandem.core.filters import MAX_ID, OwnerFilterForm, RenewalFilterForm, filter_values
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.opportunities.models import (
     EXPANSION_KINDS,
@@ -55,10 +56,12 @@ M = TypeVar("M", bound=models.Model)
 
 
 def _int(value: str | None) -> int | None:
+    """A posted id, or None when it is not one (a number out of range included)."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and 1 <= number <= MAX_ID else None
 
 
 def _by_pk(qs: QuerySet[M], value: str | None) -> M | None:
@@ -75,10 +78,13 @@ def _account_managers() -> list[User]:
 @permission_required(VIEW, raise_exception=True)
 def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    horizon = _int(request.GET.get("horizon")) or 180
-    owner_id = _int(request.GET.get("owner"))
+    filters = RenewalFilterForm(request.GET)
+    values = filter_values(filters)
+    horizon = values.get("horizon") or 180
+    owner_id = values.get("owner")
     center = renewal_center(today=today, user=request.user, horizon_days=horizon, owner_id=owner_id)
     context = {
+        "filters": filters,
         "center": center,
         "horizon": horizon,
         "owner_id": owner_id,
@@ -155,10 +161,12 @@ def renewal_action(request: AuthenticatedHttpRequest, opportunity_id: int) -> Ht
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
-    owner_id = _int(request.GET.get("owner"))
+    filters = OwnerFilterForm(request.GET)
+    owner_id = filter_values(filters).get("owner")
     today = timezone.localdate()
     columns = pipeline_board(user=request.user, owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
     context = {
+        "filters": filters,
         "columns": columns,
         "owner_id": owner_id,
         "owners": _account_managers(),

@@ -1,7 +1,7 @@
 """REST endpoints for rules (with a preview), CTAs and the work queue."""
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -17,16 +17,33 @@ from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve, resolve_required
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.playbooks import selectors, services
-from tandem.playbooks.models import CallToAction, CtaOutcome, CtaPriority, CtaType, Playbook, Rule, StepRole, WorkPool
+from tandem.playbooks.models import (
+    CallToAction,
+    CtaOutcome,
+    CtaPriority,
+    CtaStatus,
+    CtaType,
+    Playbook,
+    Rule,
+    StepRole,
+    WorkPool,
+)
 from tandem.playbooks.triggers import TRIGGERS
 
 router = Router(tags=["Playbooks"])
 
 
+# The registered triggers (playbooks/triggers.py), so that the schema offers exactly those.
+if TYPE_CHECKING:
+    TriggerKey = str
+else:
+    TriggerKey = Literal[tuple(TRIGGERS)]
+
+
 class RuleIn(Schema):
     name: str = Field(..., max_length=200)
     description: str = ""
-    trigger: str = Field(..., description="One of the keys of GET /playbooks/triggers.")
+    trigger: TriggerKey = Field(..., description="One of the keys of GET /playbooks/triggers.")
     params: dict[str, Any] = {}
     conditions: list[dict[str, Any]] = Field(
         [],
@@ -102,7 +119,7 @@ class CtaOut(Schema):
 
 
 class CtaFilter(Schema):
-    status: str | None = Field(None, description="open, snoozed or closed")
+    status: CtaStatus | None = None
     owner: Id | None = None
     account: Id | None = None
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from tandem.access.masking import mask_rows, sees_contract_values
 from tandem.access.scoping import restrict
 from tandem.core.errors import DomainError, FieldError, NotFound
-from tandem.web.charts import Chart
+from tandem.web.charts import Chart, chart_css
 
 if TYPE_CHECKING:
     from tandem.users.models import User
@@ -100,7 +100,7 @@ def report_html(
     sections = [account_report(account_id=i, today=today, reader=reader, clv=clv.get(i)) for i in account_ids]
     return render_to_string(
         "reports/report.html",
-        {"sections": sections, "title": title, "today": today, "for_pdf": for_pdf},
+        {"sections": sections, "title": title, "today": today, "for_pdf": for_pdf, "chart_css": chart_css()},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -24,8 +24,11 @@ from tandem.access.shortcuts import (
     get_visible_or_404,
 )
 from tandem.api.auth import require_perm
+from tandem.api.pagination import PageQuery
 from tandem.api.problems import PROBLEM_RESPONSES
+from tandem.api.refs import Id
 from tandem.core.errors import DomainError, FieldError
+from tandem.opportunities.models import OpportunityKind, OpportunitySource, Stage
 from tandem.subscriptions.models import Product
 from tandem.subscriptions.services import SubscriptionItemInput
 
@@ -70,8 +73,13 @@ class RevenueOut(Schema):
 class RevenueQuery(Schema):
     date_from: dt.date
     date_to: dt.date
-    by: str | None = None
-    granularity: str = "month"
+    by: RevenueGroup | None = None
+    granularity: Granularity = "month"
+
+
+# What revenue_summary accepts (revenue/selectors.py GROUP_FIELDS and GRANULARITIES).
+RevenueGroup = Literal["tier", "csm", "am", "cohort", "currency"]
+Granularity = Literal["month", "quarter", "year"]
 
 
 def _summary(s: PeriodSummary) -> dict:
@@ -123,9 +131,11 @@ def revenue_cohorts(request: HttpRequest) -> list[dict]:
 
 
 class FitIn(Schema):
-    survivors: list[int]
-    periods: int = 5
-    discount_rate: float = 0.10
+    survivors: list[Annotated[int, Field(ge=0, le=10**9)]] = Field(
+        ..., min_length=2, max_length=200, description="Customers left at the start and after each period."
+    )
+    periods: int = Field(5, ge=1, le=120, description="How many periods to project.")
+    discount_rate: float = Field(0.10, ge=0, le=1)
 
 
 class FitOut(Schema):
@@ -183,15 +193,15 @@ class OpportunityOut(Schema):
 
 
 class OpportunityIn(Schema):
-    account_id: int
-    kind: str
-    amount: Decimal
+    account_id: Id
+    kind: OpportunityKind
+    amount: Decimal = Field(..., ge=0, le=Decimal("99999999999999.99"))
     close_date: dt.date
-    name: str = ""
-    stage: str = "qualify"
-    owner_id: int | None = None
-    source: str = "manual"
-    source_ref: str = ""
+    name: str = Field("", max_length=200)
+    stage: Stage = Stage.QUALIFY
+    owner_id: Id | None = None
+    source: OpportunitySource = OpportunitySource.MANUAL
+    source_ref: str = Field("", max_length=100)
 
 
 class OpportunityListOut(Schema):
@@ -199,13 +209,11 @@ class OpportunityListOut(Schema):
     items: list[OpportunityOut]
 
 
-class OpportunityFilters(Schema):
-    kind: str | None = None
-    stage: str | None = None
-    owner_id: int | None = None
-    account_id: int | None = None
-    limit: int = 50
-    offset: int = 0
+class OpportunityFilters(PageQuery):
+    kind: OpportunityKind | None = None
+    stage: Stage | None = None
+    owner_id: Id | None = None
+    account_id: Id | None = None
 
 
 @opportunities_router.get("", response={200: OpportunityListOut, **PROBLEM_RESPONSES})
@@ -218,8 +226,7 @@ def list_opportunities(request: HttpRequest, filters: Query[OpportunityFilters])
         value = getattr(filters, name)
         if value is not None:
             qs = qs.filter(**{name: value})
-    limit = max(1, min(filters.limit, 500))
-    items = mask_rows(qs[filters.offset : filters.offset + limit], user=request.user)
+    items = mask_rows(qs[filters.offset : filters.offset + filters.limit], user=request.user)
     return {"count": qs.count(), "items": items}
 
 
@@ -249,11 +256,11 @@ def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status:
 
 
 class StageIn(Schema):
-    stage: str
+    stage: Stage
 
 
 @opportunities_router.post("/{opportunity_id}/stage", response={200: OpportunityOut, **PROBLEM_RESPONSES})
-def move_opportunity_stage(request: HttpRequest, opportunity_id: int, payload: StageIn) -> object:
+def move_opportunity_stage(request: HttpRequest, opportunity_id: Id, payload: StageIn) -> object:
     require_perm(request, "accounts.change_account")
     from tandem.opportunities.models import Opportunity
     from tandem.opportunities.services import opportunity_move_stage
@@ -263,21 +270,21 @@ def move_opportunity_stage(request: HttpRequest, opportunity_id: int, payload: S
 
 
 class RenewalLineIn(Schema):
-    product_id: int
+    product_id: Id
     quantity: Decimal = Field(..., ge=0)
     unit_price: Decimal = Field(..., ge=0)
 
 
 class RenewalCloseIn(Schema):
     churned: bool = False
-    churn_reason_id: int | None = None
+    churn_reason_id: Id | None = None
     items: list[RenewalLineIn] | None = Field(
         None, description="Lines of the next term; omitted = the current term's lines unchanged."
     )
 
 
 @opportunities_router.post("/{opportunity_id}/close-renewal", response={200: OpportunityOut, **PROBLEM_RESPONSES})
-def close_renewal(request: HttpRequest, opportunity_id: int, payload: RenewalCloseIn) -> object:
+def close_renewal(request: HttpRequest, opportunity_id: Id, payload: RenewalCloseIn) -> object:
     """Renewed into the next term (with ``items``, or the same lines) or churned (with a churn reason)."""
     require_perm(request, "accounts.change_account")
     from tandem.opportunities.models import ChurnReason, Opportunity

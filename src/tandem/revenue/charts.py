@@ -9,12 +9,12 @@ import pygal
 from django.utils.translation import gettext as _
 
 from tandem.revenue.engine import PeriodSummary
-from tandem.web.charts import PALETTE, Chart, LegendEntry, _base_config, _svg
+from tandem.web.charts import Chart, LegendEntry, _base_config, _svg
 from tandem.web.templatetags.tandem_format import money_short
 
 
 def _legend(names: Sequence[str]) -> tuple[LegendEntry, ...]:
-    return tuple(LegendEntry(label=n, color=PALETTE[i % len(PALETTE)]) for i, n in enumerate(names))
+    return tuple(LegendEntry(label=n, series=i) for i, n in enumerate(names))
 
 
 def _money_axis(chart: pygal.graph.graph.Graph) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import pygal
 from babel.dates import format_skeleton
@@ -54,18 +55,62 @@ STYLE = Style(
 # Nothing reads it without pygal.js, and series names from event data must not reach a script
 # context, so it is cut out. The config is JSON and cannot contain a literal "</script>".
 _SCRIPT_RE = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+# The Content-Security-Policy allows no inline styles (settings.CONTENT_SECURITY_POLICY), so the <style>
+# pygal writes into each SVG is cut out too: it is the same for every chart but for the chart's own
+# id, and web/charts.css (chart_css() below) carries it once for all charts. The tooltip group's
+# style="opacity: 0" only serves pygal.js, which is not loaded; charts.css hides the group instead.
+_STYLE_RE = re.compile(r"<style\b[^>]*>(.*?)</style>", re.DOTALL)
+_TOOLTIP_STYLE = ' style="opacity: 0"'
 
 
 def _svg(chart: pygal.graph.graph.Graph) -> SafeString:
-    svg = _SCRIPT_RE.sub("", chart.render(is_unicode=True))
+    svg = _STYLE_RE.sub("", _SCRIPT_RE.sub("", chart.render(is_unicode=True)))
+    svg = svg.replace(_TOOLTIP_STYLE, "")
     # Everything else in the SVG is built by pygal's XML serialiser, which escapes text.
     return mark_safe(svg)
+
+
+# Series past the palette reuse its colours, as the HTML legends do (pygal would darken them).
+CSS_SERIES = 3 * len(PALETTE)
+
+
+@cache
+def chart_css() -> str:
+    """The stylesheet of every chart: pygal's own CSS for STYLE, for ``svg.pygal-chart`` instead of one id.
+
+    Shipped as static/web/charts.css (a test keeps the file equal to this), and written into the
+    printable report's own <style>. Legend swatches get ``.swatch.series-N``.
+    """
+    chart = pygal.Line(**_base_config(height=100))
+    chart.x_labels = ["0"]
+    for n in range(len(PALETTE)):
+        chart.add(str(n), [n])
+    match = _STYLE_RE.search(chart.render(is_unicode=True))
+    assert match is not None, "pygal wrote no <style>"
+    css = match.group(1).replace(f"#chart-{chart.uuid}", "svg.pygal-chart")
+    extra = ["svg.pygal-chart .tooltip{display:none}"]
+    for n in range(CSS_SERIES):
+        color = PALETTE[n % len(PALETTE)]
+        if n >= len(PALETTE):
+            extra.append(
+                f"svg.pygal-chart .color-{n},svg.pygal-chart .color-{n} a:visited{{stroke:{color};fill:{color}}}"
+            )
+        extra.append(f".swatch.series-{n}{{background:{color}}}")
+    return css.strip() + "\n" + "\n".join(extra) + "\n"
 
 
 @dataclass(frozen=True)
 class LegendEntry:
     label: str
-    color: str
+    series: int  # position of the series in the chart: its swatch is styled by ``.swatch.series-N``
+
+    @property
+    def color(self) -> str:
+        return PALETTE[self.series % len(PALETTE)]
+
+    @property
+    def css_class(self) -> str:
+        return f"series-{self.series % CSS_SERIES}"
 
 
 @dataclass(frozen=True)
@@ -129,10 +174,7 @@ def usage_charts(usage: UsageWeekly) -> list[Chart]:
         Chart(
             title=_("Weekly events by feature"),
             svg=_svg(events),
-            legend=tuple(
-                LegendEntry(label=name, color=PALETTE[index % len(PALETTE)])
-                for index, (name, _values) in enumerate(series)
-            ),
+            legend=tuple(LegendEntry(label=name, series=index) for index, (name, _values) in enumerate(series)),
         ),
         Chart(title=_("Weekly active users"), svg=_svg(users)),
     ]

@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_timedelta
 from babel.numbers import format_compact_currency, format_currency, format_decimal
 from django import template
 from django.conf import settings
@@ -122,3 +122,11 @@ def signed(value: Decimal | float | int | None) -> str:
     if whole == 0:
         return format_decimal(0, locale=babel_locale())
     return format_decimal(whole, format="+#,##0;-#,##0", locale=babel_locale())
+
+
+@register.filter
+def duration(value: dt.timedelta | None) -> str:
+    """A length of time in words in the active language ("15 minutes", "15分")."""
+    if value is None:
+        return ""
+    return format_timedelta(value, threshold=1.5, locale=babel_locale())
