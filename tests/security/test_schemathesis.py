@@ -70,9 +70,20 @@ def api_token(contract) -> str:  # noqa: F811
 
 @pytest.fixture
 def api_schema(api_token: str):
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
     from tandem.wsgi import application
 
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, config=CONFIG)
+    # The WSGI handler closes "old" database connections around each request, which on PostgreSQL
+    # closes the test's own transaction; Django's test client unhooks the same signals.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, config=CONFIG)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

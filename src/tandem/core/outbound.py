@@ -98,7 +98,6 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise OutboundRefused(_("The host %(host)s cannot be resolved.") % {"host": host}) from None
-    # info[4][0] is the address text; an IPv6 one may carry a "%zone" suffix.
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
