@@ -3,15 +3,23 @@
 django-auditlog records every ``save()`` and ``delete()`` of a registered model by itself. Bulk
 paths (rules opening thousands of CTAs, imports, queue updates) call these in the same
 transaction, so the history has no holes and costs one multi-row INSERT per batch.
+
+Entries go in as plain rows through :func:`tandem.core.bulk.insert_rows` (multi-row INSERT on
+SQLite, COPY on PostgreSQL): building an ``AuditEntry`` per row and letting ``bulk_create``
+prepare it costs several times more than the insert itself, which the rules benchmark showed.
+Values are stored the way django-auditlog stores them with ``AUDITLOG_STORE_JSON_CHANGES``
+(datetimes naive UTC, ids for foreign keys), so the history reads the same whatever wrote it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -19,20 +27,53 @@ from django.utils import timezone
 
 from tandem.audit.context import current_scope, set_process_via
 from tandem.audit.models import AuditEntry
+from tandem.audit.registry import audited_field_names, is_audited
+from tandem.core.bulk import db_value, insert_rows
 
-__all__ = ["AuditChange", "audit_bulk", "audit_bulk_update", "set_process_via"]
+__all__ = [
+    "AuditChange",
+    "audit_bulk",
+    "audit_bulk_created",
+    "audit_bulk_update",
+    "audit_rows_written",
+    "set_process_via",
+]
 
-BATCH_SIZE = 2000
+_ENCODER = DjangoJSONEncoder()
+UPDATE_CHUNK = 5000
+ENTRY_FIELDS = (
+    "content_type",
+    "object_pk",
+    "object_id",
+    "object_repr",
+    "action",
+    "changes_text",
+    "changes",
+    "actor",
+    "actor_email",
+    "remote_addr",
+    "timestamp",
+    "additional_data",
+    "via",
+    "account_id",
+)
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A field value as django-auditlog's JSON changes hold it."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, models.Model):
         return value.pk
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return DjangoJSONEncoder().default(value) if not isinstance(value, list | dict) else value
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.make_naive(value, dt.UTC)
+        return _ENCODER.default(value)
+    if isinstance(value, dt.date | Decimal):
+        return _ENCODER.default(value)
+    if isinstance(value, list | dict):
+        return value
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -45,35 +86,49 @@ class AuditChange:
     changes: Mapping[str, tuple[Any, Any]] | None = None
 
 
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def audit_bulk(*, model: type[models.Model], action: int, items: Iterable[AuditChange]) -> int:
-    """Record one entry per changed object written by a bulk statement; returns how many."""
+    """Record one entry per changed object written by a bulk statement; returns how many.
+
+    Runs in the caller's transaction, so the entries commit or roll back with the rows.
+    """
     scope = current_scope()
     actor = scope.resolved_actor()
-    content_type = ContentType.objects.get_for_model(model)
-    now = timezone.now()
+    content_type_id = ContentType.objects.get_for_model(model).pk
+    actor_id = actor.pk if actor is not None else None
+    actor_email = (actor.email or None) if actor is not None else None
     remote_addr = scope.remote_addr()
+    extra = _dumps(scope.extra) if scope.extra else None
+    stamp = db_value(AuditEntry, "timestamp", timezone.now())
+    via = scope.via
     rows = [
-        AuditEntry(
-            content_type=content_type,
-            object_pk=str(item.object_id),
-            object_id=item.object_id,
-            object_repr=item.object_repr[:500],
-            action=action,
-            changes={
-                name: [_json_value(before), _json_value(after)]
-                for name, (before, after) in (item.changes or {}).items()
-            },
-            actor=actor,
-            actor_email=(actor.email or None) if actor is not None else None,
-            remote_addr=remote_addr,
-            timestamp=now,
-            via=scope.via,
-            account_id=item.account_id,
+        (
+            content_type_id,
+            str(item.object_id),
+            item.object_id,
+            item.object_repr[:500],
+            action,
+            "",
+            _dumps({name: [json_value(old), json_value(new)] for name, (old, new) in (item.changes or {}).items()}),
+            actor_id,
+            actor_email,
+            remote_addr,
+            stamp,
+            extra,
+            via,
+            item.account_id,
         )
         for item in items
     ]
-    AuditEntry.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    insert_rows(model=AuditEntry, fields=ENTRY_FIELDS, rows=rows)
     return len(rows)
+
+
+def _repr(model: type[models.Model], pk: Any) -> str:
+    return f"{model._meta.verbose_name} #{pk}"
 
 
 def audit_bulk_update(
@@ -85,6 +140,7 @@ def audit_bulk_update(
     """``queryset.update(**values)`` with one audit entry per row that changed; returns rows updated.
 
     The rows' current values are read first (one query) so each entry has the real before value.
+    Values must be plain values, not expressions (``F()``), whose result is not known here.
     """
     model = queryset.model
     names = list(values)
@@ -94,16 +150,24 @@ def audit_bulk_update(
     before = list(queryset.values_list(*columns))
     if not before:
         return 0
-    updated: int = queryset.filter(pk__in=[row[0] for row in before]).update(**values)
+    updated = 0
+    for start in range(0, len(before), UPDATE_CHUNK):  # bound the parameters of one statement
+        chunk = before[start : start + UPDATE_CHUNK]
+        updated += queryset.filter(pk__in=[row[0] for row in chunk]).update(**values)
+    audited = audited_field_names(model)
     plain = {n: (v.pk if isinstance(v, models.Model) else v) for n, v in values.items()}
     items: list[AuditChange] = []
     for row in before:
-        changes = {name: (row[1 + i], plain[name]) for i, name in enumerate(names) if row[1 + i] != plain[name]}
+        changes = {
+            name: (row[1 + i], plain[name])
+            for i, name in enumerate(names)
+            if name in audited and row[1 + i] != plain[name]
+        }
         if changes:
             items.append(
                 AuditChange(
                     object_id=row[0],
-                    object_repr=f"{model._meta.verbose_name} #{row[0]}",
+                    object_repr=_repr(model, row[0]),
                     account_id=row[-1] if account_field else None,
                     changes=changes,
                 )
@@ -118,7 +182,12 @@ def audit_bulk_created(
     rows: Sequence[tuple[int, str, int | None]],
     fields: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> int:
-    """Entries for rows a bulk INSERT created: ``(id, repr, account_id)`` per row."""
+    """Entries for rows a bulk INSERT created: ``(id, repr, account_id)`` per row.
+
+    ``fields`` (by id) are the values the entry shows as "after"; the caller passes the fields a
+    reader needs, not necessarily every column (see the rules engine).
+    """
+    fields = fields or {}
     return audit_bulk(
         model=model,
         action=AuditEntry.Action.CREATE,
@@ -127,8 +196,76 @@ def audit_bulk_created(
                 object_id=pk,
                 object_repr=text,
                 account_id=account_id,
-                changes={name: (None, value) for name, value in (fields or {}).get(pk, {}).items()},
+                changes={name: (None, value) for name, value in fields.get(pk, {}).items()},
             )
             for pk, text, account_id in rows
         ],
     )
+
+
+def audit_rows_written(
+    *,
+    model: type[models.Model],
+    created: Sequence[models.Model] = (),
+    updated: Sequence[tuple[Mapping[str, Any], models.Model]] = (),
+    fields: Sequence[str] | None = None,
+    describe: Callable[[Any], str] | None = None,
+    account: Callable[[Any], int | None] | None = None,
+) -> int:
+    """Entries for model instances written with ``bulk_create`` or a raw UPDATE (imports, the demo).
+
+    ``created`` are saved instances (their pk set); ``updated`` pairs each instance with its stored
+    values before the write (by attname). Only audited fields are recorded, and ``fields`` (by
+    attname), when given, restricts them to the columns the write set. ``describe`` names an
+    instance for the entry (default ``str()``; pass one for models whose ``__str__`` reads a
+    relation, which would cost a query per row); ``account`` likewise gives an instance's account
+    id where the registry would read it through a relation.
+    """
+    if not is_audited(model):
+        return 0
+    from tandem.audit.registry import account_id_of
+
+    audited = audited_field_names(model)
+    concrete = [f for f in model._meta.concrete_fields if f.name in audited]
+    if fields is not None:
+        wanted = set(fields)
+        concrete = [f for f in concrete if f.attname in wanted or f.name in wanted]
+    attnames = [(f.name, f.attname) for f in concrete]
+    name_of = describe or _safe_str
+    account_of = account or account_id_of
+    items: list[AuditChange] = []
+    for instance in created:
+        changes = {}
+        for name, attname in attnames:
+            value = getattr(instance, attname)
+            if value is not None and value != "":
+                changes[name] = (None, value)
+        items.append(AuditChange(instance.pk, name_of(instance), account_of(instance), changes))
+    count = audit_bulk(model=model, action=AuditEntry.Action.CREATE, items=items)
+    items = []
+    for stored, instance in updated:
+        changes = {}
+        for name, attname in attnames:
+            old, new = stored.get(attname), getattr(instance, attname)
+            if old != new and _comparable(old) != _comparable(new):
+                changes[name] = (old, new)
+        if changes:
+            items.append(AuditChange(instance.pk, name_of(instance), account_of(instance), changes))
+    return count + audit_bulk(model=model, action=AuditEntry.Action.UPDATE, items=items)
+
+
+def _safe_str(instance: models.Model) -> str:
+    try:
+        return str(instance)
+    except Exception:  # a __str__ that reads a relation not loaded in a bulk write
+        return _repr(type(instance), instance.pk)
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return value.normalize()
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return value.astimezone(dt.UTC)
+    if value is not None and not isinstance(value, str | int | float | bool | dt.date):
+        return str(value)  # e.g. django_countries' Country, compared by code
+    return value
