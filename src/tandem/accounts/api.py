@@ -69,7 +69,7 @@ def get_account(request: HttpRequest, account_id: Id) -> Account:
 def create_account(request: HttpRequest, payload: AccountIn) -> Status:
     require_perm(request, "accounts.add_account")
     data = resolve_fields(payload.dict(), ACCOUNT_REFS)
-    account = services.account_create(**data)
+    account = services.account_create(acting_user=request.user, **data)
     return Status(201, Account.objects.get(pk=account.pk))  # as stored: money to the cent
 
 
@@ -83,7 +83,7 @@ def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch) 
     require_perm(request, "accounts.change_account")
     account = get_object_or_404(Account, pk=account_id)
     data = resolve_fields(payload.dict(exclude_unset=True), ACCOUNT_REFS)
-    return services.account_update(account=account, data=data)
+    return services.account_update(acting_user=request.user, account=account, data=data)
 
 
 @accounts_router.delete(
@@ -94,7 +94,7 @@ def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch) 
 )
 def delete_account(request: HttpRequest, account_id: Id) -> Status:
     require_perm(request, "accounts.delete_account")
-    services.account_delete(account=get_object_or_404(Account, pk=account_id))
+    services.account_delete(acting_user=request.user, account=get_object_or_404(Account, pk=account_id))
     return Status(204, None)
 
 
@@ -133,7 +133,7 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
     require_perm(request, "accounts.add_contact")
     data = payload.dict()
     data["account"] = resolve_required(Account, data["account"], field="account")
-    contact = services.contact_create(**data)
+    contact = services.contact_create(acting_user=request.user, **data)
     return Status(201, _contacts().get(pk=contact.pk))
 
 
@@ -148,12 +148,12 @@ def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch) 
     contact = get_object_or_404(Contact, pk=contact_id)
     data = resolve_fields(payload.dict(exclude_unset=True), {"account": Account})
     roles = data.pop("roles", None)
-    services.contact_update(contact=contact, data=data, roles=roles)
+    services.contact_update(acting_user=request.user, contact=contact, data=data, roles=roles)
     return _contacts().get(pk=contact.pk)
 
 
 @contacts_router.delete("/{contact_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a contact")
 def delete_contact(request: HttpRequest, contact_id: Id) -> Status:
     require_perm(request, "accounts.delete_contact")
-    services.contact_delete(contact=get_object_or_404(Contact, pk=contact_id))
+    services.contact_delete(acting_user=request.user, contact=get_object_or_404(Contact, pk=contact_id))
     return Status(204, None)

@@ -94,8 +94,8 @@ def metric_list(request: HttpRequest) -> HttpResponse:
 def metric_suggest(request: HttpRequest) -> HttpResponse:
     from tandem.metrics.services import metrics_install_defaults, metrics_suggest
 
-    metrics_install_defaults()
-    added = metrics_suggest()
+    metrics_install_defaults(acting_user=request.user)
+    added = metrics_suggest(acting_user=request.user)
     messages.success(request, _("Added %(n)d metrics from the event names in the event store.") % {"n": len(added)})
     return redirect("health:metrics")
 
@@ -120,7 +120,7 @@ def scorecard_edit(request: HttpRequest, scorecard_id: int) -> HttpResponse:
         ids = [m.pk for m in context["measures"]]
         try:
             spec = spec_from_form(scorecard_spec(card), ids, request.POST)
-            scorecard_update(scorecard=card, spec=spec)
+            scorecard_update(acting_user=request.user, scorecard=card, spec=spec)
         except DomainError as exc:
             context["errors"] = exc.errors
             return render(request, "health/scorecard.html", context, status=400)

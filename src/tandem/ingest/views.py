@@ -56,7 +56,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
         if not _may_manage(request):
             raise PermissionDenied
         try:
-            new_source, new_key = source_create(name=request.POST.get("name", ""))
+            new_source, new_key = source_create(acting_user=request.user, name=request.POST.get("name", ""))
         except DomainError as exc:
             error, status = exc.message, 400
     context = {
@@ -77,7 +77,7 @@ def source_rotate_view(request: HttpRequest, source_id: int) -> HttpResponse:
     if not _may_manage(request):
         raise PermissionDenied
     source = get_object_or_404(Source, pk=source_id)
-    key = source_rotate(source=source)
+    key = source_rotate(acting_user=request.user, source=source)
     context = {
         "overview": selectors.sources_overview(),
         "may_manage": True,
@@ -93,7 +93,7 @@ def source_rotate_view(request: HttpRequest, source_id: int) -> HttpResponse:
 def source_revoke_view(request: HttpRequest, source_id: int) -> HttpResponse:
     if not _may_manage(request):
         raise PermissionDenied
-    source = source_revoke(source=get_object_or_404(Source, pk=source_id))
+    source = source_revoke(acting_user=request.user, source=get_object_or_404(Source, pk=source_id))
     messages.success(request, _("The write key of %(name)s was revoked.") % {"name": source.name})
     return redirect("ingest:sources")
 

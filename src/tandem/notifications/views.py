@@ -59,7 +59,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     form = PreferenceForm(request.POST)
     if form.is_valid():
         try:
-            preference_update(user=request.user, **form.cleaned_data)
+            preference_update(acting_user=request.user, user=request.user, **form.cleaned_data)
             messages.success(request, _("Preferences saved."))
         except DomainError as exc:
             messages.error(request, str(exc))

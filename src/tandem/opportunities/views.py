@@ -76,7 +76,7 @@ def renewals(request: HttpRequest) -> HttpResponse:
 @permission_required(CHANGE, raise_exception=True)
 @require_POST
 def renewals_open(request: HttpRequest) -> HttpResponse:
-    created = renewals_open_due(today=timezone.localdate())
+    created = renewals_open_due(acting_user=request.user, today=timezone.localdate())
     messages.success(request, _("Opened %(n)s renewal opportunities.") % {"n": len(created)})
     return redirect("opportunities:renewals")
 
@@ -112,17 +112,20 @@ def renewal_action(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         if action == "forecast":
             amount = request.POST.get("amount")
             renewal_set_forecast(
+                acting_user=request.user,
                 opportunity=opportunity,
                 forecast_category=request.POST.get("forecast_category", ""),
                 amount=Decimal(amount) if amount else None,
             )
         elif action == "renew":
             renewal_close(
-                opportunity=opportunity, items=renewal_lines_from_form(opportunity=opportunity, data=request.POST)
+                acting_user=request.user,
+                opportunity=opportunity,
+                items=renewal_lines_from_form(opportunity=opportunity, data=request.POST),
             )
         elif action == "churn":
             reason = ChurnReason.objects.filter(pk=_int(request.POST.get("churn_reason"))).first()
-            renewal_close(opportunity=opportunity, churned=True, churn_reason=reason)
+            renewal_close(acting_user=request.user, opportunity=opportunity, churned=True, churn_reason=reason)
         else:
             raise Http404
     except (DomainError, InvalidOperation) as exc:
@@ -154,7 +157,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 def move_stage(request: HttpRequest, opportunity_id: int) -> HttpResponse:
     opportunity = get_object_or_404(Opportunity, pk=opportunity_id, kind__in=EXPANSION_KINDS)
     try:
-        opportunity_move_stage(opportunity=opportunity, stage=request.POST.get("stage", ""))
+        opportunity_move_stage(acting_user=request.user, opportunity=opportunity, stage=request.POST.get("stage", ""))
     except DomainError as exc:
         messages.error(request, str(exc))
     if request.htmx:
@@ -181,6 +184,7 @@ def create(request: HttpRequest) -> HttpResponse:
         return redirect("opportunities:pipeline")
     try:
         opportunity = opportunity_create(
+            acting_user=request.user,
             account=account,
             kind=request.POST.get("kind", ""),
             amount=Decimal(request.POST.get("amount") or "x"),
@@ -237,7 +241,13 @@ def quota_save(request: HttpRequest) -> HttpResponse:
         amount = Decimal(request.POST.get("amount") or "x")
         if owner is None:
             raise ValueError(_("Choose an account manager."))
-        quota_set(owner=owner, period_start=start, period_end=quarter_bounds(start)[1], amount=amount)
+        quota_set(
+            acting_user=request.user,
+            owner=owner,
+            period_start=start,
+            period_end=quarter_bounds(start)[1],
+            amount=amount,
+        )
         messages.success(request, _("Quota saved."))
     except (DomainError, InvalidOperation, ValueError) as exc:
         messages.error(request, str(exc) or _("Invalid quota."))

@@ -132,7 +132,7 @@ def list_rules(request: HttpRequest) -> QuerySet[Rule]:
 @router.post("/rules", response={201: RuleOut, **PROBLEM_RESPONSES}, summary="Create a rule")
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
     require_perm(request, "accounts.delete_account")  # CS managers and admins
-    return Status(201, services.rule_save(**_rule_data(payload)))
+    return Status(201, services.rule_save(acting_user=request.user, **_rule_data(payload)))
 
 
 @router.post(
@@ -149,7 +149,7 @@ def preview_rule(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
 @router.put("/rules/{rule_id}", response={200: RuleOut, **PROBLEM_RESPONSES}, summary="Replace a rule")
 def update_rule(request: HttpRequest, rule_id: Id, payload: RuleIn) -> Rule:
     require_perm(request, "accounts.delete_account")
-    return services.rule_save(rule=get_object_or_404(Rule, pk=rule_id), **_rule_data(payload))
+    return services.rule_save(acting_user=request.user, rule=get_object_or_404(Rule, pk=rule_id), **_rule_data(payload))
 
 
 @router.get("/ctas", response={200: list[CtaOut], **PROBLEM_RESPONSES}, summary="List calls to action")
@@ -173,4 +173,4 @@ def my_day(request: HttpRequest) -> list[CallToAction]:
 def close_cta(request: HttpRequest, cta_id: Id, payload: CloseIn) -> CallToAction:
     require_perm(request, "accounts.change_account")
     cta = get_object_or_404(CallToAction, pk=cta_id)
-    return services.cta_close(cta=cta, user=request.user, outcome=payload.outcome, reason=payload.reason)
+    return services.cta_close(acting_user=request.user, cta=cta, outcome=payload.outcome, reason=payload.reason)

@@ -219,6 +219,7 @@ def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status:
     return Status(
         201,
         opportunity_create(
+            acting_user=request.user,
             account=account,
             kind=payload.kind,
             amount=payload.amount,
@@ -242,7 +243,9 @@ def move_opportunity_stage(request: HttpRequest, opportunity_id: int, payload: S
     from tandem.opportunities.models import Opportunity
     from tandem.opportunities.services import opportunity_move_stage
 
-    return opportunity_move_stage(opportunity=get_object_or_404(Opportunity, pk=opportunity_id), stage=payload.stage)
+    return opportunity_move_stage(
+        acting_user=request.user, opportunity=get_object_or_404(Opportunity, pk=opportunity_id), stage=payload.stage
+    )
 
 
 class RenewalLineIn(Schema):
@@ -278,6 +281,7 @@ def close_renewal(request: HttpRequest, opportunity_id: int, payload: RenewalClo
             for line in payload.items
         ]
     return renewal_close(
+        acting_user=request.user,
         opportunity=get_object_or_404(Opportunity, pk=opportunity_id),
         churned=payload.churned,
         churn_reason=reason,

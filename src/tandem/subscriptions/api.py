@@ -82,7 +82,7 @@ def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status
     require_perm(request, "subscriptions.add_subscription")
     data: dict[str, Any] = payload.dict(exclude={"items"})
     data["account"] = resolve_required(Account, data["account"], field="account")
-    subscription = services.subscription_create(**data, items=_item_inputs(payload.items))
+    subscription = services.subscription_create(acting_user=request.user, **data, items=_item_inputs(payload.items))
     return Status(201, _subscriptions().get(pk=subscription.pk))
 
 
@@ -97,7 +97,7 @@ def update_subscription(request: HttpRequest, subscription_id: Id, payload: Subs
     subscription = get_object_or_404(Subscription, pk=subscription_id)
     data = resolve_fields(payload.dict(exclude_unset=True, exclude={"items"}), {"account": Account})
     items = _item_inputs(payload.items) if payload.items is not None else None
-    services.subscription_update(subscription=subscription, data=data, items=items)
+    services.subscription_update(acting_user=request.user, subscription=subscription, data=data, items=items)
     return _subscriptions().get(pk=subscription.pk)
 
 
@@ -109,5 +109,7 @@ def update_subscription(request: HttpRequest, subscription_id: Id, payload: Subs
 )
 def delete_subscription(request: HttpRequest, subscription_id: Id) -> Status:
     require_perm(request, "subscriptions.delete_subscription")
-    services.subscription_delete(subscription=get_object_or_404(Subscription, pk=subscription_id))
+    services.subscription_delete(
+        acting_user=request.user, subscription=get_object_or_404(Subscription, pk=subscription_id)
+    )
     return Status(204, None)

@@ -33,5 +33,5 @@ def account_milestones_section(request: HttpRequest, account_id: int) -> HttpRes
 @require_POST
 def milestone_complete_view(request: HttpRequest, milestone_id: int) -> HttpResponse:
     milestone = get_object_or_404(SuccessMilestone, pk=milestone_id)
-    milestone_complete(milestone=milestone)
+    milestone_complete(acting_user=request.user, milestone=milestone)
     return _render_section(request, milestone.account_id)

@@ -55,7 +55,7 @@ def get_ticket(request: HttpRequest, ticket_id: Id) -> Ticket:
 def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
     require_perm(request, "support.add_ticket")
     data = resolve_fields(payload.dict(), TICKET_REFS)
-    return Status(201, services.ticket_create(**data))
+    return Status(201, services.ticket_create(acting_user=request.user, **data))
 
 
 @router.patch(
@@ -68,11 +68,11 @@ def update_ticket(request: HttpRequest, ticket_id: Id, payload: TicketPatch) -> 
     require_perm(request, "support.change_ticket")
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     data = resolve_fields(payload.dict(exclude_unset=True), TICKET_REFS)
-    return services.ticket_update(ticket=ticket, data=data)
+    return services.ticket_update(acting_user=request.user, ticket=ticket, data=data)
 
 
 @router.delete("/{ticket_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a ticket")
 def delete_ticket(request: HttpRequest, ticket_id: Id) -> Status:
     require_perm(request, "support.delete_ticket")
-    services.ticket_delete(ticket=get_object_or_404(Ticket, pk=ticket_id))
+    services.ticket_delete(acting_user=request.user, ticket=get_object_or_404(Ticket, pk=ticket_id))
     return Status(204, None)

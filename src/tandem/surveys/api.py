@@ -55,6 +55,7 @@ def list_nps_responses(request: HttpRequest, filters: Query[NpsFilter]) -> Query
 def create_nps_response(request: HttpRequest, payload: NpsResponseIn) -> Status:
     require_perm(request, "accounts.change_account")
     response = nps_response_create(
+        acting_user=request.user,
         account=resolve_required(Account, payload.account, field="account"),
         contact=resolve(Contact, payload.contact, field="contact"),
         score=payload.score,

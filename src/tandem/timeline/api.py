@@ -68,7 +68,7 @@ def get_interaction(request: HttpRequest, interaction_id: Id) -> Interaction:
 def create_interaction(request: HttpRequest, payload: InteractionIn) -> Status:
     require_perm(request, "timeline.add_interaction")
     data = _participants(resolve_fields(payload.dict(), {"account": Account}))
-    interaction = services.interaction_create(**data, author=request.user)
+    interaction = services.interaction_create(acting_user=request.user, **data, author=request.user)
     return Status(201, _interactions().get(pk=interaction.pk))
 
 
@@ -83,7 +83,9 @@ def update_interaction(request: HttpRequest, interaction_id: Id, payload: Intera
     interaction = get_object_or_404(Interaction, pk=interaction_id)
     data = _participants(resolve_fields(payload.dict(exclude_unset=True), {"account": Account}))
     users, contacts = data.pop("users", None), data.pop("contacts", None)
-    services.interaction_update(interaction=interaction, data=data, users=users, contacts=contacts)
+    services.interaction_update(
+        acting_user=request.user, interaction=interaction, data=data, users=users, contacts=contacts
+    )
     return _interactions().get(pk=interaction.pk)
 
 
@@ -94,5 +96,5 @@ def update_interaction(request: HttpRequest, interaction_id: Id, payload: Intera
 )
 def delete_interaction(request: HttpRequest, interaction_id: Id) -> Status:
     require_perm(request, "timeline.delete_interaction")
-    services.interaction_delete(interaction=get_object_or_404(Interaction, pk=interaction_id))
+    services.interaction_delete(acting_user=request.user, interaction=get_object_or_404(Interaction, pk=interaction_id))
     return Status(204, None)
