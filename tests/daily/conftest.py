@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from tests.playbooks.conftest import smtp  # noqa: F401 - shared fixture
 from tests.processes import process_env, python, start, tandem
 

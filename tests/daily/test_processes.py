@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.daily.conftest import Processes
 from tests.daily.world import MODEL_VERSION, USERS
 from tests.processes import free_port
