@@ -24,7 +24,10 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 1)
 
 
@@ -157,7 +160,7 @@ def test_account_360_of_a_missing_account_raises():
 
 
 def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
-    me = user_create(username="me", password=None, roles=["csm"])
+    me = user_create(acting_user=None, username="me", password=None, roles=["csm"])
     other = UserFactory()
     renewing = AccountFactory(
         name="Renews soon",
@@ -200,7 +203,7 @@ def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
 
 
 def test_portfolio_overview_of_a_cs_manager_covers_every_account():
-    manager = user_create(username="boss", password=None, roles=["cs_manager"])
+    manager = user_create(acting_user=None, username="boss", password=None, roles=["cs_manager"])
     AccountFactory(arr=Decimal("100"), renewal_date=TODAY)
     AccountFactory(arr=Decimal("250"), renewal_date=TODAY + dt.timedelta(days=90))
 

@@ -22,6 +22,7 @@ from tests.factories import (
     SubscriptionItemFactory,
     TicketFactory,
     UserFactory,
+    as_fixture,
 )
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,10 @@ def _english_and_fresh_cache(settings):
 
 @pytest.fixture
 def csm():
-    return user_create(username="casey", password=None, first_name="Casey", last_name="Ng", roles=["csm"])
+    with as_fixture(), as_fixture():
+        return user_create(
+            acting_user=None, username="casey", password=None, first_name="Casey", last_name="Ng", roles=["csm"]
+        )
 
 
 @pytest.fixture
@@ -276,7 +280,8 @@ def acme(csm):
         summary="Talked about the SSO rollout.",
         occurred_at=now - dt.timedelta(days=1),
     )
-    call.contacts.add(laura)
+    with as_fixture():
+        call.contacts.add(laura)
     TicketFactory(account=account, subject="Old question", status=TicketStatus.SOLVED, satisfaction=4, opened_at=now)
     TicketFactory(
         account=account,
@@ -324,7 +329,8 @@ def test_account_page_query_count_is_fixed(csm_client, acme, django_assert_num_q
     for _n in range(5):
         extra = ContactFactory(account=acme)
         ContactRoleFactory(contact=extra, role=StakeholderRole.CHAMPION)
-        InteractionFactory(account=acme).contacts.add(extra)
+        with as_fixture():
+            InteractionFactory(account=acme).contacts.add(extra)
         TicketFactory(account=acme, contact=extra)
     with django_assert_num_queries(13):
         csm_client.get(f"/accounts/{acme.pk}/")

@@ -24,6 +24,7 @@ from tests.factories import (
     ContactRoleFactory,
     SubscriptionFactory,
     SubscriptionItemFactory,
+    as_fixture,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,7 +74,10 @@ def browser(_async_unsafe_allowed: None) -> Iterator:
 @pytest.fixture
 def acme(event_store: EventStore) -> dict:
     today = timezone.localdate()
-    csm = user_create(username="dana", password=PASSWORD, first_name="Dana", last_name="Rivera", roles=["csm"])
+    with as_fixture():
+        csm = user_create(
+            acting_user=None, username="dana", password=PASSWORD, first_name="Dana", last_name="Rivera", roles=["csm"]
+        )
     for n in range(30):
         AccountFactory(name=f"Globex {n:02d}", csm_owner=csm)
     account = AccountFactory(
