@@ -22,6 +22,7 @@ NOT_WRITE_SERVICES: dict[str, str] = {
     "audit.services.audit_bulk_created": "writes audit entries themselves",
     "audit.services.audit_bulk_update": "helper of write services, in their transaction",
     "audit.services.audit_rows_written": "writes audit entries themselves",
+    "audit.services.changes_json": "pure",
     "audit.services.json_value": "pure",
     # The helpers every service assigns, validates and saves with, inside its transaction.
     "core.services.blank_to_none": "pure",

@@ -169,12 +169,14 @@ def test_a_deleted_accounts_history_and_its_contacts_stay() -> None:
 # --- bulk paths -----------------------------------------------------------------------------------------
 
 
-def test_rules_opening_ctas_record_one_entry_per_cta_and_task_via_rule() -> None:
+def test_rules_opening_ctas_record_one_entry_per_cta_via_rule_listing_its_tasks() -> None:
     today = dt.date(2025, 6, 30)
     csm = UserFactory(username="owner")
     fresh = AccountFactory.create_batch(3, start_date=today - dt.timedelta(days=2), csm_owner=csm)
     AccountFactory(start_date=today - dt.timedelta(days=400))
-    playbook = playbook_with("welcome", [{"kind": StepKind.TASK, "title": "Kick-off"}])
+    playbook = playbook_with(
+        "welcome", [{"kind": StepKind.TASK, "title": "Kick-off"}, {"kind": StepKind.TASK, "title": "Train admins"}]
+    )
     rule = rule_for("new_account", {"days": 14}, playbook=playbook, name="New account")
 
     rules_evaluate(acting_user=None, today=today, providers=Providers())
@@ -191,27 +193,47 @@ def test_rules_opening_ctas_record_one_entry_per_cta_and_task_via_rule() -> None
         "rule": [None, rule.pk],
         "type": [None, "risk"],
         "priority": [None, 3],
-        "title": [None, f"New account: {fresh[0].name}"],
         "owner": [None, csm.pk],
-        "pool": [None, None],
         "status": [None, "open"],
         "opened_on": [None, "2025-06-30"],
         "due_date": [None, "2025-07-07"],
+        "tasks": [None, ["Kick-off", "Train admins"]],  # opened with the CTA, listed in its entry
     }
-    task_entries = AuditEntry.objects.filter(content_type=ContentType.objects.get_for_model(CtaTask))
-    tasks = {t.pk: t for t in CtaTask.objects.all()}
-    assert sorted(task_entries.values_list("object_id", flat=True)) == sorted(tasks)
-    task = tasks[task_entries.get(account_id=fresh[0].pk).object_id]
-    assert task_entries.get(object_id=task.pk).changes == {
-        "cta": [None, task.cta_id],
-        "step": [None, task.step_id],
-        "position": [None, 0],
-        "kind": [None, "task"],
-        "title": [None, "Kick-off"],
-        "assignee": [None, csm.pk],
-        "due_date": [None, task.due_date.isoformat()],
-        "status": [None, "pending"],
-    }
+    assert CtaTask.objects.count() == 6
+    assert not AuditEntry.objects.filter(content_type=ContentType.objects.get_for_model(CtaTask)).exists()
+
+
+def test_tasks_reached_after_a_wait_and_bulk_task_updates_get_entries_of_their_own() -> None:
+    from tandem.playbooks.services import cta_close, ctas_advance
+
+    today = dt.date(2025, 6, 30)
+    csm = UserFactory(username="owner")
+    account = AccountFactory(start_date=today - dt.timedelta(days=2), csm_owner=csm)
+    playbook = playbook_with(
+        "welcome",
+        [
+            {"kind": StepKind.WAIT, "title": "Wait a week", "due_offset_days": 7},
+            {"kind": StepKind.TASK, "title": "Check in"},
+        ],
+    )
+    rule_for("new_account", {"days": 14}, playbook=playbook)
+    rules_evaluate(acting_user=None, today=today, providers=Providers())
+    wait = CtaTask.objects.get()
+
+    with audit_context(via=AuditVia.JOB):
+        ctas_advance(acting_user=None, today=today + dt.timedelta(days=7))
+    check_in = CtaTask.objects.get(title="Check in")
+    with audit_context(via=AuditVia.UI):
+        cta_close(acting_user=csm, cta=check_in.cta, outcome="success")
+
+    assert [(e.action, e.via, e.actor, e.account_id) for e in entries_of(wait)] == [(UPDATE, "job", None, account.pk)]
+    assert entries_of(wait)[0].changes["status"] == ["pending", "done"]
+    assert [(e.action, e.via, e.actor) for e in entries_of(check_in)] == [
+        (CREATE, "job", None),
+        (UPDATE, "ui", csm),
+    ]
+    assert entries_of(check_in)[0].changes["cta"] == [None, check_in.cta_id]
+    assert entries_of(check_in)[1].changes == {"status": ["pending", "skipped"]}
 
 
 def test_an_import_records_one_entry_per_row_written_with_the_real_before_values(tmp_path: Path) -> None:

@@ -189,8 +189,8 @@ def _set_roles(contact: Contact, roles: list[str]) -> None:
     )
     audit_bulk_created(
         model=ContactRole,
-        rows=[(r.pk, str(r), contact.account_id) for r in added],
-        fields={r.pk: {"contact": contact.pk, "role": r.role} for r in added},
+        rows=[(r.pk, str(r), contact.account_id, (contact.pk, r.role)) for r in added],
+        columns=("contact", "role"),
     )
 
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -454,9 +455,17 @@ def _open_for_rule(*, rule: Rule, matches: dict[int, str], ctx: EvalContext) -> 
     if pool:
         pool.save()
     created = [_CtaRef(*row) for row in inserted]
-    _audit_ctas_opened(created=created, rows=rows)
     steps = ctx.memo(("steps", rule.playbook_id), lambda: list(rule.playbook.steps.order_by("position")))
-    _materialise(ctas=created, steps=steps, from_position=0, start=ctx.today, manager_id=manager_id, accounts=accounts)
+    tasks = _materialise(
+        ctas=created,
+        steps=steps,
+        from_position=0,
+        start=ctx.today,
+        manager_id=manager_id,
+        accounts=accounts,
+        audit_tasks=False,
+    )
+    _audit_ctas_opened(created=created, rows=rows, tasks=tasks)
     new_cta = Msgid(gettext_noop("New call to action: %(title)s"))
     notifications_send(
         drafts=[
@@ -475,13 +484,14 @@ def _open_for_rule(*, rule: Rule, matches: dict[int, str], ctx: EvalContext) -> 
     return len(created)
 
 
-# What a CTA's and a task's creation entry shows: the columns a reader of the history asks about
-# (the reason's text and the sort score are left out: they are long or derived, and the bulk
-# entries are what the rules benchmark pays for).
-CTA_AUDITED = ("rule", "type", "priority", "title", "owner", "pool", "status", "opened_on", "due_date")
-TASK_AUDITED = ("step", "position", "kind", "title", "assignee", "due_date", "status")
-_CTA_AUDITED_AT = [CTA_FIELDS.index(name) for name in CTA_AUDITED]
-_TASK_AUDITED_AT = [TASK_FIELDS.index(name) for name in TASK_AUDITED]
+# What a CTA's and a task's creation entry shows: the columns a reader of the history asks about.
+# The title is the entry's object_repr already; the reason's text and the sort score are left
+# out (long, or derived). Every byte counts here: a first evaluation opens tens of thousands of
+# CTAs (docs/performance.md, "Audit history overhead").
+CTA_AUDITED = ("rule", "type", "priority", "owner", "pool", "status", "opened_on", "due_date", "tasks")
+TASK_AUDITED = ("cta", "step", "position", "kind", "assignee", "due_date", "status")
+_cta_audited = itemgetter(*[CTA_FIELDS.index(name) for name in CTA_AUDITED[:-1]])
+_task_audited = itemgetter(*[TASK_FIELDS.index(name) for name in TASK_AUDITED])
 _TITLE_AT, _ACCOUNT_AT, _TASK_TITLE_AT = (
     CTA_FIELDS.index("title"),
     CTA_FIELDS.index("account"),
@@ -489,16 +499,23 @@ _TITLE_AT, _ACCOUNT_AT, _TASK_TITLE_AT = (
 )
 
 
-def _audit_ctas_opened(*, created: list[_CtaRef], rows: list[tuple[Any, ...]]) -> None:
-    """One creation entry per CTA this evaluation inserted (rows skipped by ON CONFLICT get none)."""
+def _audit_ctas_opened(*, created: list[_CtaRef], rows: list[tuple[Any, ...]], tasks: dict[int, list[str]]) -> None:
+    """One creation entry per CTA this evaluation inserted (rows skipped by ON CONFLICT get none).
+
+    The tasks its playbook opened with it are listed in that entry (``tasks``: their titles)
+    rather than given one entry each: they follow from the rule's playbook, and an entry per task
+    more than doubled what auditing costs a first evaluation (docs/performance.md). Their later
+    changes (done, skipped, reassigned) are entries of their own.
+    """
     by_account = {row[_ACCOUNT_AT]: row for row in rows}
     audit_bulk_created(
         model=CallToAction,
-        rows=[(c.id, by_account[c.account_id][_TITLE_AT], c.account_id) for c in created],
-        fields={
-            c.id: {name: by_account[c.account_id][at] for name, at in zip(CTA_AUDITED, _CTA_AUDITED_AT, strict=True)}
+        rows=[
+            (c.id, row[_TITLE_AT], c.account_id, (*_cta_audited(row), tasks.get(c.id)))
             for c in created
-        },
+            for row in (by_account[c.account_id],)
+        ],
+        columns=CTA_AUDITED,
     )
 
 
@@ -522,14 +539,17 @@ def _materialise(
     start: dt.date,
     manager_id: int | None,
     accounts: dict[int, dict[str, Any]] | None = None,
-) -> None:
+    audit_tasks: bool = True,
+) -> dict[int, list[str]]:
     """Create the tasks of each CTA's next steps, up to and including the next wait; send what is due.
 
     Tasks are inserted as plain rows in a few statements; the unique (cta, position) constraint
-    refuses a step materialised twice.
+    refuses a step materialised twice. Returns the titles of the tasks created, by CTA. With
+    ``audit_tasks`` each task gets a creation entry; the rules engine lists them in the entry of
+    the CTA it opens instead.
     """
     if not ctas or not steps:
-        return
+        return {}
     if accounts is None:
         accounts = {
             a["id"]: a for a in Account.objects.filter(pk__in=[c.account_id for c in ctas]).values(*ACCOUNT_COLUMNS)
@@ -587,20 +607,23 @@ def _materialise(
                 auto_email.append((cta.id, cta.account_id, assignee, step))
             if step.kind == StepKind.WAIT:
                 break
-    returned = insert_rows(model=CtaTask, fields=TASK_FIELDS, rows=rows, returning=("cta", "position", "id"))
-    task_ids = {(cta_id, position): task_id for cta_id, position, task_id in returned}
-    account_of = {cta.id: cta.account_id for cta in ctas}
-    audit_bulk_created(
+    returned = insert_rows(
         model=CtaTask,
-        rows=[(task_ids[(row[0], row[2])], row[_TASK_TITLE_AT], account_of[row[0]]) for row in rows],
-        fields={
-            task_ids[(row[0], row[2])]: {
-                "cta": row[0],
-                **{name: row[at] for name, at in zip(TASK_AUDITED, _TASK_AUDITED_AT, strict=True)},
-            }
-            for row in rows
-        },
+        fields=TASK_FIELDS,
+        rows=rows,
+        returning=("cta", "position", "id") if auto_email or audit_tasks else (),
     )
+    task_ids = {(cta_id, position): task_id for cta_id, position, task_id in returned}
+    if audit_tasks:
+        account_of = {cta.id: cta.account_id for cta in ctas}
+        audit_bulk_created(
+            model=CtaTask,
+            rows=[
+                (task_ids[(row[0], row[2])], row[_TASK_TITLE_AT], account_of[row[0]], _task_audited(row))
+                for row in rows
+            ],
+            columns=TASK_AUDITED,
+        )
     notifications_send(drafts=drafts)
     if auto_email:
         _queue_emails(
@@ -609,6 +632,10 @@ def _materialise(
                 for cta_id, account_id, assignee, step in auto_email
             ]
         )
+    titles: dict[int, list[str]] = {}
+    for row in rows:
+        titles.setdefault(row[0], []).append(row[_TASK_TITLE_AT])
+    return titles
 
 
 def _queue_emails(*, items: list[_EmailToQueue]) -> list[OutboundEmail]:
