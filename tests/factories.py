@@ -1,14 +1,23 @@
-"""factory_boy factories for the shared data model."""
+"""factory_boy factories for the shared data model.
+
+Every factory derives from :class:`Factory`, which creates its rows inside
+``audit_context(via="fixture")``: a test's set-up is not a write through any of the product's
+paths, and the suite fails a test whose writes have no path (see tests/conftest.py).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
 
 from tandem.accounts.models import Account, Contact, ContactRole, StakeholderRole, Tier
+from tandem.audit.context import audit_context
+from tandem.audit.models import AuditVia
 from tandem.subscriptions.models import (
     ExchangeRate,
     Product,
@@ -21,7 +30,29 @@ from tandem.timeline.models import Interaction, InteractionKind
 from tandem.users.models import User
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+def as_fixture() -> contextlib.AbstractContextManager[Any]:
+    """A test's set-up that writes through services or the ORM: recorded as via "fixture", no actor."""
+    return audit_context(via=AuditVia.FIXTURE, actor=None)
+
+
+class Factory(factory.django.DjangoModelFactory):
+    """A factory whose rows are recorded in the audit history as test set-up (via "fixture")."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, **kwargs: Any) -> Any:
+        with as_fixture():
+            return super()._create(model_class, *args, **kwargs)
+
+    @classmethod
+    def _after_postgeneration(cls, instance: Any, create: bool, results: Any = None) -> None:
+        with as_fixture():
+            super()._after_postgeneration(instance, create, results)
+
+
+class UserFactory(Factory):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -33,7 +64,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery")
 
 
-class AccountFactory(factory.django.DjangoModelFactory):
+class AccountFactory(Factory):
     class Meta:
         model = Account
 
@@ -46,7 +77,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
     start_date = dt.date(2024, 1, 1)
 
 
-class ContactFactory(factory.django.DjangoModelFactory):
+class ContactFactory(Factory):
     class Meta:
         model = Contact
 
@@ -57,7 +88,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
     title = "Head of Operations"
 
 
-class ContactRoleFactory(factory.django.DjangoModelFactory):
+class ContactRoleFactory(Factory):
     class Meta:
         model = ContactRole
 
@@ -65,7 +96,7 @@ class ContactRoleFactory(factory.django.DjangoModelFactory):
     role = StakeholderRole.CHAMPION
 
 
-class ProductFactory(factory.django.DjangoModelFactory):
+class ProductFactory(Factory):
     class Meta:
         model = Product
         django_get_or_create = ("code",)
@@ -75,7 +106,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     kind = ProductKind.PLAN
 
 
-class SubscriptionFactory(factory.django.DjangoModelFactory):
+class SubscriptionFactory(Factory):
     class Meta:
         model = Subscription
 
@@ -86,7 +117,7 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     renewal_date = dt.date(2026, 1, 1)
 
 
-class SubscriptionItemFactory(factory.django.DjangoModelFactory):
+class SubscriptionItemFactory(Factory):
     class Meta:
         model = SubscriptionItem
 
@@ -96,7 +127,7 @@ class SubscriptionItemFactory(factory.django.DjangoModelFactory):
     unit_price = Decimal("120.00")
 
 
-class ExchangeRateFactory(factory.django.DjangoModelFactory):
+class ExchangeRateFactory(Factory):
     class Meta:
         model = ExchangeRate
 
@@ -105,7 +136,7 @@ class ExchangeRateFactory(factory.django.DjangoModelFactory):
     rate = Decimal("1.10")
 
 
-class TicketFactory(factory.django.DjangoModelFactory):
+class TicketFactory(Factory):
     class Meta:
         model = Ticket
 
@@ -114,7 +145,7 @@ class TicketFactory(factory.django.DjangoModelFactory):
     opened_at = factory.LazyFunction(timezone.now)
 
 
-class InteractionFactory(factory.django.DjangoModelFactory):
+class InteractionFactory(Factory):
     class Meta:
         model = Interaction
 

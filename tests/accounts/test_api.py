@@ -4,7 +4,7 @@ import pytest
 
 from tandem.accounts.models import Account, Contact, ContactRole
 from tests.api.helpers import ApiClient, api_fixture, assert_problem, readonly_api_fixture  # noqa: F401
-from tests.factories import AccountFactory, ContactFactory, ContactRoleFactory, UserFactory
+from tests.factories import AccountFactory, ContactFactory, ContactRoleFactory, UserFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +121,8 @@ def test_account_list_filters_paginates_and_orders(api: ApiClient):
 def test_account_list_updated_since_and_parent(api: ApiClient):
     parent = AccountFactory(name="Parent")
     child = AccountFactory(name="Child", parent=parent)
-    Account.objects.filter(pk=parent.pk).update(updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    with as_fixture():
+        Account.objects.filter(pk=parent.pk).update(updated_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
 
     recent = api.get("/accounts/", {"updated_since": "2024-01-01T00:00:00Z"}).json()
     assert [i["id"] for i in recent["items"]] == [child.pk]

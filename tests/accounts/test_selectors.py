@@ -29,7 +29,10 @@ from tests.factories import (
 # Reads as an admin: these tests are about filters, not access rules (tests/access).
 ADMIN = User(is_superuser=True, is_active=True)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 1)
 
 
@@ -162,7 +165,7 @@ def test_account_360_of_a_missing_account_raises():
 
 
 def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
-    me = user_create(username="me", password=None, roles=["csm"])
+    me = user_create(acting_user=None, username="me", password=None, roles=["csm"])
     # A company whose rule shows CSMs contract values (by default it hides them: tests/access).
     AccessPolicy.objects.create(role="csm", see_contract_values=True)
     other = UserFactory()
@@ -207,7 +210,7 @@ def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
 
 
 def test_portfolio_overview_of_a_cs_manager_covers_every_account():
-    manager = user_create(username="boss", password=None, roles=["cs_manager"])
+    manager = user_create(acting_user=None, username="boss", password=None, roles=["cs_manager"])
     AccountFactory(arr=Decimal("100"), renewal_date=TODAY)
     AccountFactory(arr=Decimal("250"), renewal_date=TODAY + dt.timedelta(days=90))
 

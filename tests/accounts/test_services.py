@@ -14,7 +14,10 @@ from tandem.accounts.services import (
 from tandem.core.errors import DomainError
 from tests.factories import AccountFactory, ContactFactory, ContactRoleFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 
 
 def fields_of(excinfo: pytest.ExceptionInfo[DomainError]) -> list[str]:
@@ -25,6 +28,7 @@ def test_account_create_normalises_codes_and_empty_identifiers():
     csm = UserFactory()
 
     account = account_create(
+        acting_user=None,
         name="  Acme Corp ",
         domain="acme.example",
         external_id="",
@@ -48,7 +52,7 @@ def test_duplicate_external_id_is_a_409_field_error_and_writes_nothing():
     AccountFactory(external_id="ext-1")
 
     with pytest.raises(DomainError) as excinfo:
-        account_create(name="Copy", external_id="ext-1")
+        account_create(acting_user=None, name="Copy", external_id="ext-1")
 
     assert excinfo.value.status == 409
     assert fields_of(excinfo) == ["external_id"]
@@ -57,7 +61,7 @@ def test_duplicate_external_id_is_a_409_field_error_and_writes_nothing():
 
 def test_bad_currency_bad_country_and_blank_name_are_all_named():
     with pytest.raises(DomainError) as excinfo:
-        account_create(name=" ", currency="EU1", country="XX")
+        account_create(acting_user=None, name=" ", currency="EU1", country="XX")
 
     assert excinfo.value.status == 400
     assert sorted(fields_of(excinfo)) == ["country", "currency", "name"]
@@ -69,7 +73,7 @@ def test_account_update_refuses_a_parent_cycle_and_keeps_the_stored_parent():
     parent = AccountFactory(parent=grandparent)
 
     with pytest.raises(DomainError) as excinfo:
-        account_update(account=grandparent, data={"parent": parent})
+        account_update(acting_user=None, account=grandparent, data={"parent": parent})
 
     assert fields_of(excinfo) == ["parent"]
     grandparent.refresh_from_db()
@@ -79,19 +83,19 @@ def test_account_update_refuses_a_parent_cycle_and_keeps_the_stored_parent():
 def test_account_update_null_empties_text_but_is_an_error_for_required_fields():
     account = AccountFactory(domain="acme.example", tier=Tier.SMB)
 
-    account_update(account=account, data={"domain": None, "tier": Tier.MID_MARKET})
+    account_update(acting_user=None, account=account, data={"domain": None, "tier": Tier.MID_MARKET})
     account.refresh_from_db()
     assert (account.domain, account.tier) == ("", "mid_market")
 
     with pytest.raises(DomainError) as excinfo:
-        account_update(account=account, data={"name": None, "tier": None})
+        account_update(acting_user=None, account=account, data={"name": None, "tier": None})
     assert fields_of(excinfo) == ["name", "tier"]
 
 
 def test_account_update_rejects_fields_that_are_not_writable():
     account = AccountFactory()
     with pytest.raises(TypeError):
-        account_update(account=account, data={"mrr": 5})
+        account_update(acting_user=None, account=account, data={"mrr": 5})
 
 
 def test_account_delete_removes_its_contacts_and_detaches_children():
@@ -99,7 +103,7 @@ def test_account_delete_removes_its_contacts_and_detaches_children():
     child = AccountFactory(parent=account)
     ContactFactory(account=account)
 
-    account_delete(account=account)
+    account_delete(acting_user=None, account=account)
 
     assert not Account.objects.filter(pk=account.pk).exists()
     assert Contact.objects.count() == 0
@@ -112,6 +116,7 @@ def test_contact_create_with_roles_and_primary_takes_over_primary():
     old = ContactFactory(account=account, is_primary=True)
 
     new = contact_create(
+        acting_user=None,
         account=account,
         first_name="Ada",
         last_name="Lovelace",
@@ -132,7 +137,7 @@ def test_refused_primary_contact_leaves_the_previous_primary_in_place():
     old = ContactFactory(account=account, is_primary=True)
 
     with pytest.raises(DomainError) as excinfo:
-        contact_create(account=account, email="not-an-email", is_primary=True)
+        contact_create(acting_user=None, account=account, email="not-an-email", is_primary=True)
 
     assert fields_of(excinfo) == ["email"]
     old.refresh_from_db()
@@ -145,10 +150,10 @@ def test_contact_email_is_unique_per_account_case_insensitively():
     ContactFactory(account=account, email="ada@customer.example")
 
     with pytest.raises(DomainError) as excinfo:
-        contact_create(account=account, email="ADA@customer.example")
+        contact_create(acting_user=None, account=account, email="ADA@customer.example")
 
     assert fields_of(excinfo) == ["email"]
-    other = contact_create(account=AccountFactory(), email="ada@customer.example")
+    other = contact_create(acting_user=None, account=AccountFactory(), email="ada@customer.example")
     assert other.pk is not None
 
 
@@ -156,11 +161,11 @@ def test_contact_needs_a_name_or_email_and_unknown_roles_are_named():
     account = AccountFactory()
 
     with pytest.raises(DomainError) as excinfo:
-        contact_create(account=account)
+        contact_create(acting_user=None, account=account)
     assert fields_of(excinfo) == ["non_field"]
 
     with pytest.raises(DomainError) as excinfo:
-        contact_create(account=account, first_name="Ada", roles=["champion", "wizard"])
+        contact_create(acting_user=None, account=account, first_name="Ada", roles=["champion", "wizard"])
     assert fields_of(excinfo) == ["roles.1"]
     assert Contact.objects.count() == 0
 
@@ -169,10 +174,10 @@ def test_contact_update_replaces_roles_only_when_given():
     contact = ContactFactory()
     ContactRoleFactory(contact=contact, role="champion")
 
-    contact_update(contact=contact, data={"title": "CTO"})
+    contact_update(acting_user=None, contact=contact, data={"title": "CTO"})
     assert list(ContactRole.objects.values_list("role", flat=True)) == ["champion"]
 
-    contact_update(contact=contact, data={}, roles=["billing", "executive_sponsor"])
+    contact_update(acting_user=None, contact=contact, data={}, roles=["billing", "executive_sponsor"])
     assert sorted(ContactRole.objects.values_list("role", flat=True)) == [
         "billing",
         "executive_sponsor",
@@ -185,15 +190,15 @@ def test_contact_left_on_requires_not_still_at_company():
     contact = ContactFactory()
 
     with pytest.raises(DomainError) as excinfo:
-        contact_update(contact=contact, data={"left_on": dt.date(2025, 1, 31)})
+        contact_update(acting_user=None, contact=contact, data={"left_on": dt.date(2025, 1, 31)})
     assert fields_of(excinfo) == ["left_on"]
 
-    contact_update(contact=contact, data={"left_on": dt.date(2025, 1, 31), "still_at_company": False})
+    contact_update(acting_user=None, contact=contact, data={"left_on": dt.date(2025, 1, 31), "still_at_company": False})
     contact.refresh_from_db()
     assert (contact.left_on, contact.still_at_company) == (dt.date(2025, 1, 31), False)
 
 
 def test_contact_delete():
     contact = ContactFactory()
-    contact_delete(contact=contact)
+    contact_delete(acting_user=None, contact=contact)
     assert Contact.objects.count() == 0

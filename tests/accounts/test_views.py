@@ -22,6 +22,7 @@ from tests.factories import (
     SubscriptionItemFactory,
     TicketFactory,
     UserFactory,
+    as_fixture,
 )
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,15 @@ def _english_and_fresh_cache(settings):
 def csm():
     # An account manager: by default the only non-manager role that sees contract values, which
     # these tests check (tests/access covers what a CSM sees).
-    return user_create(username="casey", password=None, first_name="Casey", last_name="Ng", roles=["account_manager"])
+    with as_fixture():
+        return user_create(
+            acting_user=None,
+            username="casey",
+            password=None,
+            first_name="Casey",
+            last_name="Ng",
+            roles=["account_manager"],
+        )
 
 
 @pytest.fixture
@@ -279,7 +288,8 @@ def acme(csm):
         summary="Talked about the SSO rollout.",
         occurred_at=now - dt.timedelta(days=1),
     )
-    call.contacts.add(laura)
+    with as_fixture():
+        call.contacts.add(laura)
     TicketFactory(account=account, subject="Old question", status=TicketStatus.SOLVED, satisfaction=4, opened_at=now)
     TicketFactory(
         account=account,
@@ -328,7 +338,8 @@ def test_account_page_query_count_is_fixed(csm_client, acme, django_assert_num_q
     for _n in range(5):
         extra = ContactFactory(account=acme)
         ContactRoleFactory(contact=extra, role=StakeholderRole.CHAMPION)
-        InteractionFactory(account=acme).contacts.add(extra)
+        with as_fixture():
+            InteractionFactory(account=acme).contacts.add(extra)
         TicketFactory(account=acme, contact=extra)
     with django_assert_num_queries(15):
         csm_client.get(f"/accounts/{acme.pk}/")

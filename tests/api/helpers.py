@@ -15,6 +15,7 @@ from django.test import Client
 from tandem.users.models import User
 from tandem.users.roles import Role
 from tandem.users.services import api_token_create, user_create
+from tests.factories import as_fixture
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -41,8 +42,9 @@ class ApiClient:
 
 
 def api_client_for(role: Role, username: str) -> ApiClient:
-    user = user_create(username=username, password=None, roles=[role])
-    _token, secret = api_token_create(user=user, name="tests")
+    with as_fixture():
+        user = user_create(acting_user=None, username=username, password=None, roles=[role])
+        _token, secret = api_token_create(acting_user=None, user=user, name="tests")
     return ApiClient(user, secret)
 
 

@@ -17,7 +17,7 @@ from tests.api.helpers import (  # noqa: F401
     assert_problem,
     readonly_api_fixture,
 )
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,8 @@ def test_valid_token_authenticates_and_stamps_last_use(api: ApiClient):
 
 
 def test_revoked_and_unknown_tokens_are_401(api: ApiClient):
-    api_token_revoke(token=ApiToken.objects.get(user=api.user))
+    with as_fixture():
+        api_token_revoke(acting_user=None, token=ApiToken.objects.get(user=api.user))
 
     revoked = api.get("/accounts/")
     body = assert_problem(revoked, 401, [])
@@ -107,13 +108,15 @@ def test_revoked_and_unknown_tokens_are_401(api: ApiClient):
 
 def test_token_of_a_deactivated_user_is_401(api: ApiClient):
     api.user.is_active = False
-    api.user.save()
+    with as_fixture():
+        api.user.save()
     assert_problem(api.get("/accounts/"), 401)
 
 
 def test_user_without_a_role_cannot_even_read(db):
-    user = user_create(username="nobody", password=None)
-    _token, secret = api_token_create(user=user, name="t")
+    with as_fixture():
+        user = user_create(acting_user=None, username="nobody", password=None)
+        _token, secret = api_token_create(acting_user=None, user=user, name="t")
 
     response = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/accounts/")
 
@@ -138,8 +141,9 @@ def test_read_only_users_get_403_on_every_write(readonly_api: ApiClient, method:
 
 
 def test_csm_may_change_but_not_delete(db):
-    user = user_create(username="csm", password=None, roles=[Role.CSM])
-    _token, secret = api_token_create(user=user, name="t")
+    with as_fixture():
+        user = user_create(acting_user=None, username="csm", password=None, roles=[Role.CSM])
+        _token, secret = api_token_create(acting_user=None, user=user, name="t")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     account = AccountFactory(name="Acme", csm_owner=user)  # her own book: the default rule lets her change it
 
@@ -150,7 +154,8 @@ def test_csm_may_change_but_not_delete(db):
 
 
 def test_session_auth_needs_a_csrf_token_for_writes(db):
-    user = user_create(username="browser", password=None, roles=[Role.CS_MANAGER])
+    with as_fixture():
+        user = user_create(acting_user=None, username="browser", password=None, roles=[Role.CS_MANAGER])
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
 

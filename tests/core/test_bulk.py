@@ -10,7 +10,10 @@ from tandem.core import bulk
 from tandem.jobs.models import Job, JobStatus
 from tandem.jobs.services import job_enqueue_many
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 
 
 def test_insert_rows_skips_conflicts_and_returns_only_what_it_inserted(monkeypatch) -> None:

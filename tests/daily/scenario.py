@@ -24,9 +24,11 @@ TRACKED_ACCOUNT = "acct-umbrella"
 def setup(day: dt.date) -> None:
     from tandem.ingest.services import source_create
     from tests.daily.world import build_world
+    from tests.factories import as_fixture
 
     build_world(today=day)
-    _source, key = source_create(name="web app")
+    with as_fixture():
+        _source, key = source_create(acting_user=None, name="web app")
     print(json.dumps({"write_key": key}))
 
 

@@ -21,7 +21,11 @@ from tandem.usage.eventstore import Event, EventStore
 from tests.daily.test_services import TODAY, state
 from tests.daily.world import build_world
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.slow,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 
 
 @pytest.fixture
@@ -56,14 +60,16 @@ def test_the_daily_pipeline_on_spark_equals_duckdb(home: Path, event_store: Even
     _usage(event_store)
 
     settings.TANDEM_ANALYTICS_ENGINE = "duckdb"
-    daily_pipeline_run(today=TODAY)
+    daily_pipeline_run(acting_user=None, today=TODAY)
     on_duckdb = state()
 
     settings.TANDEM_ANALYTICS_ENGINE = "spark"
     settings.TANDEM_SPARK_MASTER = "local[1]"
     settings.TANDEM_SPARK_DRIVER_MEMORY = "512m"
     try:
-        result = daily_pipeline_run(today=TODAY)  # rewrites every step's output, now from Spark's metrics
+        result = daily_pipeline_run(
+            acting_user=None, today=TODAY
+        )  # rewrites every step's output, now from Spark's metrics
     finally:
         spark_stop()
     on_spark = state()

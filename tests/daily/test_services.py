@@ -32,7 +32,10 @@ from tandem.users.models import User
 from tandem.users.services import user_create
 from tests.daily.world import MODEL_VERSION, build_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 30)
 
 
@@ -72,7 +75,7 @@ def state() -> dict[str, Any]:
 
 
 def test_each_step_returns_its_typed_result_and_leaves_its_output(world: None) -> None:
-    result = daily_pipeline_run(today=TODAY)
+    result = daily_pipeline_run(acting_user=None, today=TODAY)
 
     metrics = MetricDefinition.objects.filter(is_active=True).count()
     assert [s.step for s in result.steps] == list(DailyStep)
@@ -143,10 +146,10 @@ def test_each_step_returns_its_typed_result_and_leaves_its_output(world: None) -
 
 
 def test_running_it_twice_changes_nothing(world: None) -> None:
-    daily_pipeline_run(today=TODAY)
+    daily_pipeline_run(acting_user=None, today=TODAY)
     before = state()
 
-    again = daily_pipeline_run(today=TODAY)
+    again = daily_pipeline_run(acting_user=None, today=TODAY)
 
     assert state() == before
     assert [s.resumed for s in again.steps] == [False] * 7  # an unkeyed run runs every step again...
@@ -166,7 +169,7 @@ def test_a_keyed_run_resumes_after_the_steps_it_finished(world: None, monkeypatc
 
     monkeypatch.setattr("tandem.daily.services.rules_evaluate", killed)
     with pytest.raises(RuntimeError, match="the worker died here"):
-        daily_pipeline_run(today=TODAY, run_key=key)
+        daily_pipeline_run(acting_user=None, today=TODAY, run_key=key)
     run = DailyRun.objects.get(key=key)
     assert list(run.steps.values_list("step", flat=True)) == ["metrics", "health", "risk", "renewals"]
     assert run.finished_at is None
@@ -176,7 +179,7 @@ def test_a_keyed_run_resumes_after_the_steps_it_finished(world: None, monkeypatc
     # What finished is not run again: these would fail if called.
     for name in ("metrics_refresh", "health_refresh", "risk_refresh", "renewals_open_due"):
         monkeypatch.setattr(f"tandem.daily.services.{name}", killed)
-    resumed = daily_pipeline_run(today=TODAY, run_key=key)
+    resumed = daily_pipeline_run(acting_user=None, today=TODAY, run_key=key)
 
     assert resumed.run_id == run.pk
     assert [s.resumed for s in resumed.steps] == [True] * 4 + [False] * 3
@@ -191,7 +194,7 @@ def test_a_keyed_run_resumes_after_the_steps_it_finished(world: None, monkeypatc
     for name in ("rules_evaluate", "ctas_advance", "digests_enqueue"):
         monkeypatch.setattr(f"tandem.daily.services.{name}", killed)
     before = state()
-    done = daily_pipeline_run(today=TODAY, run_key=key)
+    done = daily_pipeline_run(acting_user=None, today=TODAY, run_key=key)
     assert [s.resumed for s in done.steps] == [True] * 7
     assert done.rules.result == resumed.rules.result
     assert done.ctas.result == resumed.ctas.result == CtaAdvanceResult(woken=0, waits_finished=2)
@@ -214,9 +217,9 @@ def test_the_scheduled_job_runs_the_pipeline_under_its_day_key(world: None) -> N
 def test_a_fresh_install_without_metrics_still_evaluates_rules_and_queues_digests(
     home: Path, event_store: EventStore
 ) -> None:
-    user_create(username="kim", password=None, email="kim@tandem.test", roles=["csm"])
+    user_create(acting_user=None, username="kim", password=None, email="kim@tandem.test", roles=["csm"])
 
-    result = daily_pipeline_run(today=TODAY)
+    result = daily_pipeline_run(acting_user=None, today=TODAY)
 
     assert result.metrics.result == ComputeResult(dates=[], accounts=0, metrics=0, seconds=0.0)
     assert result.health.result.dates == 0

@@ -30,6 +30,7 @@ from tandem.risk.services import risk_model_save
 from tandem.subscriptions.models import BillingPeriod, Product
 from tandem.subscriptions.services import SubscriptionItemInput, subscription_create
 from tandem.users.services import user_create
+from tests.factories import as_fixture
 
 MODEL_VERSION = "test-model"
 MODEL_FEATURES = ["events_28d", "active_users_28d", "seats", "tenure_days", "open_tickets", "health_score", "tier"]
@@ -37,8 +38,14 @@ USERS = {"kim": "csm", "ana": "account_manager", "max": "cs_manager"}
 
 
 def build_world(*, today: dt.date) -> None:
+    """The scenario's accounts, people, contracts, metrics, scorecards, churn model and rules (test set-up)."""
+    with as_fixture():
+        _build_world(today=today)
+
+
+def _build_world(*, today: dt.date) -> None:
     users = {
-        name: user_create(username=name, password=None, email=f"{name}@tandem.test", roles=[role])
+        name: user_create(acting_user=None, username=name, password=None, email=f"{name}@tandem.test", roles=[role])
         for name, role in USERS.items()
     }
     seat = Product.objects.create(code="seat", name="Seat")
@@ -59,6 +66,7 @@ def build_world(*, today: dt.date) -> None:
             account=account, first_name=name[0], last_name="Buyer", email=f"buyer@{name.lower()}.example"
         )
         subscription_create(
+            acting_user=None,
             account=account,
             start_date=started,
             end_date=ends,
@@ -66,8 +74,8 @@ def build_world(*, today: dt.date) -> None:
             billing_period=BillingPeriod.ANNUAL,
             items=[SubscriptionItemInput(product=seat, quantity=Decimal(10), unit_price=Decimal(1200))],
         )
-    metrics_install_defaults()
-    scorecards_install_defaults()
+    metrics_install_defaults(acting_user=None)
+    scorecards_install_defaults(acting_user=None)
     model = train_and_evaluate(*_synthetic_history(), horizon_days=30)
     model.version = MODEL_VERSION
     risk_model_save(model=model, trained_on=today)

@@ -29,7 +29,10 @@ from tandem.usage.eventstore import EventStore
 from tests.factories import AccountFactory, SubscriptionFactory, SubscriptionItemFactory, UserFactory
 from tests.risk.test_model import _data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 12, 1)
 EXPORT_END = dt.date(2025, 6, 30)
 EARLY, LATE = dt.date(2025, 1, 15), dt.date(2025, 5, 15)  # snapshot dates; LATE + 90d is after the export
@@ -111,9 +114,9 @@ def history(export: dict[str, int], event_store: EventStore) -> Iterator[dict[st
     """Metric snapshots on the two snapshot dates, scored by the default scorecards."""
     store.delete_snapshots("metrics")
     store.delete_snapshots("health")
-    metrics_install_defaults()
+    metrics_install_defaults(acting_user=None)
     metrics_compute(dates=[EARLY, LATE])
-    scorecards_install_defaults()
+    scorecards_install_defaults(acting_user=None)
     health_score_dates()
     yield export
     store.delete_snapshots("metrics")

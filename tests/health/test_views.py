@@ -11,7 +11,7 @@ from tandem.metrics import store
 from tandem.metrics.services import metrics_compute, metrics_install_defaults
 from tandem.subscriptions.services import subscription_recompute_totals
 from tandem.usage.eventstore import Event
-from tests.factories import AccountFactory, SubscriptionFactory, SubscriptionItemFactory, UserFactory
+from tests.factories import AccountFactory, SubscriptionFactory, SubscriptionItemFactory, UserFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2025, 3, 4)
@@ -34,9 +34,11 @@ def scored(event_store):
             ]
         )
         accounts.append(account)
-    metrics_install_defaults()
+    with as_fixture():
+        metrics_install_defaults(acting_user=None)
     metrics_compute(dates=[DAY - dt.timedelta(days=7), DAY])
-    scorecards_install_defaults()
+    with as_fixture():
+        scorecards_install_defaults(acting_user=None)
     health_score_dates()
     health_update_current(as_of=DAY)
     yield accounts

@@ -21,7 +21,10 @@ from tests.factories import (
 )
 from tests.imports.conftest import snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 1)
 
 
@@ -50,7 +53,7 @@ def test_accounts_happy_path_stores_exact_values(tmp_path):
         encoding="utf-8",
     )
 
-    report = import_file(entity="accounts", path=path, today=TODAY)
+    report = import_file(acting_user=None, entity="accounts", path=path, today=TODAY)
 
     assert report.errors == []
     assert (counts(report), report.written) == ((2, 0, 0, 0), True)
@@ -76,10 +79,10 @@ def test_reimport_changes_nothing_and_keeps_updated_at(tmp_path, write_csv):
         ["external_id", "name", "tier", "start_date", "parent_external_id"],
         [["a1", "Acme", "smb", "2024-01-01", ""], ["a2", "Beta", "enterprise", "", "a1"]],
     )
-    import_file(entity="accounts", path=path)
+    import_file(acting_user=None, entity="accounts", path=path)
     before = snapshot()
 
-    report = import_file(entity="accounts", path=path)
+    report = import_file(acting_user=None, entity="accounts", path=path)
 
     assert (counts(report), report.errors) == ((0, 0, 2, 0), [])
     assert snapshot() == before  # updated_at included
@@ -91,7 +94,7 @@ def test_update_touches_only_changed_rows_and_leaves_absent_columns_alone(write_
     stamps = dict(Account.objects.values_list("external_id", "updated_at"))
     path = write_csv("accounts.csv", ["external_id", "name"], [["a1", "New name"], ["a2", "Beta"]])
 
-    report = import_file(entity="accounts", path=path)
+    report = import_file(acting_user=None, entity="accounts", path=path)
 
     assert counts(report) == (0, 1, 1, 0)
     changed.refresh_from_db()
@@ -117,7 +120,7 @@ def test_invalid_rows_are_reported_and_nothing_is_written(write_csv):
         ],
     )
 
-    report = import_file(entity="accounts", path=path)
+    report = import_file(acting_user=None, entity="accounts", path=path)
 
     assert problems(report) == [
         (2, "external_id", "duplicate external_id in this file (also on row 5)."),
@@ -141,7 +144,7 @@ def test_skip_invalid_writes_only_the_valid_rows(write_csv):
         [["a1", "Acme", "USD"], ["a2", "Beta", "dollars"], ["a3", "Gamma", "EUR"]],
     )
 
-    report = import_file(entity="accounts", path=path, skip_invalid=True)
+    report = import_file(acting_user=None, entity="accounts", path=path, skip_invalid=True)
 
     assert problems(report) == [(3, "currency", "'dollars' is not a three-letter ISO 4217 currency code.")]
     assert (counts(report), report.written) == ((2, 0, 0, 1), True)
@@ -156,7 +159,7 @@ def test_dry_run_reports_changes_and_writes_nothing(write_csv):
     before = snapshot()
     path = write_csv("accounts.csv", ["external_id", "name"], [["a1", "Acme Inc"], ["a2", "Beta"]])
 
-    report = import_file(entity="accounts", path=path, dry_run=True)
+    report = import_file(acting_user=None, entity="accounts", path=path, dry_run=True)
 
     assert (counts(report), report.written, report.dry_run) == ((1, 1, 0, 0), False, True)
     assert snapshot() == before
@@ -173,7 +176,7 @@ def test_parent_cycles_and_taken_crm_ids_are_rejected(write_csv):
         [["top", "Top", "mid", ""], ["self", "Self", "self", ""], ["new", "New", "", "CRM-9"]],
     )
 
-    report = import_file(entity="accounts", path=path)
+    report = import_file(acting_user=None, entity="accounts", path=path)
 
     assert problems(report) == [
         (2, "parent_external_id", "this parent would make the account its own ancestor."),
@@ -195,7 +198,7 @@ def test_mapping_reads_fields_from_other_columns_and_warns_about_unknown_ones(tm
     # --map wins over the mapping file for the same source column.
     mapping = load_mapping(pairs=["Company=name", "Segment=tier"], map_file=map_file)
 
-    report = import_file(entity="accounts", path=path, mapping=mapping)
+    report = import_file(acting_user=None, entity="accounts", path=path, mapping=mapping)
 
     assert report.warnings == ["column 'Notes' is not a known field and was ignored."]
     assert list(Account.objects.values_list("external_id", "name", "tier", "industry")) == [("c-1", "Acme", "smb", "")]
@@ -211,11 +214,11 @@ def test_parquet_accounts_with_typed_columns(write_parquet):
         },
     )
 
-    report = import_file(entity="accounts", path=path)
+    report = import_file(acting_user=None, entity="accounts", path=path)
 
     assert report.row_numbers.startswith("data row number")
     assert problems(report) == [(2, "name", "a value is required.")]
-    report = import_file(entity="accounts", path=path, skip_invalid=True)
+    report = import_file(acting_user=None, entity="accounts", path=path, skip_invalid=True)
     assert list(Account.objects.values_list("external_id", "name", "start_date")) == [
         ("p1", "Parquet One", dt.date(2023, 5, 1))
     ]
@@ -238,7 +241,7 @@ def test_contacts_happy_path_with_roles(write_csv):
         ],
     )  # fmt: skip
 
-    report = import_file(entity="contacts", path=path)
+    report = import_file(acting_user=None, entity="contacts", path=path)
 
     assert (counts(report), report.errors) == ((2, 0, 0, 0), [])
     ada = Contact.objects.get(external_id="c1")
@@ -258,14 +261,14 @@ def test_contacts_reimport_is_unchanged_and_a_role_change_is_an_update(write_csv
     AccountFactory(external_id="a1")
     header = ["external_id", "account_external_id", "email", "roles"]
     path = write_csv("contacts.csv", header, [["c1", "a1", "x@acme.example", "admin;champion"]])
-    import_file(entity="contacts", path=path)
+    import_file(acting_user=None, entity="contacts", path=path)
     before = snapshot()
 
-    assert counts(import_file(entity="contacts", path=path)) == (0, 0, 1, 0)
+    assert counts(import_file(acting_user=None, entity="contacts", path=path)) == (0, 0, 1, 0)
     assert snapshot() == before
 
     path = write_csv("contacts2.csv", header, [["c1", "a1", "x@acme.example", "champion"]])
-    assert counts(import_file(entity="contacts", path=path)) == (0, 1, 0, 0)
+    assert counts(import_file(acting_user=None, entity="contacts", path=path)) == (0, 1, 0, 0)
     assert list(ContactRole.objects.values_list("role", flat=True)) == ["champion"]
 
 
@@ -282,7 +285,7 @@ def test_one_primary_contact_per_account(write_csv):
          ["c4", "nope", "Four", "no"]],
     )  # fmt: skip
 
-    report = import_file(entity="contacts", path=path)
+    report = import_file(acting_user=None, entity="contacts", path=path)
 
     assert problems(report) == [
         (2, "is_primary", "the account has another primary contact on row 3."),
@@ -295,7 +298,7 @@ def test_one_primary_contact_per_account(write_csv):
 
     # Demoting the stored primary in the same file makes the swap valid.
     path = write_csv("swap.csv", header, [["c3", "b1", "Three", "yes"], ["old", "b1", "Olga", "no"]])
-    report = import_file(entity="contacts", path=path)
+    report = import_file(acting_user=None, entity="contacts", path=path)
     assert (counts(report), report.errors) == ((1, 1, 0, 0), [])
     assert list(Contact.objects.filter(is_primary=True).values_list("external_id", flat=True)) == ["c3"]
 
@@ -308,7 +311,7 @@ def test_contact_model_rules_come_from_full_clean(write_csv):
         [["c1", "a1", "", "", ""], ["c2", "a1", "Al", "not-an-email", ""], ["c3", "a1", "Bo", "", "2025-01-01"]],
     )  # fmt: skip
 
-    report = import_file(entity="contacts", path=path)
+    report = import_file(acting_user=None, entity="contacts", path=path)
 
     assert problems(report) == [
         (2, "", "A contact needs a name or an email address."),
@@ -348,7 +351,7 @@ def catalog():
 
 
 def test_subscription_history_with_line_items_totals_and_account_revenue(write_csv, catalog):
-    report = import_file(entity="subscriptions", path=_history(write_csv), today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=_history(write_csv), today=TODAY)
 
     assert (counts(report), report.errors) == ((3, 0, 0, 0), [])
     terms = {s.external_id: s for s in Subscription.objects.select_related("account").prefetch_related("items")}
@@ -376,15 +379,18 @@ def test_subscription_history_with_line_items_totals_and_account_revenue(write_c
 
 
 def test_subscription_reimport_is_unchanged_and_a_changed_term_replaces_its_items(write_csv, catalog):
-    import_file(entity="subscriptions", path=_history(write_csv), today=TODAY)
+    import_file(acting_user=None, entity="subscriptions", path=_history(write_csv), today=TODAY)
     before = snapshot()
 
-    report = import_file(entity="subscriptions", path=_history(write_csv), today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=_history(write_csv), today=TODAY)
     assert (counts(report), report.errors) == ((0, 0, 3, 0), [])
     assert snapshot() == before
 
     report = import_file(
-        entity="subscriptions", path=_history(write_csv, "v2.csv", pro_2025_quantity="22"), today=TODAY
+        acting_user=None,
+        entity="subscriptions",
+        path=_history(write_csv, "v2.csv", pro_2025_quantity="22"),
+        today=TODAY,
     )
     assert counts(report) == (0, 1, 2, 0)
     current = Subscription.objects.get(external_id="acme-2025")
@@ -403,14 +409,14 @@ def test_unknown_product_is_an_error_unless_products_may_be_created(write_csv, c
     )  # fmt: skip
     before = snapshot()
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY)
     assert problems(report) == [
         (2, "product_code", "unknown product code 'enterprise-plus'; create the product first or use "
          "--create-products."),
     ]  # fmt: skip
     assert snapshot() == before
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY, create_products=True)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY, create_products=True)
     assert (counts(report), report.notes) == ((1, 0, 0, 0), ["new products: enterprise-plus"])
     product = Product.objects.get(code="enterprise-plus")
     assert (product.name, product.kind) == ("enterprise-plus", "plan")
@@ -426,7 +432,7 @@ def test_missing_exchange_rate_is_a_clear_error_and_nothing_is_written(write_csv
     )  # fmt: skip
     before = snapshot()
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY)
 
     assert problems(report) == [
         (3, "currency", "no exchange rate from GBP to USD on 2025-06-01; import exchange rates first "
@@ -443,7 +449,7 @@ def test_missing_rate_found_while_refreshing_revenue_rolls_everything_back(write
     path = write_csv("subs.csv", SUB_HEADER, [["gb", "gb-usd", "monthly", "2025-01-01", "", "", "", "pro", "1", "10"]])
     before = snapshot()
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY)
 
     assert problems(report) == [
         (None, "currency", "No exchange rate to the reporting currency. (currency: No exchange rate for GBP "
@@ -461,7 +467,7 @@ def test_a_term_is_imported_whole_or_not_at_all(write_csv, catalog):
          ["beta", "b-2", "monthly", "2025-02-01", "", "", "", "pro", "2", "10"]],
     )  # fmt: skip
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY, skip_invalid=True)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY, skip_invalid=True)
 
     assert problems(report) == [
         (2, "external_id", "not imported because row 3 of the same subscription is invalid."),
@@ -480,7 +486,7 @@ def test_subscription_line_items_replace_stored_ones_for_an_existing_term(write_
     SubscriptionItemFactory(subscription=term, product=ProductFactory(code="legacy"))
     path = write_csv("subs.csv", SUB_HEADER, [["beta", "b-1", "monthly", "2025-01-01", "", "", "", "pro", "1", "10"]])
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY)
 
     assert counts(report) == (0, 1, 0, 0)
     assert list(term.items.values_list("product__code", "quantity", "unit_price")) == [
@@ -506,7 +512,7 @@ def test_tickets_happy_path_and_model_rules(write_csv):
         ],
     )  # fmt: skip
 
-    report = import_file(entity="tickets", path=path, skip_invalid=True)
+    report = import_file(acting_user=None, entity="tickets", path=path, skip_invalid=True)
 
     assert problems(report) == [
         (3, "satisfaction", "Ensure this value is less than or equal to 5."),
@@ -524,7 +530,7 @@ def test_tickets_happy_path_and_model_rules(write_csv):
         "t2.csv", ["external_id", "account_external_id", "subject", "opened_at", "closed_at"],
         [["t9", "a1", "Backwards", "2025-05-03T10:00:00Z", "2025-05-01T00:00:00Z"]],
     )  # fmt: skip
-    assert problems(import_file(entity="tickets", path=path)) == [
+    assert problems(import_file(acting_user=None, entity="tickets", path=path)) == [
         (2, "closed_at", "A ticket cannot close before it opened.")
     ]
 
@@ -538,7 +544,7 @@ def test_exchange_rates_upsert_on_currency_and_date(write_csv):
         [["eur", "2025-01-01", "1.08"], ["GBP", "2025-01-01", "1.2500"], ["JPY", "2025-01-01", "0.0067"]],
     )
 
-    report = import_file(entity="exchange-rates", path=path)
+    report = import_file(acting_user=None, entity="exchange-rates", path=path)
 
     assert counts(report) == (1, 1, 1, 0)
     assert sorted(ExchangeRate.objects.values_list("currency", "valid_from", "rate")) == [
@@ -561,7 +567,7 @@ def test_parquet_contacts_with_list_roles_and_booleans(write_parquet):
         },
     )
 
-    report = import_file(entity="contacts", path=path)
+    report = import_file(acting_user=None, entity="contacts", path=path)
 
     assert (counts(report), report.errors) == ((1, 0, 0, 0), [])
     contact = Contact.objects.get()
@@ -574,7 +580,7 @@ def test_updated_at_of_unchanged_rows_survives_a_partial_update(write_csv):
     stamp = Account.objects.get().updated_at
     path = write_csv("a.csv", ["external_id", "name"], [["a1", "Acme"], ["a2", "New"]])
 
-    report = import_file(entity="accounts", path=path)
+    report = import_file(acting_user=None, entity="accounts", path=path)
 
     assert counts(report) == (1, 0, 1, 0)
     assert Account.objects.get(external_id="a1").updated_at == stamp
@@ -595,7 +601,7 @@ def test_billing_export_with_mrr_instead_of_unit_prices_rebuilds_revenue_history
         ],
     )
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY)
 
     assert (counts(report), report.errors) == ((2, 0, 0, 0), [])
     terms = {s.external_id: s for s in Subscription.objects.prefetch_related("items__product")}
@@ -609,8 +615,8 @@ def test_billing_export_with_mrr_instead_of_unit_prices_rebuilds_revenue_history
         ("pro", Decimal("312.5000")), ("sso", Decimal("299.9700")),
     ]  # fmt: skip
     assert terms["beta-2025"].mrr == Decimal("1349.99")
-    assert import_file(entity="subscriptions", path=path, today=TODAY).errors == []
-    assert counts(import_file(entity="subscriptions", path=path, today=TODAY)) == (0, 0, 2, 0)
+    assert import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY).errors == []
+    assert counts(import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY)) == (0, 0, 2, 0)
 
 
 def test_mrr_rows_that_cannot_be_represented_or_disagree_are_rejected_by_line(write_csv, catalog):
@@ -625,7 +631,7 @@ def test_mrr_rows_that_cannot_be_represented_or_disagree_are_rejected_by_line(wr
         ],
     )
 
-    report = import_file(entity="subscriptions", path=path, today=TODAY)
+    report = import_file(acting_user=None, entity="subscriptions", path=path, today=TODAY)
 
     assert [(e.row, e.column) for e in report.errors] == [(2, "mrr"), (3, "mrr"), (4, "unit_price")]
     assert "give unit_price instead" in report.errors[0].problem

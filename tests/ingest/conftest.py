@@ -9,6 +9,7 @@ import pytest
 from tandem.ingest import ingestor
 from tandem.ingest.inbox import Inbox
 from tandem.usage.eventstore import EventStore
+from tests.factories import as_fixture
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +27,8 @@ def ingest_paths(tmp_path: Path, settings, event_store: EventStore) -> Iterator[
 def source(db):
     from tandem.ingest.services import source_create
 
-    src, key = source_create(name="Web app")
+    with as_fixture():
+        src, key = source_create(acting_user=None, name="Web app")
     src.write_key = key  # type: ignore[attr-defined]
     return src
 

@@ -16,6 +16,7 @@ from tandem.ingest.inbox import Inbox
 from tandem.ingest.ingestor import drain
 from tandem.ingest.services import source_revoke, source_rotate, write_keys
 from tandem.ingest.wsgi import MAX_BODY_BYTES, with_tracking_fast_path
+from tests.factories import as_fixture
 from tests.ingest.conftest import basic
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,8 @@ def call(path: str, body: bytes = b"", *, method: str = "POST", length: int | No
 def test_batch_is_answered_before_django_and_stored(source, event_store):
     from tandem.accounts.models import Account
 
-    account = Account.objects.create(name="Acme", external_id="acme")
+    with as_fixture():
+        account = Account.objects.create(name="Acme", external_id="acme")
     batch = {
         "batch": [
             {"type": "track", "userId": "u1", "event": "Login", "messageId": "m1", "context": {"groupId": "acme"}},
@@ -99,9 +101,11 @@ def test_write_key_cache_forgets_rotated_and_revoked_keys_at_once(source):
     key = source.write_key
     assert write_keys.source_id(key) == source.pk
     assert write_keys.source_id(key) == source.pk  # from the cache
-    new_key = source_rotate(source=source)
+    with as_fixture():
+        new_key = source_rotate(acting_user=None, source=source)
     assert (write_keys.source_id(key), write_keys.source_id(new_key)) == (None, source.pk)
-    source_revoke(source=source)
+    with as_fixture():
+        source_revoke(acting_user=None, source=source)
     assert write_keys.source_id(new_key) is None
     assert write_keys.source_id("") is None
 
@@ -110,7 +114,8 @@ def test_write_key_cache_entries_expire(source, monkeypatch):
     from tandem.ingest.models import Source
 
     assert write_keys.source_id(source.write_key) == source.pk
-    Source.objects.filter(pk=source.pk).delete()  # as another process would, without clearing this cache
+    with as_fixture():
+        Source.objects.filter(pk=source.pk).delete()  # as another process would, without clearing this cache
     assert write_keys.source_id(source.write_key) == source.pk
     import time
     from types import SimpleNamespace

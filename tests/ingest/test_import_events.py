@@ -14,13 +14,15 @@ from tandem.accounts.models import Account
 from tandem.cli.app import app
 from tandem.imports.events import import_events
 from tandem.usage.eventstore import EventStore
+from tests.factories import as_fixture
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def accounts():
-    return {a.external_id: a.pk for a in (Account.objects.create(name=n, external_id=n) for n in ("A1", "A2"))}
+    with as_fixture():
+        return {a.external_id: a.pk for a in (Account.objects.create(name=n, external_id=n) for n in ("A1", "A2"))}
 
 
 def write_csv(tmp_path: Path, text: str, name: str = "events.csv") -> Path:

@@ -9,13 +9,15 @@ from tandem.accounts.models import Account, Contact
 from tandem.ingest.ingestor import drain
 from tandem.ingest.services import source_create
 from tandem.usage.eventstore import EventStore
+from tests.factories import as_fixture
 
 
 @pytest.mark.django_db(transaction=True)
 def test_segment_client_identify_group_track_show_on_the_account_page(live_server, client, event_store: EventStore):
     from tandem.users.services import user_create
 
-    _source, key = source_create(name="Segment SDK")
+    with as_fixture():
+        _source, key = source_create(acting_user=None, name="Segment SDK")
     errors: list[Exception] = []
     analytics = Client(key, host=live_server.url, sync_mode=True, on_error=lambda e, _batch: errors.append(e))
 
@@ -36,7 +38,10 @@ def test_segment_client_identify_group_track_show_on_the_account_page(live_serve
     assert (contact.account_id, contact.email, contact.full_name) == (account.pk, "hank@globex.example", "Hank Scorpio")
     assert event_store.count(account_id=account.pk) == 4
 
-    client.force_login(user_create(username="csm", password="correct-horse-battery", roles=["csm"]))
+    with as_fixture():
+        client.force_login(
+            user_create(acting_user=None, username="csm", password="correct-horse-battery", roles=["csm"])
+        )
     page = client.get(f"/accounts/{account.pk}/").content.decode()
     assert "Globex" in page and "Hank Scorpio" in page
     chart = client.get(f"/accounts/{account.pk}/usage-chart/", HTTP_HX_REQUEST="true").content.decode()
@@ -48,8 +53,9 @@ def test_segment_client_identify_group_track_show_on_the_account_page(live_serve
 def test_segment_client_with_a_revoked_key_gets_401(live_server):
     from tandem.ingest.services import source_revoke
 
-    source, key = source_create(name="Old")
-    source_revoke(source=source)
+    with as_fixture():
+        source, key = source_create(acting_user=None, name="Old")
+        source_revoke(acting_user=None, source=source)
     errors: list[Exception] = []
     analytics = Client(key, host=live_server.url, sync_mode=True, on_error=lambda e, _batch: errors.append(e))
     with pytest.raises(Exception) as excinfo:

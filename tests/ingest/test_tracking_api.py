@@ -15,6 +15,7 @@ from tandem.ingest.inbox import Inbox
 from tandem.ingest.ingestor import drain, pending_count
 from tandem.ingest.models import Rejection, Source
 from tandem.usage.eventstore import EventStore
+from tests.factories import as_fixture
 from tests.ingest.conftest import basic
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +107,8 @@ def test_group_identify_track_create_account_contact_and_events(client, source, 
 
 
 def test_repeated_message_id_is_stored_once(client, source, event_store):
-    Account.objects.create(name="Acme", external_id="acme")
+    with as_fixture():
+        Account.objects.create(name="Acme", external_id="acme")
     body = {
         "batch": [
             {"type": "track", "userId": "u1", "event": "Login", "messageId": "dup", "context": {"groupId": "acme"}}
@@ -124,8 +126,9 @@ def test_repeated_message_id_is_stored_once(client, source, event_store):
 def test_same_message_id_from_two_sources_is_two_events(client, source, event_store):
     from tandem.ingest.services import source_create
 
-    _other, other_key = source_create(name="Backend")
-    Account.objects.create(name="Acme", external_id="acme")
+    with as_fixture():
+        _other, other_key = source_create(acting_user=None, name="Backend")
+        Account.objects.create(name="Acme", external_id="acme")
     body = {"type": "track", "userId": "u1", "event": "Login", "messageId": "same", "context": {"groupId": "acme"}}
     post(client, "/v1/track", body, source.write_key)
     post(client, "/v1/track", body, other_key)
@@ -134,7 +137,8 @@ def test_same_message_id_from_two_sources_is_two_events(client, source, event_st
 
 
 def test_batch_with_invalid_messages_stores_the_valid_ones_and_names_the_rejected(client, source, event_store):
-    Account.objects.create(name="Acme", external_id="acme")
+    with as_fixture():
+        Account.objects.create(name="Acme", external_id="acme")
     now = timezone.now()
     good = {"type": "track", "userId": "u1", "event": "Login", "context": {"groupId": "acme"}}
     batch = [
@@ -174,7 +178,8 @@ def test_batch_with_invalid_messages_stores_the_valid_ones_and_names_the_rejecte
 
 
 def test_timestamp_is_corrected_for_client_clock_skew(client, source, event_store):
-    Account.objects.create(name="Acme", external_id="acme")
+    with as_fixture():
+        Account.objects.create(name="Acme", external_id="acme")
     before = timezone.now()
     # The client's clock is 1 hour fast: it says it sent at now+1h an event of now+1h-10min.
     sent = before + dt.timedelta(hours=1)
@@ -260,7 +265,8 @@ def test_bad_write_keys_are_401_and_store_nothing(client, source, key):
 
     if key == "revoked":
         key = source.write_key
-        source_revoke(source=source)
+        with as_fixture():
+            source_revoke(acting_user=None, source=source)
     response = post(client, "/v1/track", {"userId": "u", "event": "E"}, key)
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"

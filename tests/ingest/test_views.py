@@ -9,12 +9,14 @@ import pytest
 from tandem.ingest.models import Source
 from tandem.usage.eventstore import Event
 from tandem.users.services import user_create
+from tests.factories import as_fixture
 
 pytestmark = pytest.mark.django_db
 
 
 def login(client, role: str):
-    client.force_login(user_create(username=role, password="correct-horse-battery", roles=[role]))
+    with as_fixture():
+        client.force_login(user_create(acting_user=None, username=role, password="correct-horse-battery", roles=[role]))
 
 
 def test_cs_manager_creates_rotates_and_revokes_a_source(client):
@@ -35,7 +37,8 @@ def test_cs_manager_creates_rotates_and_revokes_a_source(client):
 def test_csm_sees_sources_but_cannot_manage_keys(client):
     from tandem.ingest.services import source_create
 
-    source, _key = source_create(name="Backend")
+    with as_fixture():
+        source, _key = source_create(acting_user=None, name="Backend")
     login(client, "csm")
     page = client.get("/sources/")
     assert page.status_code == 200 and "Backend" in page.content.decode()

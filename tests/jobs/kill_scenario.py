@@ -12,6 +12,9 @@ def main(command: str) -> None:
     import django
 
     django.setup()
+    from tandem.audit.context import set_process_via
+
+    set_process_via("fixture")  # the scenario's set-up, not a write through one of the product's paths
     from django.db.models import Count
     from django.utils import timezone
 
@@ -23,7 +26,7 @@ def main(command: str) -> None:
     from tandem.users.services import user_create
 
     if command == "setup":
-        csm = user_create(username="kim", password=None, roles=["csm"], email="kim@tandem.test")
+        csm = user_create(acting_user=None, username="kim", password=None, roles=["csm"], email="kim@tandem.test")
         for n in range(3):
             account = Account.objects.create(name=f"Kill {n}", start_date=timezone.localdate(), csm_owner=csm)
             Contact.objects.create(account=account, first_name=f"C{n}", email=f"c{n}@kill.example", is_primary=True)

@@ -1,7 +1,7 @@
 import pytest
 
 from tandem.metrics.models import MetricDefinition
-from tests.factories import UserFactory
+from tests.factories import UserFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,8 @@ def admin_client(client):
 
 
 def test_admin_lists_and_adds_definitions_through_the_checked_form(admin_client):
-    MetricDefinition.objects.create(key="logins", name="Logins", kind="event_count", events=["login"])
+    with as_fixture():
+        MetricDefinition.objects.create(key="logins", name="Logins", kind="event_count", events=["login"])
 
     listing = admin_client.get("/admin/metrics/metricdefinition/")
     assert listing.status_code == 200

@@ -12,7 +12,10 @@ from tandem.subscriptions.services import subscription_recompute_totals
 from tandem.usage.eventstore import Event
 from tests.factories import AccountFactory, SubscriptionFactory, SubscriptionItemFactory, TicketFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 UTC = dt.UTC
 
 
@@ -46,7 +49,7 @@ def company(event_store):
 
 def test_compute_is_point_in_time_and_stored(company):
     a, b = company
-    metrics_install_defaults()
+    metrics_install_defaults(acting_user=None)
     result = metrics_compute(dates=[dt.date(2025, 3, 4)])
 
     assert result.accounts == 2
@@ -66,7 +69,7 @@ def test_compute_is_point_in_time_and_stored(company):
 
 
 def test_history_has_one_snapshot_per_date(company):
-    metrics_install_defaults()
+    metrics_install_defaults(acting_user=None)
     metrics_compute(dates=[dt.date(2025, 3, 2), dt.date(2025, 3, 5)])
     frame = metric_history_frame(keys=["events_28d"])
     a, _b = company
@@ -75,19 +78,19 @@ def test_history_has_one_snapshot_per_date(company):
 
 
 def test_suggest_builds_per_event_metrics(company):
-    added = {m["key"] for m in metrics_suggest()}
+    added = {m["key"] for m in metrics_suggest(acting_user=None)}
     assert {"login_28d", "login_change_28d", "login_per_seat", "report_28d", "events_28d"} <= added
-    assert metrics_suggest() == []  # nothing new the second time
+    assert metrics_suggest(acting_user=None) == []  # nothing new the second time
 
 
 def test_yaml_load_and_broken_reference_is_refused(db):
     created, updated = metrics_load_yaml(
-        text="- key: logins\n  kind: event_count\n  events: [login]\n  window_days: 7\n"
+        acting_user=None, text="- key: logins\n  kind: event_count\n  events: [login]\n  window_days: 7\n"
     )
     assert (created, updated) == (1, 0)
     assert MetricDefinition.objects.get(key="logins").window_days == 7
     with pytest.raises(DomainError, match="unknown metric 'nope'"):
-        metrics_load_yaml(text="- key: bad\n  kind: per_seat\n  base: nope\n")
+        metrics_load_yaml(acting_user=None, text="- key: bad\n  kind: per_seat\n  base: nope\n")
     assert not MetricDefinition.objects.filter(key="bad").exists()
 
 
@@ -110,10 +113,11 @@ def test_latest_nps_and_milestones_are_point_in_time(company):
     )
     SuccessMilestone.objects.create(account=b, title="Go live", due_date=dt.date(2025, 4, 1))  # not due yet
     metrics_load_yaml(
+        acting_user=None,
         text=(
             "- key: nps\n  kind: latest_nps\n  window_days: 365\n"
             "- key: milestones\n  kind: milestone_completion\n  window_days: 365\n"
-        )
+        ),
     )
     assert MetricDefinition.objects.get(key="nps").get_kind_display() == "Latest NPS score"
 
@@ -126,7 +130,7 @@ def test_latest_nps_and_milestones_are_point_in_time(company):
 
 
 def test_defaults_include_nps_and_milestones(db):
-    metrics_install_defaults()
+    metrics_install_defaults(acting_user=None)
     kinds = dict(MetricDefinition.objects.values_list("key", "kind"))
     assert kinds["latest_nps"] == "latest_nps"
     assert kinds["milestone_completion"] == "milestone_completion"
@@ -146,7 +150,10 @@ def test_defaults_include_nps_and_milestones(db):
 def test_definition_form_checks_each_kind(db, data, field, message):
     from tandem.metrics.forms import MetricDefinitionForm
 
-    metrics_load_yaml(text="- key: logins\n  kind: event_count\n- key: nps\n  kind: latest_nps\n  window_days: 365\n")
+    metrics_load_yaml(
+        acting_user=None,
+        text="- key: logins\n  kind: event_count\n- key: nps\n  kind: latest_nps\n  window_days: 365\n",
+    )
     form = MetricDefinitionForm(
         data={"key": "x", "name": "X", "window_days": 28, "higher_is_better": True, "is_active": True, **data}
     )

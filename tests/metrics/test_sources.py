@@ -15,7 +15,10 @@ from tests.factories import (
     TicketFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 UTC = dt.UTC
 
 

@@ -19,7 +19,10 @@ from tests.factories import AccountFactory
 from tests.playbooks.conftest import smtp  # noqa: F401 - shared fixture
 from tests.playbooks.helpers import rule_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 30)
 RENEWAL = TODAY + dt.timedelta(days=20)
 
@@ -27,13 +30,13 @@ RENEWAL = TODAY + dt.timedelta(days=20)
 @pytest.fixture
 def opened():
     """A renewal CTA opened by an evaluation that ran with Vietnamese active (say, a worker's locale)."""
-    csm = user_create(username="mai", password="pw-12345678", roles=["csm"], email="mai@tandem.test")
+    csm = user_create(acting_user=None, username="mai", password="pw-12345678", roles=["csm"], email="mai@tandem.test")
     csm.preferred_language = "ja"
     csm.save(update_fields=["preferred_language"])
     AccountFactory(name="Acme", renewal_date=RENEWAL, csm_owner=csm)
     rule_for("renewal_within", {"days": 30}, name="Renewal")
     with translation.override("vi"):
-        rules_evaluate(today=TODAY, providers=Providers())
+        rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     return csm, CallToAction.objects.get()
 
 

@@ -9,12 +9,15 @@ from tandem.notifications.models import Notification, NotificationPreference
 from tandem.notifications.services import NotificationDraft, notifications_send
 from tandem.users.services import user_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 
 
 def test_notifications_send_skips_keys_a_user_has_and_queues_delivery_for_new_ones() -> None:
-    quiet = user_create(username="quiet", password=None, roles=["csm"])
-    loud = user_create(username="loud", password=None, roles=["csm"], email="loud@tandem.test")
+    quiet = user_create(acting_user=None, username="quiet", password=None, roles=["csm"])
+    loud = user_create(acting_user=None, username="loud", password=None, roles=["csm"], email="loud@tandem.test")
     NotificationPreference.objects.create(user=loud, email=True)
     drafts = [
         NotificationDraft(user_id=quiet.pk, key="cta:1", title="New: A", body="why", url="/playbooks/ctas/1/"),

@@ -28,9 +28,12 @@ from tandem.subscriptions.models import BillingPeriod, Subscription
 from tandem.subscriptions.services import SubscriptionItemInput, subscription_create
 from tandem.users.models import User
 from tandem.users.services import user_create
-from tests.factories import AccountFactory, ExchangeRateFactory, ProductFactory
+from tests.factories import AccountFactory, ExchangeRateFactory, ProductFactory, as_fixture
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 D = Decimal
 TODAY = dt.date(2025, 10, 1)
 
@@ -40,7 +43,15 @@ ADMIN = User(is_superuser=True, is_active=True)
 
 @pytest.fixture
 def am():
-    return user_create(username="isa", password=None, first_name="Isa", last_name="Bel", roles=["account_manager"])
+    with as_fixture():  # shared with the view tests, which have no declared path of their own
+        return user_create(
+            acting_user=None,
+            username="isa",
+            password=None,
+            first_name="Isa",
+            last_name="Bel",
+            roles=["account_manager"],
+        )
 
 
 @pytest.fixture
@@ -49,36 +60,39 @@ def contract(am):
     ExchangeRateFactory(currency="EUR", valid_from=dt.date(2025, 1, 1), rate=D("1.10"))
     account = AccountFactory(tier=Tier.MID_MARKET, currency="EUR", am_owner=am)
     seat = ProductFactory(code="seat")
-    term = subscription_create(
-        account=account,
-        start_date=dt.date(2025, 1, 1),
-        end_date=dt.date(2025, 12, 31),
-        renewal_date=dt.date(2026, 1, 1),
-        currency="EUR",
-        billing_period=BillingPeriod.ANNUAL,
-        items=[SubscriptionItemInput(product=seat, quantity=D(10), unit_price=D(1200))],
-    )
+    with as_fixture():
+        term = subscription_create(
+            acting_user=None,
+            account=account,
+            start_date=dt.date(2025, 1, 1),
+            end_date=dt.date(2025, 12, 31),
+            renewal_date=dt.date(2026, 1, 1),
+            currency="EUR",
+            billing_period=BillingPeriod.ANNUAL,
+            items=[SubscriptionItemInput(product=seat, quantity=D(10), unit_price=D(1200))],
+        )
     return account, term, seat
 
 
 def test_renewal_opens_within_the_tier_lead_time_only_once(contract, am):
     _account, term, _seat = contract
-    assert renewals_open_due(today=dt.date(2025, 8, 1)) == []  # 152 days before the end; mid-market: 120
-    created = renewals_open_due(today=TODAY)
+    # 152 days before the end; mid-market: 120
+    assert renewals_open_due(acting_user=None, today=dt.date(2025, 8, 1)) == []
+    created = renewals_open_due(acting_user=None, today=TODAY)
 
     assert len(created) == 1
     renewal = created[0]
     assert (renewal.kind, renewal.subscription_id, renewal.owner_id) == (OpportunityKind.RENEWAL, term.pk, am.pk)
     assert renewal.current_arr == D("13200.00") == renewal.amount  # 12,000 EUR × 1.10
     assert renewal.close_date == dt.date(2025, 12, 31)
-    assert renewals_open_due(today=TODAY) == []  # idempotent
+    assert renewals_open_due(acting_user=None, today=TODAY) == []  # idempotent
 
 
 def test_closing_as_renewed_creates_the_next_term_and_rolls_the_renewal_date(contract, settings):
     account, _term, _seat = contract
-    renewal = renewals_open_due(today=TODAY)[0]
+    renewal = renewals_open_due(acting_user=None, today=TODAY)[0]
 
-    closed = renewal_close(opportunity=renewal, closed_on=TODAY)
+    closed = renewal_close(acting_user=None, opportunity=renewal, closed_on=TODAY)
 
     new_term = closed.next_subscription
     assert (new_term.start_date, new_term.end_date, new_term.renewal_date) == (
@@ -94,9 +108,10 @@ def test_closing_as_renewed_creates_the_next_term_and_rolls_the_renewal_date(con
 
 def test_renewing_with_more_seats_is_an_expansion(contract):
     _account, _term, seat = contract
-    renewal = renewals_open_due(today=TODAY)[0]
+    renewal = renewals_open_due(acting_user=None, today=TODAY)[0]
 
     closed = renewal_close(
+        acting_user=None,
         opportunity=renewal,
         closed_on=TODAY,
         items=[SubscriptionItemInput(product=seat, quantity=D(8), unit_price=D(1200))],
@@ -107,15 +122,17 @@ def test_renewing_with_more_seats_is_an_expansion(contract):
 
 def test_churn_needs_a_reason_and_writes_nothing_without_one(contract):
     _account, term, _seat = contract
-    renewal = renewals_open_due(today=TODAY)[0]
+    renewal = renewals_open_due(acting_user=None, today=TODAY)[0]
 
     with pytest.raises(DomainError) as excinfo:
-        renewal_close(opportunity=renewal, churned=True)
+        renewal_close(acting_user=None, opportunity=renewal, churned=True)
     assert excinfo.value.errors[0].field == "churn_reason"
     renewal.refresh_from_db()
     assert renewal.is_open and Subscription.objects.count() == 1
 
-    closed = renewal_close(opportunity=renewal, churned=True, churn_reason=ChurnReason.objects.get(code="budget"))
+    closed = renewal_close(
+        acting_user=None, opportunity=renewal, churned=True, churn_reason=ChurnReason.objects.get(code="budget")
+    )
     term.refresh_from_db()
     assert (closed.outcome, closed.amount, term.renewal_date, term.auto_renew) == (
         RenewalOutcome.CHURNED,
@@ -128,6 +145,7 @@ def test_churn_needs_a_reason_and_writes_nothing_without_one(contract):
 def test_expansion_lifecycle_and_forecast(contract, am):
     account, _term, _seat = contract
     deal = opportunity_create(
+        acting_user=None,
         account=account,
         kind=OpportunityKind.UPSELL,
         amount=D("5000"),
@@ -141,8 +159,14 @@ def test_expansion_lifecycle_and_forecast(contract, am):
         D("20"),
         ForecastCategory.PIPELINE,
     )
-    renewal = renewals_open_due(today=TODAY)[0]  # commit? auto_renew False -> best case, 13,200
-    quota_set(owner=am, period_start=dt.date(2025, 10, 1), period_end=dt.date(2025, 12, 31), amount=D("20000"))
+    renewal = renewals_open_due(acting_user=None, today=TODAY)[0]  # commit? auto_renew False -> best case, 13,200
+    quota_set(
+        acting_user=None,
+        owner=am,
+        period_start=dt.date(2025, 10, 1),
+        period_end=dt.date(2025, 12, 31),
+        amount=D("20000"),
+    )
 
     rows, team = forecast(period_start=dt.date(2025, 10, 1), period_end=dt.date(2025, 12, 31))
     assert (rows[0].quota, rows[0].closed_won, rows[0].best_case, rows[0].pipeline) == (
@@ -152,8 +176,8 @@ def test_expansion_lifecycle_and_forecast(contract, am):
         D("5000"),
     )
 
-    opportunity_move_stage(opportunity=deal, stage=Stage.CLOSED_WON, closed_on=dt.date(2025, 11, 2))
-    renewal_close(opportunity=renewal, closed_on=dt.date(2025, 12, 1))
+    opportunity_move_stage(acting_user=None, opportunity=deal, stage=Stage.CLOSED_WON, closed_on=dt.date(2025, 11, 2))
+    renewal_close(acting_user=None, opportunity=renewal, closed_on=dt.date(2025, 12, 1))
     rows, team = forecast(period_start=dt.date(2025, 10, 1), period_end=dt.date(2025, 12, 31))
     assert (rows[0].won_expansion, rows[0].won_renewal) == (D("5000"), D("13200.00"))
     assert rows[0].attainment == D("18200.00") / D("20000")
@@ -171,12 +195,14 @@ def test_expansion_lifecycle_and_forecast(contract, am):
 def test_renewals_cannot_be_created_by_hand(contract):
     account, _term, _seat = contract
     with pytest.raises(DomainError):
-        opportunity_create(account=account, kind=OpportunityKind.RENEWAL, amount=D(1), close_date=TODAY)
+        opportunity_create(
+            acting_user=None, account=account, kind=OpportunityKind.RENEWAL, amount=D(1), close_date=TODAY
+        )
     assert not Opportunity.objects.exists()
 
 
 def test_renewal_center_lists_open_and_recently_closed(contract):
-    renewals_open_due(today=TODAY)
+    renewals_open_due(acting_user=None, today=TODAY)
     center = renewal_center(user=ADMIN, today=TODAY)
     assert [r.opportunity.account_id for r in center.open] == [Account.objects.get().pk]
     assert center.open[0].health is None and center.open[0].risk is None  # never scored yet
@@ -192,7 +218,7 @@ def test_renewal_center_shows_each_account_s_current_health_and_risk(contract):
     AccountRisk.objects.create(
         account=account, probability=0.27, reasons=["Usage down 40%"], as_of=TODAY, model_version="t"
     )
-    renewals_open_due(today=TODAY)
+    renewals_open_due(acting_user=None, today=TODAY)
 
     row = renewal_center(user=ADMIN, today=TODAY).open[0]
 

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tandem.opportunities.models import Opportunity, OpportunityKind, Stage
 from tandem.opportunities.services import opportunity_create, renewals_open_due
+from tests.factories import as_fixture
 from tests.opportunities.test_services import am, contract  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,8 @@ def am_client(client, am):  # noqa: F811
     ],
 )
 def test_pages_render(am_client, contract, url):  # noqa: F811
-    renewals_open_due()
+    with as_fixture():
+        renewals_open_due(acting_user=None)
     response = am_client.get(url)
     assert response.status_code == 200
     assert "<svg" in response.content.decode() or "renewals" in url or "pipeline" in url
@@ -40,13 +42,19 @@ def test_pages_render(am_client, contract, url):  # noqa: F811
 
 def test_renewal_center_query_count_does_not_grow_with_rows(am_client, contract, am):  # noqa: F811
     account, _term, _seat = contract
-    renewals_open_due(today=dt.date(2025, 10, 1))
+    with as_fixture():
+        renewals_open_due(acting_user=None, today=dt.date(2025, 10, 1))
     with CaptureQueriesContext(connection) as one:
         am_client.get("/opportunities/renewals/?horizon=3650")
     for _ in range(5):
-        opportunity_create(
-            account=account, kind=OpportunityKind.ADDON, amount=Decimal(10), close_date=dt.date(2025, 11, 1)
-        )
+        with as_fixture():
+            opportunity_create(
+                acting_user=None,
+                account=account,
+                kind=OpportunityKind.ADDON,
+                amount=Decimal(10),
+                close_date=dt.date(2025, 11, 1),
+            )
     with CaptureQueriesContext(connection) as board:
         am_client.get("/opportunities/pipeline/")
     assert len(one) <= 12 and len(board) <= 10
@@ -54,9 +62,14 @@ def test_renewal_center_query_count_does_not_grow_with_rows(am_client, contract,
 
 def test_move_stage_with_htmx_returns_the_board(am_client, contract):  # noqa: F811
     account, _term, _seat = contract
-    deal = opportunity_create(
-        account=account, kind=OpportunityKind.UPSELL, amount=Decimal(100), close_date=dt.date(2026, 1, 1)
-    )
+    with as_fixture():
+        deal = opportunity_create(
+            acting_user=None,
+            account=account,
+            kind=OpportunityKind.UPSELL,
+            amount=Decimal(100),
+            close_date=dt.date(2026, 1, 1),
+        )
     response = am_client.post(f"/opportunities/{deal.pk}/stage/", {"stage": "negotiate"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and 'class="board"' in response.content.decode()
     deal.refresh_from_db()
@@ -66,7 +79,8 @@ def test_move_stage_with_htmx_returns_the_board(am_client, contract):  # noqa: F
 def test_read_only_users_cannot_change(client, contract):  # noqa: F811
     from tandem.users.services import user_create
 
-    client.force_login(user_create(username="ro", password=None, roles=["read_only"]))
+    with as_fixture():
+        client.force_login(user_create(acting_user=None, username="ro", password=None, roles=["read_only"]))
     assert client.get("/opportunities/renewals/").status_code == 200
     assert client.post("/opportunities/renewals/open-due/").status_code == 403
     assert not Opportunity.objects.exists()
@@ -111,7 +125,8 @@ def test_api_revenue_and_fit(am_client, contract):  # noqa: F811
 
 def test_account_page_section_lists_open_opportunities(am_client, contract):  # noqa: F811
     account, _term, _seat = contract
-    renewals_open_due(today=dt.date(2025, 10, 1))
+    with as_fixture():
+        renewals_open_due(acting_user=None, today=dt.date(2025, 10, 1))
     page = am_client.get(f"/accounts/{account.pk}/").content.decode()
     assert f'hx-get="/opportunities/account/{account.pk}/"' in page
     section = am_client.get(f"/opportunities/account/{account.pk}/").content.decode()
@@ -124,11 +139,12 @@ def test_renewal_center_shows_health_score_and_risk_as_a_percentage(am_client, c
     from tandem.risk.models import AccountRisk
 
     account = Account.objects.get()
-    AccountHealth.objects.create(account=account, score=41.5, band=Band.POOR, as_of=dt.date(2026, 1, 1))
-    AccountRisk.objects.create(
-        account=account, probability=0.27, reasons=[], as_of=dt.date(2026, 1, 1), model_version="t"
-    )
-    renewals_open_due(today=dt.date(2025, 10, 1))
+    with as_fixture():
+        AccountHealth.objects.create(account=account, score=41.5, band=Band.POOR, as_of=dt.date(2026, 1, 1))
+        AccountRisk.objects.create(
+            account=account, probability=0.27, reasons=[], as_of=dt.date(2026, 1, 1), model_version="t"
+        )
+        renewals_open_due(acting_user=None, today=dt.date(2025, 10, 1))
 
     html = am_client.get("/opportunities/renewals/?horizon=3650").content.decode()
 
@@ -139,7 +155,8 @@ def test_renewal_center_shows_health_score_and_risk_as_a_percentage(am_client, c
 
 def _open_renewal(contract):  # noqa: F811
     _account, term, _seat = contract
-    renewals_open_due(today=dt.date(2025, 10, 1))
+    with as_fixture():
+        renewals_open_due(acting_user=None, today=dt.date(2025, 10, 1))
     return Opportunity.objects.get(kind=OpportunityKind.RENEWAL), term.items.get()
 
 
@@ -200,7 +217,8 @@ def test_api_closes_a_renewal_with_new_lines_and_refuses_an_unknown_product(clie
 def test_renewal_form_field_names_and_values_are_not_localised(am_client, contract):  # noqa: F811
     renewal, line = _open_renewal(contract)
     # Ids and amounts past 999 must not pick up a thousands separator in field names or values.
-    type(line).objects.filter(pk=line.pk).update(unit_price=Decimal("12345.5"))
+    with as_fixture():
+        type(line).objects.filter(pk=line.pk).update(unit_price=Decimal("12345.5"))
     renewal_id = renewal.pk
 
     html = am_client.get(f"/opportunities/{renewal_id}/").content.decode()

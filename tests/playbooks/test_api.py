@@ -9,7 +9,7 @@ from tandem.playbooks.models import CallToAction
 from tandem.playbooks.providers import Providers
 from tandem.playbooks.services import rules_evaluate
 from tests.api.helpers import api_fixture, assert_problem, readonly_api_fixture  # noqa: F401
-from tests.factories import AccountFactory, ContactFactory
+from tests.factories import AccountFactory, ContactFactory, as_fixture
 from tests.playbooks.helpers import playbook_with
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +74,8 @@ def test_rules_validate_preview_and_ctas(api) -> None:
     assert preview.json()["count"] == 1 and preview.json()["accounts"][0]["id"] == account.pk
     created = api.post("/playbooks/rules", rule)
     assert created.status_code == 201, created.content
-    rules_evaluate(today=today, providers=Providers())
+    with as_fixture():
+        rules_evaluate(acting_user=None, today=today, providers=Providers())
     ctas = api.get("/playbooks/ctas", {"status": "open"}).json()
     assert ctas["count"] == 1 and ctas["items"][0]["account"] == account.pk
     cta_id = ctas["items"][0]["id"]

@@ -12,7 +12,7 @@ from tandem.playbooks.models import CallToAction, CtaStatus, StepKind, TaskStatu
 from tandem.playbooks.providers import Providers
 from tandem.playbooks.services import rules_evaluate
 from tandem.users.services import user_create
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, as_fixture
 from tests.playbooks.helpers import playbook_with, rule_for
 from tests.web.test_browser import PASSWORD, RESULTS, VIEWPORT, _async_unsafe_allowed, browser  # noqa: F401
 
@@ -22,7 +22,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_csm_works_a_cta_from_the_queue_to_closed(live_server, browser) -> None:  # noqa: F811
     RESULTS.mkdir(exist_ok=True)
     today = timezone.localdate()
-    csm = user_create(username="dana", password=PASSWORD, first_name="Dana", last_name="Rivera", roles=["csm"])
+    with as_fixture():
+        csm = user_create(
+            acting_user=None, username="dana", password=PASSWORD, first_name="Dana", last_name="Rivera", roles=["csm"]
+        )
     big = AccountFactory(
         name="Acme Logistics", arr=Decimal("250000"), renewal_date=today + dt.timedelta(days=10), csm_owner=csm
     )
@@ -35,7 +38,8 @@ def test_a_csm_works_a_cta_from_the_queue_to_closed(live_server, browser) -> Non
         ],
     )
     rule_for("renewal_within", {"days": 30}, playbook=playbook, name="Renewal in 30 days")
-    rules_evaluate(today=today, providers=Providers())
+    with as_fixture():
+        rules_evaluate(acting_user=None, today=today, providers=Providers())
 
     page = browser.new_page(viewport=VIEWPORT, locale="en-US")
     page.set_default_timeout(15_000)

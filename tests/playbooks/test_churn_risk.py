@@ -16,7 +16,10 @@ from tandem.risk.selectors import account_risk_current
 from tests.factories import AccountFactory
 from tests.playbooks.helpers import playbook_with, rule_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 30)
 RISK_ONLY = Providers(risk=account_risk_current)
 
@@ -40,7 +43,7 @@ def test_churn_risk_above_a_threshold_with_the_main_driver() -> None:
     assert default_providers().risk is account_risk_current
     rule = rule_for("churn_risk_above", {"percent": 50})
 
-    rules_evaluate(today=TODAY, providers=RISK_ONLY)
+    rules_evaluate(acting_user=None, today=TODAY, providers=RISK_ONLY)
 
     assert opened(rule) == {risky.pk: "Churn risk is 62% (above 50%). Main driver: Logins down 40%."}
     preview = rule_preview(
@@ -66,7 +69,7 @@ def test_churn_risk_rise_compares_with_the_history_rule_evaluations_record() -> 
     score(steady, 0.40, month_ago)
 
     # The first evaluation has no history to compare with: it records today's scores only.
-    first = rules_evaluate(today=month_ago, providers=RISK_ONLY)
+    first = rules_evaluate(acting_user=None, today=month_ago, providers=RISK_ONLY)
     assert first.rules[0].unavailable.startswith("No churn-risk history from 30 days ago yet")
     assert set(ChurnRiskSample.objects.values_list("account_id", "as_of", "probability")) == {
         (rising.pk, month_ago, 0.10),
@@ -76,13 +79,13 @@ def test_churn_risk_rise_compares_with_the_history_rule_evaluations_record() -> 
     score(rising, 0.31, TODAY)
     score(steady, 0.50, TODAY)
     score(newcomer, 0.90, TODAY)  # never scored before: nothing to compare with
-    rules_evaluate(today=TODAY, providers=RISK_ONLY)
+    rules_evaluate(acting_user=None, today=TODAY, providers=RISK_ONLY)
 
     assert opened(rule) == {rising.pk: f"Churn risk rose 21 points, from 10% on {month_ago} to 31%."}
     assert ChurnRiskSample.objects.filter(as_of=TODAY).count() == 3
     # Idempotent: the same scoring day is recorded once, and nothing opens twice.
     assert churn_risk_history_record(ctx=EvalContext(today=TODAY, providers=RISK_ONLY)) == 0
-    assert rules_evaluate(today=TODAY, providers=RISK_ONLY).opened == 0
+    assert rules_evaluate(acting_user=None, today=TODAY, providers=RISK_ONLY).opened == 0
 
 
 def test_old_samples_are_dropped_and_missing_risk_module_is_reported() -> None:
@@ -113,5 +116,5 @@ def test_old_samples_are_dropped_and_missing_risk_module_is_reported() -> None:
 )
 def test_out_of_range_parameters_are_refused_naming_the_field(trigger, params, message) -> None:
     with pytest.raises(DomainError) as exc:
-        rule_save(name="Bad", trigger=trigger, params=params, playbook=playbook_with())
+        rule_save(acting_user=None, name="Bad", trigger=trigger, params=params, playbook=playbook_with())
     assert [(e.field, str(e.message)) for e in exc.value.errors] == [("params", message)]

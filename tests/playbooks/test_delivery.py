@@ -19,13 +19,22 @@ from tandem.users.services import user_create
 from tests.factories import AccountFactory, ContactFactory
 from tests.playbooks.helpers import playbook_with, rule_for, template
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 
 
 @pytest.fixture
 def setup():
     csm = user_create(
-        username="nina", password=None, roles=["csm"], email="nina@tandem.test", first_name="Nina", last_name="Berg"
+        acting_user=None,
+        username="nina",
+        password=None,
+        roles=["csm"],
+        email="nina@tandem.test",
+        first_name="Nina",
+        last_name="Berg",
     )
     account = AccountFactory(name="Acme", start_date=timezone.localdate(), csm_owner=csm)
     ContactFactory(account=account, first_name="Lee", email="lee@acme.example", is_primary=True)
@@ -43,7 +52,7 @@ def setup():
 
 
 def test_auto_email_is_sent_once_over_smtp_and_logged_on_the_timeline(smtp, setup) -> None:
-    rules_evaluate(today=timezone.localdate(), providers=Providers())
+    rules_evaluate(acting_user=None, today=timezone.localdate(), providers=Providers())
     assert len(smtp.messages) == 0  # queued, sent by a worker
     stats = run_worker(burst=True, schedule=False)
     assert stats.done == 1 and stats.failed == 0
@@ -61,14 +70,14 @@ def test_auto_email_is_sent_once_over_smtp_and_logged_on_the_timeline(smtp, setu
     assert email.task.status == TaskStatus.DONE
 
     # Everything again: no new CTA, no new email.
-    rules_evaluate(today=timezone.localdate(), providers=Providers())
+    rules_evaluate(acting_user=None, today=timezone.localdate(), providers=Providers())
     run_worker(burst=True, schedule=False)
     assert len(smtp.messages) == 1 and OutboundEmail.objects.count() == 1
 
     # The manual email step is sent when the CSM asks, once however often they click.
     follow_up = CtaTask.objects.get(title="Follow-up")
-    cta_email_send(task=follow_up, user=setup["csm"])
-    cta_email_send(task=follow_up, user=setup["csm"])
+    cta_email_send(task=follow_up, acting_user=setup["csm"])
+    cta_email_send(task=follow_up, acting_user=setup["csm"])
     run_worker(burst=True, schedule=False)
     assert len(smtp.messages) == 2 and Interaction.objects.filter(kind=InteractionKind.EMAIL).count() == 2
 
@@ -78,7 +87,7 @@ def test_an_smtp_failure_is_retried_and_sends_once(smtp, setup, settings) -> Non
 
     real_port = settings.TANDEM_SMTP_PORT
     settings.TANDEM_SMTP_PORT = free_port()  # nothing listens there
-    rules_evaluate(today=timezone.localdate(), providers=Providers())
+    rules_evaluate(acting_user=None, today=timezone.localdate(), providers=Providers())
     run_worker(burst=True, schedule=False)
     job = Job.objects.get(name="playbooks.send_customer_email")
     assert (job.status, job.attempts) == (JobStatus.QUEUED, 1) and "Connection refused" in job.last_error
@@ -93,7 +102,7 @@ def test_notifications_go_to_email_and_a_webhook_and_the_digest_once_a_day(smtp,
     settings.TANDEM_BASE_URL = "https://tandem.example"
     csm = setup["csm"]
     NotificationPreference.objects.create(user=csm, email=True, slack_webhook_url=webhook.url, daily_digest=True)
-    rules_evaluate(today=timezone.localdate(), providers=Providers())
+    rules_evaluate(acting_user=None, today=timezone.localdate(), providers=Providers())
     run_worker(burst=True, schedule=False)
     cta = CallToAction.objects.get()
     [post] = webhook.posts
@@ -129,7 +138,7 @@ def test_a_daily_run_is_scheduled_once_per_day(settings) -> None:
 def test_without_smtp_an_email_job_waits_without_failing_and_goes_out_once_configured(smtp, setup, settings) -> None:
     smtp_host = settings.TANDEM_SMTP_HOST
     settings.TANDEM_SMTP_HOST = ""
-    rules_evaluate(today=timezone.localdate(), providers=Providers())
+    rules_evaluate(acting_user=None, today=timezone.localdate(), providers=Providers())
     stats = run_worker(burst=True, schedule=False)
     assert (stats.done, stats.deferred, stats.failed) == (0, 1, 0)
     job = Job.objects.get(name="playbooks.send_customer_email")

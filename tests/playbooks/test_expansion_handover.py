@@ -12,14 +12,17 @@ from tandem.playbooks.services import cta_expansion_opportunity_open
 from tandem.users.services import user_create
 from tests.factories import AccountFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2026, 3, 2)
 
 
 @pytest.fixture
 def people():
-    am = user_create(username="ama", password=None, first_name="Ama", roles=["account_manager"])
-    csm = user_create(username="cso", password=None, first_name="Cso", roles=["csm"])
+    am = user_create(acting_user=None, username="ama", password=None, first_name="Ama", roles=["account_manager"])
+    csm = user_create(acting_user=None, username="cso", password=None, first_name="Cso", roles=["csm"])
     return am, csm
 
 
@@ -35,9 +38,11 @@ def test_opens_one_upsell_owned_by_the_account_manager(people):
     cta = _cta(AccountFactory(am_owner=am, csm_owner=csm))
 
     first, created = cta_expansion_opportunity_open(
-        cta=cta, user=csm, amount=Decimal("24000"), close_date=TODAY + dt.timedelta(days=60)
+        cta=cta, acting_user=csm, amount=Decimal("24000"), close_date=TODAY + dt.timedelta(days=60)
     )
-    again, created_again = cta_expansion_opportunity_open(cta=cta, user=csm, amount=Decimal("1"), close_date=TODAY)
+    again, created_again = cta_expansion_opportunity_open(
+        cta=cta, acting_user=csm, amount=Decimal("1"), close_date=TODAY
+    )
 
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk and Opportunity.objects.count() == 1
@@ -52,7 +57,7 @@ def test_a_risk_cta_opens_no_opportunity(people):
     cta = _cta(AccountFactory(), kind=CtaType.RISK)
 
     with pytest.raises(DomainError) as excinfo:
-        cta_expansion_opportunity_open(cta=cta, user=csm, amount=Decimal("5"), close_date=TODAY)
+        cta_expansion_opportunity_open(cta=cta, acting_user=csm, amount=Decimal("5"), close_date=TODAY)
 
     assert excinfo.value.errors[0].field == "type"
     assert not Opportunity.objects.exists()

@@ -25,6 +25,7 @@ from tests.playbooks.helpers import rule_for
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "sqlite", reason="query plans are checked on SQLite"),
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
 ]
 TODAY = dt.date(2025, 6, 30)
 
@@ -34,7 +35,7 @@ def plan(qs) -> str:
 
 
 def test_queue_queries_use_the_partial_indexes_on_open_ctas() -> None:
-    csm = user_create(username="q", password=None, roles=["csm"])
+    csm = user_create(acting_user=None, username="q", password=None, roles=["csm"])
     account = AccountFactory(csm_owner=csm)
     rule = rule_for("renewal_within")
     common = {"rule": rule, "account": account, "owner": csm, "type": "risk", "title": "t", "opened_on": TODAY}

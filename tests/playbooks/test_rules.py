@@ -38,14 +38,17 @@ from tandem.users.services import user_create
 from tests.factories import AccountFactory, ContactFactory, ContactRoleFactory, TicketFactory
 from tests.playbooks.helpers import playbook_with, rule_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 30)
 NOW = dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def csm():
-    return user_create(username="csm1", password=None, roles=["csm"], email="csm1@tandem.test")
+    return user_create(acting_user=None, username="csm1", password=None, roles=["csm"], email="csm1@tandem.test")
 
 
 def opened(rule) -> set[int]:
@@ -80,7 +83,7 @@ def test_renewal_nps_milestone_stakeholder_new_account_tickets_and_silence(csm) 
         "new": rule_for("new_account", {"days": 14}),
         "tickets": rule_for("ticket_volume", {"count": 3, "days": 7, "priority": "urgent"}),
     }
-    report = rules_evaluate(today=TODAY, providers=Providers())
+    report = rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     assert opened(rules["renewal"]) == {soon.pk}
     assert opened(rules["nps"]) == {unhappy.pk}
     assert opened(rules["milestone"]) == {late.pk}
@@ -99,7 +102,7 @@ def test_renewal_nps_milestone_stakeholder_new_account_tickets_and_silence(csm) 
     # The owner is told, once.
     assert list(csm.notifications.values_list("key", flat=True)) == [f"cta:{cta.pk}"]
 
-    again = rules_evaluate(today=TODAY, providers=Providers())
+    again = rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     assert again.opened == 0
     assert CallToAction.objects.count() == 6
     assert csm.notifications.count() == 1
@@ -114,7 +117,7 @@ def test_no_interaction_counts_only_accounts_old_enough(csm) -> None:
     InteractionFactory(account=quiet, occurred_at=NOW - dt.timedelta(days=80))
     InteractionFactory(account=busy, occurred_at=NOW - dt.timedelta(days=5))
     rule = rule_for("no_interaction", {"days": 45})
-    rules_evaluate(today=TODAY, providers=Providers())
+    rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     assert opened(rule) == {quiet.pk}
     assert CallToAction.objects.get(rule=rule).reason == "No interaction for 80 days."
 
@@ -134,7 +137,7 @@ def test_conditions_restrict_and_churned_accounts_are_skipped() -> None:
             {"field": "arr", "op": "gte", "value": 10000},
         ],
     )
-    rules_evaluate(today=TODAY, providers=Providers())
+    rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     assert opened(rule) == {big.pk}
 
 
@@ -153,7 +156,7 @@ def test_usage_drop_and_seat_utilisation_from_the_event_store(event_store) -> No
     SubscriptionItemFactory(subscription=sub, quantity=Decimal("5"))
     drop = rule_for("usage_drop", {"percent": 50, "days": 30, "min_events": 100})
     seats = rule_for("seat_utilisation", {"threshold": 0.9})
-    rules_evaluate(today=TODAY, providers=Providers())
+    rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     assert opened(drop) == {dropping.pk}
     assert CallToAction.objects.get(rule=drop).reason == "Usage down 80% over 30 days (60 events, was 300)."
     assert opened(seats) == {steady.pk}
@@ -178,7 +181,7 @@ def test_health_triggers_through_a_provider_double_and_unavailable_without_one()
     double = Providers(health=lambda *, account_ids=None: health)
     low = rule_for("health_score_below", {"threshold": 40})
     drop = rule_for("health_drop", {"points": 15, "days": 30})
-    rules_evaluate(today=TODAY, providers=double)
+    rules_evaluate(acting_user=None, today=TODAY, providers=double)
     assert opened(low) == {weak.pk} and opened(drop) == {falling.pk}
     # ARR at stake x risk (high = 0.75) x (1.5 - health/100)
     assert CallToAction.objects.get(rule=low).priority_score == pytest.approx(50000 * 0.75 * 1.25)
@@ -205,31 +208,31 @@ def test_health_trigger_on_the_health_modules_real_selector() -> None:
 def test_one_open_cta_per_rule_and_account_is_a_database_constraint() -> None:
     account = AccountFactory(renewal_date=TODAY)
     rule = rule_for("renewal_within", {"days": 5})
-    rules_evaluate(today=TODAY, providers=Providers())
+    rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     first = CallToAction.objects.get(rule=rule)
     with pytest.raises(IntegrityError), transaction.atomic():
         CallToAction.objects.create(
             rule=rule, account=account, type="renewal", title="dup", opened_on=TODAY, due_date=TODAY
         )
     # Once closed, the quiet period keeps the rule from reopening; after it, a new one opens.
-    cta_close(cta=first, user=None, outcome="success")
+    cta_close(cta=first, acting_user=None, outcome="success")
     rule.reopen_after_days = 0
     rule.save()
-    rules_evaluate(today=TODAY, providers=Providers())
+    rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     assert CallToAction.objects.filter(rule=rule).count() == 2
     rule.reopen_after_days = 30
     rule.save()
     CallToAction.objects.filter(rule=rule, status=CtaStatus.OPEN).update(
         status=CtaStatus.CLOSED, closed_at=timezone.now()
     )
-    assert rules_evaluate(today=TODAY, providers=Providers()).opened == 0
+    assert rules_evaluate(acting_user=None, today=TODAY, providers=Providers()).opened == 0
 
 
 @pytest.mark.parametrize(
     ("strategy", "expected"), [(PoolStrategy.ROUND_ROBIN, [0, 1, 0, 1]), (PoolStrategy.LEAST_LOADED, [1, 1, 1, 0])]
 )
 def test_pools_assign_round_robin_or_least_loaded(strategy, expected) -> None:
-    members = [user_create(username=f"p{i}", password=None, roles=["csm"]) for i in range(2)]
+    members = [user_create(acting_user=None, username=f"p{i}", password=None, roles=["csm"]) for i in range(2)]
     pool = WorkPool.objects.create(name="Pool", strategy=strategy)
     pool.members.set(members)
     busy_rule = rule_for("renewal_within", {"days": 400})
@@ -245,14 +248,14 @@ def test_pools_assign_round_robin_or_least_loaded(strategy, expected) -> None:
         )
     accounts = [AccountFactory(renewal_date=TODAY) for _ in range(4)]
     rule = rule_for("renewal_within", {"days": 5}, pool=pool)
-    rules_evaluate(today=TODAY, providers=Providers(), rule_ids=[rule.pk])
+    rules_evaluate(acting_user=None, today=TODAY, providers=Providers(), rule_ids=[rule.pk])
     owners = [CallToAction.objects.get(rule=rule, account=a).owner_id for a in accounts]
     assert owners == [members[i].pk for i in expected]
 
 
 def test_playbook_steps_roles_branch_wait_and_notify(csm) -> None:
-    am = user_create(username="am1", password=None, roles=["account_manager"])
-    manager = user_create(username="boss", password=None, roles=["cs_manager"])
+    am = user_create(acting_user=None, username="am1", password=None, roles=["account_manager"])
+    manager = user_create(acting_user=None, username="boss", password=None, roles=["cs_manager"])
     account = AccountFactory(tier=Tier.SMB, renewal_date=TODAY, csm_owner=csm, am_owner=am)
     playbook = playbook_with(
         "steps",
@@ -271,7 +274,7 @@ def test_playbook_steps_roles_branch_wait_and_notify(csm) -> None:
         ],
     )
     rule = rule_for("renewal_within", {"days": 5}, playbook=playbook)
-    rules_evaluate(today=TODAY, providers=Providers())
+    rules_evaluate(acting_user=None, today=TODAY, providers=Providers())
     cta = CallToAction.objects.get(rule=rule)
     tasks = list(cta.tasks.values_list("title", "assignee__username", "due_date", "status"))
     assert tasks == [
@@ -280,12 +283,18 @@ def test_playbook_steps_roles_branch_wait_and_notify(csm) -> None:
         ("Wait a week", "csm1", TODAY + dt.timedelta(days=7), "pending"),
     ]
     assert manager.notifications.get().title == f"Heads up: {account.name}"
-    assert ctas_advance(today=TODAY + dt.timedelta(days=6)) == CtaAdvanceResult(woken=0, waits_finished=0)
-    assert ctas_advance(today=TODAY + dt.timedelta(days=7)) == CtaAdvanceResult(woken=0, waits_finished=1)
+    assert ctas_advance(acting_user=None, today=TODAY + dt.timedelta(days=6)) == CtaAdvanceResult(
+        woken=0, waits_finished=0
+    )
+    assert ctas_advance(acting_user=None, today=TODAY + dt.timedelta(days=7)) == CtaAdvanceResult(
+        woken=0, waits_finished=1
+    )
     after = CtaTask.objects.get(cta=cta, title="After the wait")
     assert (after.due_date, after.status) == (TODAY + dt.timedelta(days=8), TaskStatus.PENDING)
     # idempotent
-    assert ctas_advance(today=TODAY + dt.timedelta(days=7)) == CtaAdvanceResult(woken=0, waits_finished=0)
+    assert ctas_advance(acting_user=None, today=TODAY + dt.timedelta(days=7)) == CtaAdvanceResult(
+        woken=0, waits_finished=0
+    )
 
 
 def test_priority_score_formula() -> None:

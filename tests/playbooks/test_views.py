@@ -14,7 +14,7 @@ from tandem.playbooks.providers import Providers
 from tandem.playbooks.services import rules_evaluate
 from tandem.success.models import SuccessMilestone
 from tandem.users.services import user_create
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -22,16 +22,18 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world():
     today = timezone.localdate()
-    csm = user_create(username="cara", password="correct-horse-battery", roles=["csm"])
-    manager = user_create(username="max", password="correct-horse-battery", roles=["cs_manager"])
+    with as_fixture():
+        csm = user_create(acting_user=None, username="cara", password="correct-horse-battery", roles=["csm"])
+        manager = user_create(acting_user=None, username="max", password="correct-horse-battery", roles=["cs_manager"])
     for n in range(5):
         AccountFactory(
             name=f"Renewing {n}", renewal_date=today + dt.timedelta(days=20), csm_owner=csm, am_owner=csm, arr=50000
         )
     account = AccountFactory(name="Milestones Inc", csm_owner=csm)
-    SuccessMilestone.objects.create(account=account, title="Go live", due_date=today - dt.timedelta(days=2))
-    install_shipped()
-    rules_evaluate(today=today, providers=Providers())
+    with as_fixture():
+        SuccessMilestone.objects.create(account=account, title="Go live", due_date=today - dt.timedelta(days=2))
+        install_shipped(acting_user=None)
+        rules_evaluate(acting_user=None, today=today, providers=Providers())
     return {"csm": csm, "manager": manager, "account": account}
 
 

@@ -15,14 +15,20 @@ from tandem.subscriptions.services import SubscriptionItemInput, subscription_cr
 from tandem.users.services import user_create
 from tests.factories import AccountFactory, ProductFactory, TicketFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 
 
 @pytest.fixture
 def account(event_store):
-    am = user_create(username="kate", password=None, first_name="Kate", last_name="Ito", roles=["account_manager"])
+    am = user_create(
+        acting_user=None, username="kate", password=None, first_name="Kate", last_name="Ito", roles=["account_manager"]
+    )
     account = AccountFactory(name="Globex Rendering", am_owner=am)
     subscription_create(
+        acting_user=None,
         account=account,
         start_date=dt.date(2025, 1, 1),
         end_date=dt.date(2030, 12, 31),

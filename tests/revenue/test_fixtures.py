@@ -53,22 +53,24 @@ from tandem.cli.app import app
 from tandem.revenue.selectors import revenue_summary
 from tandem.subscriptions.models import BillingPeriod, ProductKind, SubscriptionStatus
 from tandem.subscriptions.services import SubscriptionItemInput, subscription_create
-from tests.factories import AccountFactory, ExchangeRateFactory, ProductFactory
+from tests.factories import AccountFactory, ExchangeRateFactory, ProductFactory, as_fixture
 
 D = Decimal
 Q2 = (dt.date(2025, 4, 1), dt.date(2025, 6, 30))
 
 
 def _term(account, start, end, items, *, currency="USD", period=BillingPeriod.MONTHLY, status="ended"):
-    return subscription_create(
-        account=account,
-        start_date=start,
-        end_date=end,
-        items=[SubscriptionItemInput(product=p, quantity=D(q), unit_price=D(u)) for p, q, u in items],
-        currency=currency,
-        billing_period=period,
-        status=status,
-    )
+    with as_fixture():
+        return subscription_create(
+            acting_user=None,
+            account=account,
+            start_date=start,
+            end_date=end,
+            items=[SubscriptionItemInput(product=p, quantity=D(q), unit_price=D(u)) for p, q, u in items],
+            currency=currency,
+            billing_period=period,
+            status=status,
+        )
 
 
 @pytest.fixture

@@ -26,7 +26,10 @@ from tests.factories import (
     SubscriptionItemFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 TODAY = dt.date(2025, 6, 1)
 
 
@@ -131,6 +134,7 @@ def test_subscription_create_computes_totals_and_refreshes_account_revenue():
     term = _current_term()
 
     subscription = subscription_create(
+        acting_user=None,
         account=account,
         billing_period=BillingPeriod.ANNUAL,
         items=[
@@ -155,6 +159,7 @@ def test_refused_subscription_names_every_bad_field_and_writes_nothing():
 
     with pytest.raises(DomainError) as excinfo:
         subscription_create(
+            acting_user=None,
             account=account,
             start_date=dt.date(2025, 6, 1),
             end_date=dt.date(2025, 5, 1),
@@ -174,7 +179,7 @@ def test_subscription_currency_needs_an_exchange_rate():
     account = AccountFactory()
 
     with pytest.raises(DomainError) as excinfo:
-        subscription_create(account=account, start_date=dt.date(2025, 1, 1), currency="chf")
+        subscription_create(acting_user=None, account=account, start_date=dt.date(2025, 1, 1), currency="chf")
 
     assert [e.field for e in excinfo.value.errors] == ["currency"]
     assert "CHF" in excinfo.value.errors[0].message
@@ -185,7 +190,9 @@ def test_duplicate_subscription_external_id_is_a_conflict():
     SubscriptionFactory(external_id="sub-1")
 
     with pytest.raises(DomainError) as excinfo:
-        subscription_create(account=AccountFactory(), start_date=dt.date(2025, 1, 1), external_id="sub-1")
+        subscription_create(
+            acting_user=None, account=AccountFactory(), start_date=dt.date(2025, 1, 1), external_id="sub-1"
+        )
 
     assert excinfo.value.status == 409
     assert [e.field for e in excinfo.value.errors] == ["external_id"]
@@ -195,6 +202,7 @@ def test_subscription_update_replaces_items_and_moves_revenue_between_accounts()
     first, second = AccountFactory(), AccountFactory()
     seats = ProductFactory(code="seats")
     subscription = subscription_create(
+        acting_user=None,
         account=first,
         billing_period=BillingPeriod.MONTHLY,
         items=[SubscriptionItemInput(product=seats, quantity=Decimal("2"), unit_price=Decimal("50"))],
@@ -204,6 +212,7 @@ def test_subscription_update_replaces_items_and_moves_revenue_between_accounts()
     assert first.mrr == Decimal("100.00")
 
     subscription_update(
+        acting_user=None,
         subscription=subscription,
         data={"account": second},
         items=[SubscriptionItemInput(product=seats, quantity=Decimal("3"), unit_price=Decimal("50"))],
@@ -219,6 +228,7 @@ def test_subscription_update_replaces_items_and_moves_revenue_between_accounts()
 def test_subscription_update_without_items_keeps_them_and_refused_update_changes_nothing():
     account = AccountFactory()
     subscription = subscription_create(
+        acting_user=None,
         account=account,
         items=[
             SubscriptionItemInput(
@@ -230,13 +240,13 @@ def test_subscription_update_without_items_keeps_them_and_refused_update_changes
         **_current_term(),
     )
 
-    subscription_update(subscription=subscription, data={"status": SubscriptionStatus.PAUSED})
+    subscription_update(acting_user=None, subscription=subscription, data={"status": SubscriptionStatus.PAUSED})
     assert subscription.items.count() == 1
     account.refresh_from_db()
     assert account.mrr == Decimal("0")  # paused terms earn nothing
 
     with pytest.raises(DomainError):
-        subscription_update(subscription=subscription, data={"end_date": dt.date(2000, 1, 1)})
+        subscription_update(acting_user=None, subscription=subscription, data={"end_date": dt.date(2000, 1, 1)})
     stored = Subscription.objects.get(pk=subscription.pk)
     assert (stored.status, stored.end_date) == ("paused", _current_term()["end_date"])
 
@@ -244,6 +254,7 @@ def test_subscription_update_without_items_keeps_them_and_refused_update_changes
 def test_subscription_delete_refreshes_the_account_revenue():
     account = AccountFactory()
     subscription = subscription_create(
+        acting_user=None,
         account=account,
         billing_period=BillingPeriod.MONTHLY,
         items=[
@@ -258,7 +269,7 @@ def test_subscription_delete_refreshes_the_account_revenue():
     account.refresh_from_db()
     assert account.mrr == Decimal("99.00")
 
-    subscription_delete(subscription=subscription)
+    subscription_delete(acting_user=None, subscription=subscription)
 
     account.refresh_from_db()
     assert (account.mrr, account.renewal_date) == (Decimal("0"), None)

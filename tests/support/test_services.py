@@ -7,7 +7,10 @@ from tandem.support.models import Ticket
 from tandem.support.services import ticket_create, ticket_delete, ticket_update
 from tests.factories import AccountFactory, ContactFactory, TicketFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 OPENED = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
@@ -16,6 +19,7 @@ def test_ticket_create_stores_exact_values():
     requester = ContactFactory(account=account)
 
     ticket = ticket_create(
+        acting_user=None,
         account=account,
         contact=requester,
         subject=" Login fails ",
@@ -38,7 +42,7 @@ def test_requester_from_another_account_is_refused():
     stranger = ContactFactory()
 
     with pytest.raises(DomainError) as excinfo:
-        ticket_create(account=account, contact=stranger, subject="Help", opened_at=OPENED)
+        ticket_create(acting_user=None, account=account, contact=stranger, subject="Help", opened_at=OPENED)
 
     assert [e.field for e in excinfo.value.errors] == ["contact"]
     assert Ticket.objects.count() == 0
@@ -49,6 +53,7 @@ def test_ticket_update_refuses_closing_before_opening_and_bad_csat():
 
     with pytest.raises(DomainError) as excinfo:
         ticket_update(
+            acting_user=None,
             ticket=ticket,
             data={"closed_at": OPENED - dt.timedelta(hours=1), "satisfaction": 6},
         )
@@ -57,11 +62,11 @@ def test_ticket_update_refuses_closing_before_opening_and_bad_csat():
     stored = Ticket.objects.get(pk=ticket.pk)
     assert (stored.closed_at, stored.satisfaction) == (None, None)
 
-    ticket_update(ticket=ticket, data={"status": "solved", "closed_at": OPENED, "satisfaction": 5})
+    ticket_update(acting_user=None, ticket=ticket, data={"status": "solved", "closed_at": OPENED, "satisfaction": 5})
     stored.refresh_from_db()
     assert (stored.status, stored.closed_at, stored.satisfaction) == ("solved", OPENED, 5)
 
 
 def test_ticket_delete():
-    ticket_delete(ticket=TicketFactory())
+    ticket_delete(acting_user=None, ticket=TicketFactory())
     assert Ticket.objects.count() == 0

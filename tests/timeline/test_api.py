@@ -2,7 +2,7 @@ import pytest
 
 from tandem.timeline.models import Interaction
 from tests.api.helpers import ApiClient, api_fixture, assert_problem  # noqa: F401
-from tests.factories import AccountFactory, ContactFactory, InteractionFactory, UserFactory
+from tests.factories import AccountFactory, ContactFactory, InteractionFactory, UserFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,8 @@ def test_contact_from_another_account_is_refused_and_nothing_is_written(api: Api
 def test_patch_adding_a_foreign_contact_keeps_the_stored_contacts(api: ApiClient):
     interaction = InteractionFactory()
     own = ContactFactory(account=interaction.account)
-    interaction.contacts.add(own)
+    with as_fixture():
+        interaction.contacts.add(own)
 
     response = api.patch(f"/interactions/{interaction.pk}", {"contacts": [own.pk, ContactFactory().pk]})
 
@@ -118,7 +119,8 @@ def test_interaction_list_filters(api: ApiClient):
 def test_interaction_list_query_count_does_not_grow_with_the_page(api: ApiClient, django_assert_num_queries, size: int):
     for interaction in InteractionFactory.create_batch(size):
         interaction.users.add(UserFactory())
-        interaction.contacts.add(ContactFactory(account=interaction.account))
+        with as_fixture():
+            interaction.contacts.add(ContactFactory(account=interaction.account))
     api.get("/interactions/")
     # token, permissions (2), access rule (2), count, page, users prefetch, contacts prefetch
     with django_assert_num_queries(9):

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from tandem.timeline.selectors import account_timeline
-from tests.factories import AccountFactory, ContactFactory, InteractionFactory
+from tests.factories import AccountFactory, ContactFactory, InteractionFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,8 @@ def test_account_timeline_is_newest_first_limited_with_people_loaded(django_asse
     now = timezone.now()
     items = [InteractionFactory(account=account, occurred_at=now - dt.timedelta(days=n)) for n in range(5)]
     contact = ContactFactory(account=account)
-    items[0].contacts.add(contact)
+    with as_fixture():
+        items[0].contacts.add(contact)
     InteractionFactory(occurred_at=now)  # another account
 
     with django_assert_num_queries(2):

@@ -7,7 +7,10 @@ from tandem.timeline.models import Interaction
 from tandem.timeline.services import interaction_create, interaction_delete, interaction_update
 from tests.factories import AccountFactory, ContactFactory, InteractionFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 WHEN = dt.datetime(2025, 4, 2, 14, 30, tzinfo=dt.UTC)
 
 
@@ -17,6 +20,7 @@ def test_interaction_create_with_participants():
     author, colleague = UserFactory(), UserFactory()
 
     interaction = interaction_create(
+        acting_user=None,
         account=account,
         kind="qbr",
         occurred_at=WHEN,
@@ -39,7 +43,7 @@ def test_contact_from_another_account_is_refused_and_nothing_is_written():
     stranger = ContactFactory()
 
     with pytest.raises(DomainError) as excinfo:
-        interaction_create(account=account, kind="call", occurred_at=WHEN, contacts=[stranger])
+        interaction_create(acting_user=None, account=account, kind="call", occurred_at=WHEN, contacts=[stranger])
 
     assert [e.field for e in excinfo.value.errors] == ["contacts"]
     assert str(stranger.pk) in excinfo.value.errors[0].message
@@ -53,11 +57,11 @@ def test_moving_an_interaction_to_another_account_checks_its_existing_contacts()
     other = AccountFactory()
 
     with pytest.raises(DomainError) as excinfo:
-        interaction_update(interaction=interaction, data={"account": other})
+        interaction_update(acting_user=None, interaction=interaction, data={"account": other})
     assert [e.field for e in excinfo.value.errors] == ["contacts"]
     assert Interaction.objects.get(pk=interaction.pk).account_id == contact.account_id
 
-    interaction_update(interaction=interaction, data={"account": other}, contacts=[])
+    interaction_update(acting_user=None, interaction=interaction, data={"account": other}, contacts=[])
     assert Interaction.objects.get(pk=interaction.pk).account_id == other.pk
     assert interaction.contacts.count() == 0
 
@@ -66,8 +70,8 @@ def test_interaction_update_validates_duration_and_delete():
     interaction = InteractionFactory()
 
     with pytest.raises(DomainError) as excinfo:
-        interaction_update(interaction=interaction, data={"duration_minutes": 0, "kind": "dance"})
+        interaction_update(acting_user=None, interaction=interaction, data={"duration_minutes": 0, "kind": "dance"})
     assert sorted(e.field for e in excinfo.value.errors) == ["duration_minutes", "kind"]
 
-    interaction_delete(interaction=interaction)
+    interaction_delete(acting_user=None, interaction=interaction)
     assert Interaction.objects.count() == 0

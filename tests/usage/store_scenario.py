@@ -12,6 +12,9 @@ def main(command: str) -> None:
     import django
 
     django.setup()
+    from tandem.audit.context import set_process_via
+
+    set_process_via("fixture")  # the scenario's set-up, not a write through one of the product's paths
     from django.utils import timezone
 
     from tandem.accounts.models import Account
@@ -22,8 +25,8 @@ def main(command: str) -> None:
     if command == "setup":
         for n in range(20):
             Account.objects.create(name=f"Store {n}", external_id=f"acct-{n}", start_date=timezone.localdate())
-        metrics_install_defaults()
-        _source, key = source_create(name="App")
+        metrics_install_defaults(acting_user=None)
+        _source, key = source_create(acting_user=None, name="App")
         print(json.dumps({"key": key, "first_account": Account.objects.order_by("id").first().pk}))
         return
     store = EventStore.for_settings()

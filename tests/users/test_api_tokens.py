@@ -7,7 +7,7 @@ from django.urls import reverse
 from tandem.users.models import ApiToken
 from tandem.users.roles import Role
 from tandem.users.services import api_token_create, user_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 URL = "/settings/api-tokens/"
@@ -28,8 +28,9 @@ def test_url_name_and_login_required():
 
 
 def test_lists_only_the_users_own_tokens(browser: Client, user):
-    api_token_create(user=user, name="CRM sync")
-    api_token_create(user=UserFactory(), name="Someone else's")
+    with as_fixture():
+        api_token_create(acting_user=None, user=user, name="CRM sync")
+        api_token_create(acting_user=None, user=UserFactory(), name="Someone else's")
 
     response = browser.get(URL)
 
@@ -67,8 +68,9 @@ def test_blank_name_is_refused(browser: Client, user):
 
 
 def test_revoke_own_token_then_the_api_refuses_it(browser: Client):
-    reader = user_create(username="reader", password=None, roles=[Role.READ_ONLY])
-    token, secret = api_token_create(user=reader, name="Script")
+    with as_fixture():
+        reader = user_create(acting_user=None, username="reader", password=None, roles=[Role.READ_ONLY])
+        token, secret = api_token_create(acting_user=None, user=reader, name="Script")
     browser.force_login(reader)
     api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert api.get("/api/v1/accounts/").status_code == 200
@@ -85,7 +87,8 @@ def test_revoke_own_token_then_the_api_refuses_it(browser: Client):
 
 
 def test_cannot_revoke_someone_elses_token_or_revoke_by_get(browser: Client):
-    theirs, _secret = api_token_create(user=UserFactory(), name="Theirs")
+    with as_fixture():
+        theirs, _secret = api_token_create(acting_user=None, user=UserFactory(), name="Theirs")
     url = reverse("users:api_token_revoke", args=[theirs.pk])
 
     assert browser.post(url).status_code == 404

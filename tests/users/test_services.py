@@ -6,7 +6,10 @@ from tandem.users.models import ApiToken, User
 from tandem.users.roles import Role, sync_role_groups, user_roles
 from tandem.users.services import api_token_authenticate, api_token_create, api_token_revoke, user_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),  # services called directly: the test is their interface
+]
 
 
 def test_role_groups_exist_with_their_permissions_after_migrate():
@@ -31,8 +34,8 @@ def test_sync_role_groups_is_idempotent():
 
 
 def test_user_create_assigns_roles_and_admin_is_superuser():
-    csm = user_create(username="mia", password="a-long-passphrase", roles=["csm"])
-    admin = user_create(username="root2", password="a-long-passphrase", roles=[Role.ADMIN])
+    csm = user_create(acting_user=None, username="mia", password="a-long-passphrase", roles=["csm"])
+    admin = user_create(acting_user=None, username="root2", password="a-long-passphrase", roles=[Role.ADMIN])
 
     assert user_roles(csm) == [Role.CSM]
     assert csm.has_perm("accounts.change_account")
@@ -51,31 +54,31 @@ def test_user_create_assigns_roles_and_admin_is_superuser():
 )
 def test_user_create_refuses_bad_input_naming_the_field_and_writes_nothing(kwargs, field):
     with pytest.raises(DomainError) as excinfo:
-        user_create(**kwargs)
+        user_create(acting_user=None, **kwargs)
     assert [e.field for e in excinfo.value.errors] == [field]
     assert not User.objects.exists()
 
 
 def test_duplicate_username_is_refused():
-    user_create(username="sam", password="a-long-passphrase")
+    user_create(acting_user=None, username="sam", password="a-long-passphrase")
     with pytest.raises(DomainError) as excinfo:
-        user_create(username="sam", password="a-long-passphrase")
+        user_create(acting_user=None, username="sam", password="a-long-passphrase")
     assert excinfo.value.errors[0].field == "username"
 
 
 def test_api_token_round_trip_and_revocation(user):
-    token, secret = api_token_create(user=user, name="ci")
+    token, secret = api_token_create(acting_user=None, user=user, name="ci")
 
     assert secret.startswith("tdm_") and token.prefix == secret[:10]
     assert ApiToken.objects.get().digest != secret  # only the digest is stored
     assert api_token_authenticate(secret=secret) == user
     assert api_token_authenticate(secret=secret + "x") is None
 
-    api_token_revoke(token=token)
+    api_token_revoke(acting_user=None, token=token)
     assert api_token_authenticate(secret=secret) is None
 
 
 def test_token_of_inactive_user_does_not_authenticate(user):
-    _token, secret = api_token_create(user=user, name="ci")
+    _token, secret = api_token_create(acting_user=None, user=user, name="ci")
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert api_token_authenticate(secret=secret) is None

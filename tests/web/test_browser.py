@@ -24,6 +24,7 @@ from tests.factories import (
     ContactRoleFactory,
     SubscriptionFactory,
     SubscriptionItemFactory,
+    as_fixture,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,9 +75,15 @@ def browser(_async_unsafe_allowed: None) -> Iterator:
 def acme(event_store: EventStore) -> dict:
     today = timezone.localdate()
     # An account manager, so the page shows contract values (a CSM's rule hides them by default).
-    csm = user_create(
-        username="dana", password=PASSWORD, first_name="Dana", last_name="Rivera", roles=["account_manager"]
-    )
+    with as_fixture():
+        csm = user_create(
+            acting_user=None,
+            username="dana",
+            password=PASSWORD,
+            first_name="Dana",
+            last_name="Rivera",
+            roles=["account_manager"],
+        )
     for n in range(30):
         AccountFactory(name=f"Globex {n:02d}", csm_owner=csm)
     account = AccountFactory(

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tandem.accounts.models import LifecycleStage
 from tandem.users.services import user_create
-from tests.factories import AccountFactory, TicketFactory, UserFactory
+from tests.factories import AccountFactory, TicketFactory, UserFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,8 @@ def test_home_requires_login(client):
 
 
 def test_login_page_and_logging_in(client):
-    user_create(username="dana", password="correct-horse-battery", roles=["csm"])
+    with as_fixture():
+        user_create(acting_user=None, username="dana", password="correct-horse-battery", roles=["csm"])
 
     page = client.get("/login/")
     response = client.post("/login/", {"username": "dana", "password": "correct-horse-battery"})
@@ -55,8 +56,11 @@ def test_logout_is_a_post(client):
 
 
 def test_navigation_shows_admin_only_to_staff(client):
-    csm = user_create(username="c", password=None, first_name="Casey", last_name="Ng", roles=["csm"])
-    admin = user_create(username="a", password=None, roles=["admin"])
+    with as_fixture():
+        csm = user_create(
+            acting_user=None, username="c", password=None, first_name="Casey", last_name="Ng", roles=["csm"]
+        )
+        admin = user_create(acting_user=None, username="a", password=None, roles=["admin"])
 
     client.force_login(csm)
     csm_page = client.get("/").content.decode()
@@ -100,7 +104,8 @@ def test_switching_to_persian_makes_pages_right_to_left(client, user):
 
 
 def test_home_shows_a_csm_their_portfolio(client, django_assert_num_queries):
-    me = user_create(username="me", password=None, first_name="Casey", roles=["csm"])
+    with as_fixture():
+        me = user_create(acting_user=None, username="me", password=None, first_name="Casey", roles=["csm"])
     today = timezone.localdate()
     soon = AccountFactory(
         name="Renews Soon",

@@ -28,6 +28,7 @@ from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve_fields, resolve_required
 from tandem.core.errors import DomainError, FieldError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.users.models import User
 
 accounts_router = Router(tags=["Accounts"])
@@ -67,7 +68,7 @@ def list_accounts(
 
 
 @accounts_router.get("/{account_id}", response={200: AccountOut, **PROBLEM_RESPONSES}, summary="Get an account")
-def get_account(request: HttpRequest, account_id: Id) -> Account:
+def get_account(request: AuthenticatedHttpRequest, account_id: Id) -> Account:
     require_perm(request, "accounts.view_account")
     return get_visible_or_404(Account, user=request.user, pk=account_id)
 
@@ -78,11 +79,11 @@ def get_account(request: HttpRequest, account_id: Id) -> Account:
     summary="Create an account",
     description="A duplicate `external_id`, `crm_id` or `billing_id` is a 409 naming the field.",
 )
-def create_account(request: HttpRequest, payload: AccountIn) -> Status:
+def create_account(request: AuthenticatedHttpRequest, payload: AccountIn) -> Status:
     require_perm(request, "accounts.add_account")
     data = resolve_fields(payload.dict(), ACCOUNT_REFS)
     with transaction.atomic():
-        account = services.account_create(**data)
+        account = services.account_create(acting_user=request.user, **data)
         ensure_created_in_scope(request.user, account)
     return Status(201, get_visible_or_404(Account, user=request.user, pk=account.pk))  # as stored: to the cent
 
@@ -93,11 +94,11 @@ def create_account(request: HttpRequest, payload: AccountIn) -> Status:
     summary="Update an account",
     description="Changes only the fields sent. Revenue fields are derived from subscriptions.",
 )
-def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch) -> Account:
+def update_account(request: AuthenticatedHttpRequest, account_id: Id, payload: AccountPatch) -> Account:
     require_perm(request, "accounts.change_account")
     account = get_for_write(Account, user=request.user, pk=account_id)
     data = resolve_fields(payload.dict(exclude_unset=True), ACCOUNT_REFS)
-    services.account_update(account=account, data=data)
+    services.account_update(acting_user=request.user, account=account, data=data)
     return get_visible_or_404(Account, user=request.user, pk=account.pk)
 
 
@@ -107,9 +108,11 @@ def update_account(request: HttpRequest, account_id: Id, payload: AccountPatch) 
     summary="Delete an account",
     description="Also deletes its contacts, subscriptions, tickets and interactions.",
 )
-def delete_account(request: HttpRequest, account_id: Id) -> Status:
+def delete_account(request: AuthenticatedHttpRequest, account_id: Id) -> Status:
     require_perm(request, "accounts.delete_account")
-    services.account_delete(account=get_for_write(Account, user=request.user, action=Action.DELETE, pk=account_id))
+    services.account_delete(
+        acting_user=request.user, account=get_for_write(Account, user=request.user, action=Action.DELETE, pk=account_id)
+    )
     return Status(204, None)
 
 
@@ -127,13 +130,13 @@ def _contacts() -> QuerySet[Contact]:
     description="Primary contacts first, then by name.",
 )
 @paginate(Pagination)
-def list_contacts(request: HttpRequest, filters: Query[ContactFilter]) -> QuerySet[Contact]:
+def list_contacts(request: AuthenticatedHttpRequest, filters: Query[ContactFilter]) -> QuerySet[Contact]:
     require_perm(request, "accounts.view_contact")
     return filters.filter(restrict(_contacts(), user=request.user))
 
 
 @contacts_router.get("/{contact_id}", response={200: ContactOut, **PROBLEM_RESPONSES}, summary="Get a contact")
-def get_contact(request: HttpRequest, contact_id: Id) -> Contact:
+def get_contact(request: AuthenticatedHttpRequest, contact_id: Id) -> Contact:
     require_perm(request, "accounts.view_contact")
     return get_visible_or_404(_contacts(), user=request.user, pk=contact_id)
 
@@ -144,12 +147,12 @@ def get_contact(request: HttpRequest, contact_id: Id) -> Contact:
     summary="Create a contact",
     description="`roles` are stakeholder roles. A new primary contact replaces the old one.",
 )
-def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
+def create_contact(request: AuthenticatedHttpRequest, payload: ContactIn) -> Status:
     require_perm(request, "accounts.add_contact")
     data = payload.dict()
     data["account"] = resolve_required(Account, data["account"], field="account")
     with transaction.atomic():
-        contact = services.contact_create(**data)
+        contact = services.contact_create(acting_user=request.user, **data)
         ensure_created_in_scope(request.user, contact)
     return Status(201, _contacts().get(pk=contact.pk))
 
@@ -160,17 +163,19 @@ def create_contact(request: HttpRequest, payload: ContactIn) -> Status:
     summary="Update a contact",
     description="Changes only the fields sent; `roles`, when sent, replaces all roles.",
 )
-def update_contact(request: HttpRequest, contact_id: Id, payload: ContactPatch) -> Contact:
+def update_contact(request: AuthenticatedHttpRequest, contact_id: Id, payload: ContactPatch) -> Contact:
     require_perm(request, "accounts.change_contact")
     contact = get_for_write(Contact, user=request.user, pk=contact_id)
     data = resolve_fields(payload.dict(exclude_unset=True), {"account": Account})
     roles = data.pop("roles", None)
-    services.contact_update(contact=contact, data=data, roles=roles)
+    services.contact_update(acting_user=request.user, contact=contact, data=data, roles=roles)
     return _contacts().get(pk=contact.pk)
 
 
 @contacts_router.delete("/{contact_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a contact")
-def delete_contact(request: HttpRequest, contact_id: Id) -> Status:
+def delete_contact(request: AuthenticatedHttpRequest, contact_id: Id) -> Status:
     require_perm(request, "accounts.delete_contact")
-    services.contact_delete(contact=get_for_write(Contact, user=request.user, action=Action.DELETE, pk=contact_id))
+    services.contact_delete(
+        acting_user=request.user, contact=get_for_write(Contact, user=request.user, action=Action.DELETE, pk=contact_id)
+    )
     return Status(204, None)

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import (
@@ -17,6 +16,8 @@ from tandem.accounts.models import (
     StakeholderRole,
     Tier,
 )
+from tandem.audit.context import write_service
+from tandem.audit.services import audit_bulk_created, audit_bulk_update
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
 from tandem.users.models import User
@@ -72,9 +73,10 @@ def _save_account(account: Account) -> Account:
     return account
 
 
-@transaction.atomic
+@write_service
 def account_create(
     *,
+    acting_user: User | None,
     name: str,
     domain: str = "",
     external_id: str | None = None,
@@ -114,8 +116,8 @@ def account_create(
     return _save_account(account)
 
 
-@transaction.atomic
-def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
+@write_service
+def account_update(*, acting_user: User | None, account: Account, data: Mapping[str, Any]) -> Account:
     """Change some of an account's own fields (see ACCOUNT_FIELDS); others are derived."""
     changed = model_assign(account, data=_normalise_account(dict(data)), fields=ACCOUNT_FIELDS)
     if changed:
@@ -123,8 +125,8 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
     return account
 
 
-@transaction.atomic
-def account_delete(*, account: Account) -> None:
+@write_service
+def account_delete(*, acting_user: User | None, account: Account) -> None:
     """Delete an account with its contacts, subscriptions, tickets and timeline; children are detached."""
     account.delete()
 
@@ -170,8 +172,9 @@ def _save_contact(contact: Contact) -> Contact:
         extra.append(FieldError("email", _("Another contact of this account has this email address.")))
     if contact.is_primary:
         # One primary per account: the new primary takes over. Rolled back if the write is refused.
-        Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(pk=contact.pk).update(
-            is_primary=False
+        audit_bulk_update(
+            queryset=Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(pk=contact.pk),
+            values={"is_primary": False},
         )
     model_validate(contact, message=message, extra_errors=extra)
     model_save(contact, message=message)
@@ -180,13 +183,21 @@ def _save_contact(contact: Contact) -> Contact:
 
 def _set_roles(contact: Contact, roles: list[str]) -> None:
     current = set(contact.roles.values_list("role", flat=True))
-    contact.roles.exclude(role__in=roles).delete()
-    ContactRole.objects.bulk_create([ContactRole(contact=contact, role=role) for role in roles if role not in current])
+    contact.roles.exclude(role__in=roles).delete()  # a queryset delete still sends each row's delete signal
+    added = ContactRole.objects.bulk_create(
+        [ContactRole(contact=contact, role=role) for role in roles if role not in current]
+    )
+    audit_bulk_created(
+        model=ContactRole,
+        rows=[(r.pk, str(r), contact.account_id, (contact.pk, r.role)) for r in added],
+        columns=("contact", "role"),
+    )
 
 
-@transaction.atomic
+@write_service
 def contact_create(
     *,
+    acting_user: User | None,
     account: Account,
     first_name: str = "",
     last_name: str = "",
@@ -225,8 +236,10 @@ def contact_create(
     return contact
 
 
-@transaction.atomic
-def contact_update(*, contact: Contact, data: Mapping[str, Any], roles: Iterable[str] | None = None) -> Contact:
+@write_service
+def contact_update(
+    *, acting_user: User | None, contact: Contact, data: Mapping[str, Any], roles: Iterable[str] | None = None
+) -> Contact:
     """Change a contact's fields; ``roles``, when given, replaces its stakeholder roles."""
     parsed_roles = _parse_roles(roles) if roles is not None else None
     changed = model_assign(contact, data=_normalise_contact(dict(data)), fields=CONTACT_FIELDS)
@@ -237,7 +250,7 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any], roles: Iterable
     return contact
 
 
-@transaction.atomic
-def contact_delete(*, contact: Contact) -> None:
+@write_service
+def contact_delete(*, acting_user: User | None, contact: Contact) -> None:
     """Delete a contact; their tickets stay on the account without a requester."""
     contact.delete()

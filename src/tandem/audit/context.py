@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from django.db import transaction
 
@@ -36,6 +36,9 @@ class AuditScope:
     actor: User | None = None
     via: str = ""
     request: HttpRequest | None = None
+    # Stored as the entry's additional_data: who acted when it is not a user (the tracking API's
+    # write-key source), so an API entry without an actor still says who wrote it.
+    extra: dict[str, Any] | None = None
 
     def resolved_actor(self) -> User | None:
         if self.actor is not None:
@@ -66,7 +69,11 @@ _KEEP: Any = object()
 
 @contextlib.contextmanager
 def audit_context(
-    *, actor: User | None = _KEEP, via: str | None = None, request: HttpRequest | None = _KEEP
+    *,
+    actor: User | None = _KEEP,
+    via: str | None = None,
+    request: HttpRequest | None = _KEEP,
+    extra: dict[str, Any] | None = _KEEP,
 ) -> Iterator[AuditScope]:
     """Run the block with this actor and path; what is not given is kept from the outer context."""
     current = _scope.get()
@@ -77,6 +84,8 @@ def audit_context(
         changes["via"] = via
     if request is not _KEEP:
         changes["request"] = request
+    if extra is not _KEEP:
+        changes["extra"] = extra
     scope = replace(current, **changes)
     token = _scope.set(scope)
     try:
@@ -90,21 +99,39 @@ def set_process_via(via: str) -> None:
     _scope.set(replace(_scope.get(), via=via))
 
 
-def write_service(func: Callable[P, R]) -> Callable[P, R]:
+@overload
+def write_service(func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def write_service(*, atomic: bool = True) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def write_service(
+    func: Callable[P, R] | None = None, /, *, atomic: bool = True
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a write service: one transaction, and every change inside it is recorded as its acting user's.
 
     The service must take ``acting_user`` as a keyword argument. ``acting_user=None`` means an
     automated write (a rule, a job, an import run from the command line); its path comes from
     the context the interface opened.
+
+    ``@write_service(atomic=False)`` is for the few services that commit in steps on purpose (rule
+    evaluation commits per rule, an email is marked "sending" and committed before SMTP, the daily
+    pipeline commits per step): they get the actor but open their transactions themselves.
     """
 
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if "acting_user" not in kwargs:
-            raise TypeError(f"{func.__name__}() must be called with acting_user=")
-        acting_user = cast("User | None", kwargs["acting_user"])
-        with transaction.atomic(), audit_context(actor=acting_user if acting_user is not None else _KEEP):
-            return func(*args, **kwargs)
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if "acting_user" not in kwargs:
+                raise TypeError(f"{func.__name__}() must be called with acting_user=")
+            acting_user = cast("User | None", kwargs["acting_user"])
+            actor = acting_user if acting_user is not None else _KEEP
+            with transaction.atomic() if atomic else contextlib.nullcontext(), audit_context(actor=actor):
+                return func(*args, **kwargs)
 
-    wrapper.tandem_write_service = True  # type: ignore[attr-defined]  # found by the service census test
-    return wrapper
+        wrapper.tandem_write_service = True  # type: ignore[attr-defined]  # found by the service census test
+        return wrapper
+
+    return decorate if func is None else decorate(func)

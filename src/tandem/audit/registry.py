@@ -54,11 +54,13 @@ def _none(obj: Any) -> int | None:
 
 
 AUDITED: tuple[AuditedModel, ...] = (
-    AuditedModel("accounts.Account", _own, exclude=("arr", "mrr", "arr_reporting", "mrr_reporting")),
+    # Revenue and the renewal date are derived from the subscriptions (whose changes are audited).
+    AuditedModel("accounts.Account", _own, exclude=("arr", "mrr", "arr_reporting", "mrr_reporting", "renewal_date")),
     AuditedModel("accounts.Contact", _account_id),
     AuditedModel("accounts.ContactRole", _via("contact")),
     AuditedModel("subscriptions.Product", _none),
-    AuditedModel("subscriptions.Subscription", _account_id),
+    # MRR and ARR are the sum of the line items, audited themselves.
+    AuditedModel("subscriptions.Subscription", _account_id, exclude=("mrr", "arr")),
     AuditedModel("subscriptions.SubscriptionItem", _via("subscription")),
     AuditedModel("subscriptions.ExchangeRate", _none),
     AuditedModel("support.Ticket", _account_id),
@@ -79,7 +81,13 @@ AUDITED: tuple[AuditedModel, ...] = (
     AuditedModel("health.Scorecard", _none),
     AuditedModel("health.ScorecardMeasure", _none),
     AuditedModel("metrics.MetricDefinition", _none),
-    AuditedModel("ingest.Source", _none, mask=("secret_digest", "key_digest", "digest")),
+    # The key's hash says nothing the prefix does not; the counters move with every drained call.
+    AuditedModel(
+        "ingest.Source",
+        _none,
+        exclude=("key_hash", "received_count", "rejected_count", "last_received_at"),
+        mask=("secret_digest", "key_digest", "digest"),
+    ),
     AuditedModel("notifications.NotificationPreference", _none, mask=("slack_webhook_url",)),
     AuditedModel("users.User", _none, exclude=("password",), m2m=("groups",)),
     AuditedModel("users.ApiToken", _none, exclude=("digest",)),
@@ -117,6 +125,22 @@ def audited_models() -> list[type[models.Model]]:
     return list(_ACCOUNT_OF)
 
 
+def is_audited(model: type[models.Model]) -> bool:
+    return model in _ACCOUNT_OF
+
+
+def audited_field_names(model: type[models.Model]) -> frozenset[str]:
+    """The concrete fields whose changes entries record (bulk writes diff only these), by name."""
+    options = auditlog.get_model_fields(model)
+    excluded = set(options["exclude_fields"])
+    included = set(options["include_fields"])
+    return frozenset(
+        f.name
+        for f in model._meta.concrete_fields
+        if f.name not in excluded and (not included or f.name in included) and not f.primary_key
+    )
+
+
 def account_id_of(instance: models.Model) -> int | None:
     account_of = _ACCOUNT_OF.get(type(instance))
     if account_of is None:
@@ -144,6 +168,8 @@ def _fill_from_scope(sender: type[models.Model], instance: Any, **kwargs: Any) -
         instance.via = scope.via
     if instance.remote_addr is None:
         instance.remote_addr = scope.remote_addr()
+    if instance.additional_data is None and scope.extra:
+        instance.additional_data = scope.extra
     if instance.account_id is None:
         instance.account_id = pending_account_id.get()
         pending_account_id.set(None)

@@ -27,6 +27,12 @@ def setup_django() -> None:
     from django.utils import translation
 
     django.setup()
+    from tandem.audit.context import set_process_via
+    from tandem.audit.models import AuditVia
+
+    # What a command changes is recorded as via "cli" unless a narrower path claims it (the job
+    # runner of `tandem worker`, the rules engine, an import, the demo builder).
+    set_process_via(AuditVia.CLI)
     # Commands write text that is stored (report titles, notification texts): always in the
     # configured language, never in whatever a previous request left active in this thread.
     translation.activate(settings.LANGUAGE_CODE)
@@ -79,6 +85,7 @@ def createuser(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = user_create(
+            acting_user=None,
             username=username,
             password=password,
             email=email,
@@ -104,7 +111,7 @@ def token(
     user = User.objects.filter(username=username).first()
     if user is None:
         fail(f"no user named '{username}'.", code=2)
-    _token, secret = api_token_create(user=user, name=name)
+    _token, secret = api_token_create(acting_user=None, user=user, name=name)
     console.print(secret)
 
 
@@ -132,6 +139,9 @@ def manage(ctx: typer.Context) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")
     from django.core.management import execute_from_command_line
 
+    from tandem.audit.context import set_process_via
+
+    set_process_via("cli")  # AuditVia.CLI; the models cannot be imported before Django is set up
     execute_from_command_line(["tandem manage", *ctx.args])
 
 

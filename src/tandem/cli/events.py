@@ -100,7 +100,7 @@ def sources_create(name: str) -> None:
     from tandem.ingest.services import source_create
 
     try:
-        _source, key = source_create(name=name)
+        _source, key = source_create(acting_user=None, name=name)
     except DomainError as exc:
         fail(exc.message, code=2)
         return
@@ -148,7 +148,7 @@ def sources_rotate(name: str) -> None:
     setup_django()
     from tandem.ingest.services import source_rotate
 
-    console.print(source_rotate(source=_get(name)))
+    console.print(source_rotate(acting_user=None, source=_get(name)))
 
 
 @sources_app.command("revoke")
@@ -157,7 +157,7 @@ def sources_revoke(name: str) -> None:
     setup_django()
     from tandem.ingest.services import source_revoke
 
-    source_revoke(source=_get(name))
+    source_revoke(acting_user=None, source=_get(name))
     console.print(f"Revoked the write key of {escape(name)}.")
 
 

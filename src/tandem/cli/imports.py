@@ -167,6 +167,7 @@ def run_import(
         mapping = load_mapping(pairs=maps, map_file=map_file)
         with RichProgress(enabled=not as_json and err_console.is_terminal) as progress:
             report = import_file(
+                acting_user=None,
                 entity=entity,
                 path=file,
                 mapping=mapping,

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
             job_enqueue(name="playbooks.daily", payload={"day": day.isoformat()}, key=f"daily:{day}")
             console.print(f"queued the daily run for {day}")
             return
-        report = rules_evaluate(today=day)
+        report = rules_evaluate(acting_user=None, today=day)
         for outcome in report.rules:
             note = f" ({outcome.unavailable})" if outcome.unavailable else ""
             console.print(f"rule {outcome.rule_id}: {outcome.matched} match, {outcome.opened} opened{note}")

@@ -190,7 +190,7 @@ def renewals_open_command(
     setup_django()
     from tandem.opportunities.services import renewals_open_due
 
-    created = renewals_open_due(today=_date(today, "--today") if today else None)
+    created = renewals_open_due(acting_user=None, today=_date(today, "--today") if today else None)
     console.print(f"Opened {len(created)} renewal opportunities.")
 
 

@@ -53,6 +53,9 @@ def _max_params() -> int:
     return connection.features.max_query_params or 65535
 
 
+max_query_params = _max_params
+
+
 def table_columns(model: type[models.Model], field_names: Sequence[str]) -> list[str]:
     return [column_name(model, name) for name in field_names]
 

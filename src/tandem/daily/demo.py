@@ -33,4 +33,4 @@ class _Advance:
 def demo_step(ctx: DemoContext) -> None:
     """Registered in tandem.demo.pipeline.POST_BUILD_STEPS after the history, renewal and rule steps."""
     advance = ctx.phases.start("Daily pipeline for today", len(DailyStep))
-    daily_pipeline_run(today=ctx.today, observer=_Advance(advance))
+    daily_pipeline_run(acting_user=None, today=ctx.today, observer=_Advance(advance))

@@ -31,6 +31,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tandem.audit.context import write_service
 from tandem.daily.models import DailyRun, DailyRunStep, DailyStep
 from tandem.health.services import HealthRunResult, health_refresh
 from tandem.jobs.worker import checkpoint
@@ -105,22 +106,33 @@ class _Step(Generic[R]):
 
     name: DailyStep
     result_type: type[R]
-    run: Callable[[dt.date], R]
+    run: Callable[[dt.date, User | None], R]  # (today, acting user)
     one_transaction: bool
 
 
-def _renewals(today: dt.date) -> RenewalsOpened:
-    return RenewalsOpened(opened=len(renewals_open_due(today=today)))
+def _renewals(today: dt.date, acting_user: User | None) -> RenewalsOpened:
+    return RenewalsOpened(opened=len(renewals_open_due(acting_user=acting_user, today=today)))
 
 
+# Metrics, health, risk and digests write computed tables only (not audited), so they take no actor.
 STEPS: list[_Step[Any]] = [
-    _Step(DailyStep.METRICS, ComputeResult, lambda today: metrics_refresh(today=today), one_transaction=False),
-    _Step(DailyStep.HEALTH, HealthRunResult, lambda today: health_refresh(today=today), one_transaction=True),
-    _Step(DailyStep.RISK, RiskRefreshResult, lambda today: risk_refresh(today=today), one_transaction=True),
+    _Step(DailyStep.METRICS, ComputeResult, lambda today, _u: metrics_refresh(today=today), one_transaction=False),
+    _Step(DailyStep.HEALTH, HealthRunResult, lambda today, _u: health_refresh(today=today), one_transaction=True),
+    _Step(DailyStep.RISK, RiskRefreshResult, lambda today, _u: risk_refresh(today=today), one_transaction=True),
     _Step(DailyStep.RENEWALS, RenewalsOpened, _renewals, one_transaction=True),
-    _Step(DailyStep.RULES, EvaluationReport, lambda today: rules_evaluate(today=today), one_transaction=False),
-    _Step(DailyStep.CTAS, CtaAdvanceResult, lambda today: ctas_advance(today=today), one_transaction=True),
-    _Step(DailyStep.DIGESTS, DigestsQueued, lambda today: digests_enqueue(day=today), one_transaction=True),
+    _Step(
+        DailyStep.RULES,
+        EvaluationReport,
+        lambda today, user: rules_evaluate(acting_user=user, today=today),
+        one_transaction=False,
+    ),
+    _Step(
+        DailyStep.CTAS,
+        CtaAdvanceResult,
+        lambda today, user: ctas_advance(acting_user=user, today=today),
+        one_transaction=True,
+    ),
+    _Step(DailyStep.DIGESTS, DigestsQueued, lambda today, _u: digests_enqueue(day=today), one_transaction=True),
 ]
 
 
@@ -129,10 +141,11 @@ def daily_run_key(day: dt.date) -> str:
     return f"daily:{day.isoformat()}"
 
 
+@write_service(atomic=False)  # each step commits on its own, so a killed run resumes at its step
 def daily_pipeline_run(
     *,
+    acting_user: User | None,
     today: dt.date,
-    acting_user: User | None = None,
     run_key: str | None = None,
     observer: PipelineObserver | None = None,
 ) -> DailyPipelineResult:
@@ -156,7 +169,7 @@ def daily_pipeline_run(
                 step.name, _decode(step.result_type, record.result), record.seconds, resumed=True
             )
         else:
-            outcome = _run_step(run=run, step=step, today=today)
+            outcome = _run_step(run=run, step=step, today=today, acting_user=acting_user)
             checkpoint(f"daily.after:{step.name}")
         outcomes[step.name.value] = outcome
         if observer is not None:
@@ -178,10 +191,10 @@ def _run_for(*, today: dt.date, run_key: str | None, acting_user: User | None) -
     return run
 
 
-def _run_step(*, run: DailyRun, step: _Step[R], today: dt.date) -> StepRun[R]:
+def _run_step(*, run: DailyRun, step: _Step[R], today: dt.date, acting_user: User | None) -> StepRun[R]:
     started = time.monotonic()
     with transaction.atomic() if step.one_transaction else contextlib.nullcontext():
-        result = step.run(today)
+        result = step.run(today, acting_user)
         seconds = time.monotonic() - started
         _record(run=run, step=step.name, result=result, seconds=seconds)
     return StepRun(step.name, result, seconds)

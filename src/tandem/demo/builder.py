@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem import config
+from tandem.audit.context import audit_context
+from tandem.audit.models import AuditVia
 from tandem.core.errors import DomainError, FieldError
 from tandem.demo import writer
 from tandem.demo.generator import build_plan
@@ -103,7 +105,33 @@ def build_demo(
 
     ``scale`` multiplies the number of usage events (tests use a small one). ``post_build_steps``
     defaults to every step registered in tandem.demo.pipeline; ``[]`` builds the raw company only.
+    Everything it writes is recorded in the audit history as via "system" (the rules it runs as
+    via "rule"), without an actor.
     """
+    with audit_context(via=AuditVia.SYSTEM, actor=None):
+        return _build(
+            seed=seed,
+            accounts=accounts,
+            today=today,
+            scale=scale,
+            force=force,
+            phases=phases,
+            home=home,
+            post_build_steps=post_build_steps,
+        )
+
+
+def _build(
+    *,
+    seed: int,
+    accounts: int,
+    today: dt.date | None,
+    scale: float,
+    force: bool,
+    phases: Phases | None,
+    home: Path | None,
+    post_build_steps: list[str] | None,
+) -> DemoResult:
     started = time.monotonic()
     phases = phases or SilentPhases()
     today = today or timezone.localdate()

@@ -2,6 +2,8 @@
 
 Nothing here calls a per-row service: rows are built in memory and inserted with bulk_create
 (one transaction, opened by the builder), which is what keeps the default demo under a minute.
+Each bulk insert records its rows' creation entries in the audit history (via "system", the
+builder's path); the links between interactions and their people are not itemised.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +22,7 @@ from django.db import connection
 from django.db.models import Model, QuerySet
 
 from tandem.accounts.models import Account, Contact, ContactRole
+from tandem.audit.services import audit_rows_written
 from tandem.demo.catalog import (
     DEMO_PASSWORD,
     EXTERNAL_ID_PREFIX,
@@ -46,11 +49,19 @@ def _noop(_n: int) -> None:
     return None
 
 
-def _insert(model: type[M], rows: list[M], advance: Advance) -> None:
-    """bulk_create in batches, reporting progress per batch."""
+def _insert(
+    model: type[M],
+    rows: list[M],
+    advance: Advance,
+    *,
+    describe: Callable[[Any], str] | None = None,
+    account: Callable[[Any], int | None] | None = None,
+) -> None:
+    """bulk_create in batches with their audit entries, reporting progress per batch."""
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
         model._default_manager.bulk_create(batch, batch_size=BATCH)
+        audit_rows_written(model=model, created=batch, describe=describe, account=account)
         advance(len(batch))
 
 
@@ -135,6 +146,7 @@ def write_team() -> dict[str, User]:
     users: dict[str, User] = {}
     for member in TEAM:
         users[member.username] = user_create(
+            acting_user=None,
             username=member.username,
             password=None,
             email=f"{member.username}@{USER_EMAIL_DOMAIN}",
@@ -162,7 +174,10 @@ def write_rates(plan: DemoPlan, *, keep_existing: bool) -> int:
         for currency, history in plan.rates.items()
         for valid_from, rate in history
     ]
-    ExchangeRate.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=keep_existing)
+    if keep_existing:  # the rates already there are kept (the builder's transaction holds the write lock)
+        stored = set(ExchangeRate.objects.filter(currency__in=plan.rates).values_list("currency", "valid_from"))
+        rows = [r for r in rows if (r.currency, r.valid_from) not in stored]
+    _insert(ExchangeRate, rows, _noop)
     return len(rows)
 
 
@@ -201,6 +216,7 @@ def write_accounts(
             row.parent_id = int(account_ids[a.parent_index])
             children.append(row)
     Account.objects.bulk_update(children, ["parent"], batch_size=BATCH)
+    audit_rows_written(model=Account, updated=[({"parent_id": None}, row) for row in children], fields=["parent_id"])
 
     contacts: list[Contact] = []
     for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True):
@@ -231,6 +247,13 @@ def write_accounts(
         contact_ids.append(ids)
         position += len(ordered)
     ContactRole.objects.bulk_create(roles, batch_size=BATCH)
+    account_of = {c.pk: c.account_id for c in contacts}
+    audit_rows_written(
+        model=ContactRole,
+        created=roles,
+        describe=lambda r: f"{r.contact_id}: {r.get_role_display()}",
+        account=lambda r: account_of[r.contact_id],
+    )
     return account_ids, contact_ids
 
 
@@ -267,13 +290,14 @@ def write_subscriptions(
             sub.mrr, sub.arr = subscription_totals(subscription=sub, items=items)
             subs.append(sub)
             lines.append(items)
-    _insert(Subscription, subs, advance)
+    _insert(Subscription, subs, advance, describe=lambda s: s.external_id)
     items = []
     for sub, sub_items in zip(subs, lines, strict=True):
         for item in sub_items:
             item.subscription = sub
             items.append(item)
     SubscriptionItem.objects.bulk_create(items, batch_size=BATCH)
+    audit_rows_written(model=SubscriptionItem, created=items)
     return len(subs)
 
 

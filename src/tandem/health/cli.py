@@ -75,7 +75,7 @@ def score(
     from tandem.health.services import health_score_dates, health_update_current, scorecards_install_defaults
     from tandem.metrics.selectors import metric_snapshot_dates
 
-    scorecards_install_defaults()
+    scorecards_install_defaults(acting_user=None)
     dates = metric_snapshot_dates()
     result = health_score_dates(dates=dates if all_dates else dates[-1:])
     health_update_current()

@@ -33,9 +33,9 @@ def demo_step(ctx: DemoContext) -> None:
     from tandem.metrics.services import metrics_compute, metrics_install_defaults, metrics_suggest
     from tandem.risk.services import risk_train
 
-    metrics_install_defaults()
-    metrics_suggest()
-    scorecards_install_defaults()
+    metrics_install_defaults(acting_user=None)
+    metrics_suggest(acting_user=None)
+    scorecards_install_defaults(acting_user=None)
     # A rebuild replaces the company: old snapshots describe accounts that no longer exist.
     store.delete_snapshots("metrics")
     store.delete_snapshots("health")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
 
+from tandem.audit.context import write_service
 from tandem.core import bulk
 from tandem.core.errors import DomainError, FieldError
 from tandem.health import backtest as bt
@@ -24,6 +25,9 @@ from tandem.health.scoring import MeasureSpec, ScorecardSpec, ScoreResult, reaso
 from tandem.metrics import store
 from tandem.metrics.models import MetricDefinition
 from tandem.metrics.selectors import metric_history_frame, metric_snapshot_dates
+
+if TYPE_CHECKING:
+    from tandem.users.models import User
 
 KIND = "health"
 
@@ -65,8 +69,8 @@ def scorecard_spec(scorecard: Scorecard) -> ScorecardSpec:
     )
 
 
-@transaction.atomic
-def scorecards_install_defaults() -> list[Scorecard]:
+@write_service
+def scorecards_install_defaults(*, acting_user: User | None) -> list[Scorecard]:
     """'Overall health' (primary) from the generic metrics and 'Adoption' from per-event per-seat
     metrics, when they do not exist yet; measures whose metric is missing are left out."""
     metrics = {m.key: m for m in MetricDefinition.objects.filter(is_active=True)}
@@ -361,8 +365,8 @@ def health_preview(*, spec: ScorecardSpec, as_of: dt.date | None = None) -> dict
     return {"scores": result.score, "bands": result.band.value_counts().to_dict(), "as_of": day}
 
 
-@transaction.atomic
-def scorecard_update(*, scorecard: Scorecard, spec: ScorecardSpec) -> Scorecard:
+@write_service
+def scorecard_update(*, acting_user: User | None, scorecard: Scorecard, spec: ScorecardSpec) -> Scorecard:
     """Save an edited scorecard, then score it on the latest snapshot. Stored history is kept:
     earlier dates keep the scores the previous version gave."""
     scorecard.good_threshold = spec.good_threshold

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from tandem.access.scoping import AccessDenied, Action, ensure, ensure_model, re
 from tandem.access.shortcuts import ensure_company_figures, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.health import charts
 from tandem.health.forms import spec_from_form
 from tandem.health.models import AccountHealth, Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScoringMethod
@@ -32,7 +33,7 @@ def _hist(scores: list[float]) -> list[int]:
     return counts
 
 
-def _sees_company_figures(request: HttpRequest) -> bool:
+def _sees_company_figures(request: AuthenticatedHttpRequest) -> bool:
     try:
         ensure_company_figures(request.user)
     except AccessDenied:
@@ -42,7 +43,7 @@ def _sees_company_figures(request: HttpRequest) -> bool:
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def portfolio(request: HttpRequest) -> HttpResponse:
+def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
     from tandem.accounts.models import Tier
     from tandem.risk.selectors import account_risk_current  # noqa: F401 - the interface other apps use
     from tandem.risk.services import arr_at_risk, risk_report
@@ -83,7 +84,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_section(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     """Health scores, history and churn risk of one account (loaded into the account page by htmx)."""
     from tandem.risk.models import AccountRisk
 
@@ -97,7 +98,7 @@ def account_section(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def metric_list(request: HttpRequest) -> HttpResponse:
+def metric_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     from tandem.metrics.models import MetricDefinition
     from tandem.metrics.selectors import metric_snapshot_dates
 
@@ -114,13 +115,13 @@ def metric_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("accounts.change_account", raise_exception=True)
 @require_POST
-def metric_suggest(request: HttpRequest) -> HttpResponse:
+def metric_suggest(request: AuthenticatedHttpRequest) -> HttpResponse:
     from tandem.metrics.models import MetricDefinition
     from tandem.metrics.services import metrics_install_defaults, metrics_suggest
 
     ensure_model(request.user, Action.CHANGE, MetricDefinition)  # metric definitions are configuration
-    metrics_install_defaults()
-    added = metrics_suggest()
+    metrics_install_defaults(acting_user=request.user)
+    added = metrics_suggest(acting_user=request.user)
     messages.success(request, _("Added %(n)d metrics from the event names in the event store.") % {"n": len(added)})
     return redirect("health:metrics")
 
@@ -136,7 +137,7 @@ def _editor_context(card: Scorecard) -> dict:
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def scorecard_edit(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+def scorecard_edit(request: AuthenticatedHttpRequest, scorecard_id: int) -> HttpResponse:
     card = get_object_or_404(Scorecard, pk=scorecard_id)
     context = _editor_context(card)
     if request.method == "POST":
@@ -144,7 +145,7 @@ def scorecard_edit(request: HttpRequest, scorecard_id: int) -> HttpResponse:
         ids = [m.pk for m in context["measures"]]
         try:
             spec = spec_from_form(scorecard_spec(card), ids, request.POST)
-            scorecard_update(scorecard=card, spec=spec)
+            scorecard_update(acting_user=request.user, scorecard=card, spec=spec)
         except DomainError as exc:
             context["errors"] = exc.errors
             return render(request, "health/scorecard.html", context, status=400)
@@ -158,7 +159,7 @@ def scorecard_edit(request: HttpRequest, scorecard_id: int) -> HttpResponse:
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 @require_POST
-def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+def scorecard_preview(request: AuthenticatedHttpRequest, scorecard_id: int) -> HttpResponse:
     """What an edit would do, before saving: band counts now vs edited, and both backtests."""
     card = get_object_or_404(Scorecard, pk=scorecard_id)
     ids = list(card.measures.order_by("group", "id").values_list("pk", flat=True))
@@ -188,7 +189,7 @@ def scorecard_preview(request: HttpRequest, scorecard_id: int) -> HttpResponse:
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
-def scorecard_backtest(request: HttpRequest, scorecard_id: int) -> HttpResponse:
+def scorecard_backtest(request: AuthenticatedHttpRequest, scorecard_id: int) -> HttpResponse:
     card = get_object_or_404(Scorecard, pk=scorecard_id)
     horizon = int(request.GET.get("horizon", 90)) if request.GET.get("horizon", "90").isdigit() else 90
     context: dict[str, Any] = {"card": card, "horizon": horizon, "as_of": request.GET.get("as_of", "").strip()}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tandem.audit.context import audit_context, write_service
+from tandem.audit.models import AuditVia
 from tandem.core.errors import DomainError
 from tandem.imports.entities import ENTITIES
 from tandem.imports.entities.base import Context, Entity, Plan, Row
@@ -15,6 +18,9 @@ from tandem.imports.mapping import ColumnMap, resolve_columns
 from tandem.imports.progress import NoProgress, Progress
 from tandem.imports.readers import Table, read_table
 from tandem.imports.report import ImportReport, ImportUsageError, RowError
+
+if TYPE_CHECKING:
+    from tandem.users.models import User
 
 
 class _Abort(Exception):
@@ -24,8 +30,10 @@ class _Abort(Exception):
         self.error = error
 
 
+@write_service(atomic=False)  # the file is read and parsed outside the transaction of the writes
 def import_file(
     *,
+    acting_user: User | None,
     entity: str,
     path: Path,
     mapping: dict[str, str] | None = None,
@@ -40,7 +48,8 @@ def import_file(
     """Validate every row, then write all valid rows in one transaction.
 
     Nothing is written when a row is invalid unless ``skip_invalid``; nothing at all with
-    ``dry_run``. Raises ImportUsageError when the file cannot be imported at all.
+    ``dry_run``. Raises ImportUsageError when the file cannot be imported at all. Every row
+    written is recorded in the audit history as via "import", as ``acting_user``'s when given.
     """
     spec = ENTITIES.get(entity)
     if spec is None:
@@ -72,7 +81,7 @@ def import_file(
         else:
             # One transaction around validation and writes: lookups cannot go stale in between,
             # and a failure late in the writes (a missing exchange rate) undoes every write.
-            with transaction.atomic():
+            with transaction.atomic(), audit_context(via=AuditVia.IMPORT):
                 plan = spec.plan(rows, ctx)
                 _fill_report(report, plan, rows, table, skip_invalid)
                 if report.errors and not skip_invalid:

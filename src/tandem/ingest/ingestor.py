@@ -38,6 +38,8 @@ import pyarrow as pa
 from django.db import close_old_connections, transaction
 
 from tandem.accounts.models import Account
+from tandem.audit.context import audit_context
+from tandem.audit.models import AuditVia
 from tandem.imports.entities.base import fetch_in_chunks
 from tandem.ingest.inbox import Inbox, InboxRow
 from tandem.ingest.models import PendingEvent, TrackedUser
@@ -139,16 +141,25 @@ def _drain_step(store: EventStore, inbox: Inbox, limit: int) -> DrainResult:
 
 
 def _apply_people(rows: list[InboxRow]) -> bool:
-    """Apply group and identify calls in arrival order; return whether there were any."""
+    """Apply group and identify calls in arrival order; return whether there were any.
+
+    The accounts and contacts they create or change are recorded as via "api" with the source
+    whose write key sent the call (the tracking API authenticates sources, not users).
+    """
     seen = False
     for row in rows:
-        for m in row.messages:
-            if m["type"] == "group":
-                seen = True
-                account_upsert_from_group(group_id=m["groupId"], traits=m["traits"], user_id=m["userId"])
-            elif m["type"] == "identify" and m["userId"]:
-                seen = True
-                contact_upsert_from_identify(user_id=m["userId"], traits=m["traits"], group_id=m["groupId"])
+        with audit_context(via=AuditVia.API, extra={"source_id": row.source_id}):
+            for m in row.messages:
+                if m["type"] == "group":
+                    seen = True
+                    account_upsert_from_group(
+                        acting_user=None, group_id=m["groupId"], traits=m["traits"], user_id=m["userId"]
+                    )
+                elif m["type"] == "identify" and m["userId"]:
+                    seen = True
+                    contact_upsert_from_identify(
+                        acting_user=None, user_id=m["userId"], traits=m["traits"], group_id=m["groupId"]
+                    )
     return seen
 
 

@@ -7,7 +7,7 @@ import re
 import secrets
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -17,8 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account, Contact, Tier
+from tandem.audit.context import write_service
 from tandem.core.errors import DomainError, FieldError
 from tandem.ingest.models import Rejection, Source, TrackedUser
+
+if TYPE_CHECKING:
+    from tandem.users.models import User
 
 KEY_PREFIX = "tdmw_"
 REJECTIONS_KEPT = 50
@@ -32,7 +36,8 @@ def _new_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(24)
 
 
-def source_create(*, name: str) -> tuple[Source, str]:
+@write_service
+def source_create(*, acting_user: User | None, name: str) -> tuple[Source, str]:
     """Create a source and return it with its write key (shown once; only a hash is stored)."""
     name = name.strip()
     if not name:
@@ -50,7 +55,8 @@ def source_create(*, name: str) -> tuple[Source, str]:
     return source, key
 
 
-def source_rotate(*, source: Source) -> str:
+@write_service
+def source_rotate(*, acting_user: User | None, source: Source) -> str:
     """Give the source a new write key; the old one stops working at once. Reactivates a revoked source."""
     key = _new_key()
     source.key_prefix, source.key_hash, source.revoked_at = key[:12], _hash(key), None
@@ -60,7 +66,8 @@ def source_rotate(*, source: Source) -> str:
     return key
 
 
-def source_revoke(*, source: Source) -> Source:
+@write_service
+def source_revoke(*, acting_user: User | None, source: Source) -> Source:
     """Stop accepting the source's write key; its stored events stay."""
     if source.revoked_at is None:
         source.revoked_at = timezone.now()
@@ -165,8 +172,10 @@ def _domain(value: str) -> str:
     return value.split("/", 1)[0].removeprefix("www.")[:253]
 
 
-@transaction.atomic
-def account_upsert_from_group(*, group_id: str, traits: dict[str, Any], user_id: str | None) -> Account:
+@write_service
+def account_upsert_from_group(
+    *, acting_user: User | None, group_id: str, traits: dict[str, Any], user_id: str | None
+) -> Account:
     """Create or update the account whose external_id is ``group_id`` and attach the user to it."""
     account = Account.objects.select_for_update().filter(external_id=group_id).first()
     changes: dict[str, Any] = {}
@@ -199,8 +208,10 @@ def account_upsert_from_group(*, group_id: str, traits: dict[str, Any], user_id:
     return account
 
 
-@transaction.atomic
-def contact_upsert_from_identify(*, user_id: str, traits: dict[str, Any], group_id: str | None) -> TrackedUser:
+@write_service
+def contact_upsert_from_identify(
+    *, acting_user: User | None, user_id: str, traits: dict[str, Any], group_id: str | None
+) -> TrackedUser:
     """Remember the user's traits; create or update its contact once its account is known."""
     tracked, _created = TrackedUser.objects.select_for_update().get_or_create(user_id=user_id)
     tracked.traits = {**tracked.traits, **{k: v for k, v in traits.items() if v is not None}}

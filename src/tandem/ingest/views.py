@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.core.errors import DomainError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.ingest import selectors
 from tandem.ingest.models import Source
 from tandem.ingest.services import source_create, source_revoke, source_rotate
@@ -20,7 +21,7 @@ from tandem.ingest.tracking import tracking_response
 
 
 @csrf_exempt
-def track_call(request: HttpRequest, call_type: str) -> HttpResponse:
+def track_call(request: AuthenticatedHttpRequest, call_type: str) -> HttpResponse:
     """POST /v1/{identify,group,track,page,screen,batch,import}: Segment's HTTP Tracking API.
 
     ``tandem serve`` answers these paths before Django (tandem.ingest.wsgi); this view serves them
@@ -39,14 +40,14 @@ def track_call(request: HttpRequest, call_type: str) -> HttpResponse:
     return response
 
 
-def _may_manage(request: HttpRequest) -> bool:
+def _may_manage(request: AuthenticatedHttpRequest) -> bool:
     return selectors.user_may_manage_sources(user=request.user)
 
 
 @never_cache  # shows a new write key once
 @login_required
 @require_http_methods(["GET", "POST"])
-def source_list(request: HttpRequest) -> HttpResponse:
+def source_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Sources with their counters; admins and CS managers create one (its key is shown once)."""
     new_key: str | None = None
     new_source: Source | None = None
@@ -56,7 +57,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
         if not _may_manage(request):
             raise PermissionDenied
         try:
-            new_source, new_key = source_create(name=request.POST.get("name", ""))
+            new_source, new_key = source_create(acting_user=request.user, name=request.POST.get("name", ""))
         except DomainError as exc:
             error, status = exc.message, 400
     context = {
@@ -73,11 +74,11 @@ def source_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
-def source_rotate_view(request: HttpRequest, source_id: int) -> HttpResponse:
+def source_rotate_view(request: AuthenticatedHttpRequest, source_id: int) -> HttpResponse:
     if not _may_manage(request):
         raise PermissionDenied
     source = get_object_or_404(Source, pk=source_id)
-    key = source_rotate(source=source)
+    key = source_rotate(acting_user=request.user, source=source)
     context = {
         "overview": selectors.sources_overview(),
         "may_manage": True,
@@ -90,15 +91,15 @@ def source_rotate_view(request: HttpRequest, source_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def source_revoke_view(request: HttpRequest, source_id: int) -> HttpResponse:
+def source_revoke_view(request: AuthenticatedHttpRequest, source_id: int) -> HttpResponse:
     if not _may_manage(request):
         raise PermissionDenied
-    source = source_revoke(source=get_object_or_404(Source, pk=source_id))
+    source = source_revoke(acting_user=request.user, source=get_object_or_404(Source, pk=source_id))
     messages.success(request, _("The write key of %(name)s was revoked.") % {"name": source.name})
     return redirect("ingest:sources")
 
 
 @login_required
-def event_catalog(request: HttpRequest) -> HttpResponse:
+def event_catalog(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every event name and property key that has arrived, with first/last seen and volume."""
     return render(request, "ingest/events.html", {"catalog": selectors.event_catalog()})

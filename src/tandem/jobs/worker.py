@@ -84,10 +84,15 @@ def run_one(*, worker: str) -> str | None:
     job = job_claim(worker=worker)
     if job is None:
         return None
+    from tandem.audit.context import audit_context
+    from tandem.audit.models import AuditVia
+
     heartbeat = _Heartbeat(job.pk, worker)
     heartbeat.start()
     try:
-        job_function(job.name)(**job.payload)
+        # What a job changes is recorded as via "job" (the rules it runs narrow that to "rule").
+        with audit_context(via=AuditVia.JOB):
+            job_function(job.name)(**job.payload)
     except JobDeferred as deferred:
         log.info("job %s #%s deferred %ss: %s", job.name, job.pk, deferred.seconds, deferred.reason)
         job_defer(job_id=job.pk, worker=worker, seconds=deferred.seconds, reason=deferred.reason)

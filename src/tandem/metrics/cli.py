@@ -44,7 +44,7 @@ def load(file: Path) -> None:
     if not file.exists():
         fail(f"no such file: {file}", code=2)
     try:
-        created, updated = metrics_load_yaml(text=file.read_text())
+        created, updated = metrics_load_yaml(acting_user=None, text=file.read_text())
     except DomainError as exc:
         fail(f"{exc}: {'; '.join(e.message for e in exc.errors)}", code=2)
         return
@@ -62,8 +62,8 @@ def suggest(
     from tandem.metrics.services import metrics_install_defaults, metrics_suggest
 
     if not dry_run:
-        metrics_install_defaults()
-    new = metrics_suggest(apply=not dry_run)
+        metrics_install_defaults(acting_user=None)
+    new = metrics_suggest(acting_user=None, apply=not dry_run)
     for item in new:
         console.print(f"  {item['key']:<34} {item['kind']:<16} {item['name']}")
     console.print(f"{'Would add' if dry_run else 'Added'} {len(new)} metrics.")
@@ -136,7 +136,7 @@ def refresh(
 
     printer = PipelinePrinter(console)
     try:
-        result = daily_pipeline_run(today=day or timezone.localdate(), observer=printer)
+        result = daily_pipeline_run(acting_user=None, today=day or timezone.localdate(), observer=printer)
     except DomainError as exc:
         printer.close()
         fail(printer.failed(exc), code=2)

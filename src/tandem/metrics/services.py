@@ -8,18 +8,22 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection, transaction
 from django.utils import timezone
 
+from tandem.audit.context import write_service
 from tandem.core import bulk
 from tandem.core.errors import DomainError, FieldError
 from tandem.metrics import defaults, store
 from tandem.metrics.engine import MetricDefinitionError, MetricSpec, Sources, compute_metrics, validate_specs
 from tandem.metrics.models import MetricDefinition, MetricValue
+
+if TYPE_CHECKING:
+    from tandem.users.models import User
 
 log = logging.getLogger(__name__)
 KIND = "metrics"
@@ -43,8 +47,8 @@ def active_specs() -> list[MetricSpec]:
     return [metric_spec(d) for d in MetricDefinition.objects.filter(is_active=True).order_by("key")]
 
 
-@transaction.atomic
-def metric_definitions_upsert(*, items: Iterable[dict[str, Any]]) -> tuple[int, int]:
+@write_service
+def metric_definitions_upsert(*, acting_user: User | None, items: Iterable[dict[str, Any]]) -> tuple[int, int]:
     """Create or update definitions by key; refuses the whole set if any reference is broken."""
     items = list(items)
     existing = {d.key: d for d in MetricDefinition.objects.all()}
@@ -76,25 +80,30 @@ def metric_definitions_upsert(*, items: Iterable[dict[str, Any]]) -> tuple[int, 
     return created, updated
 
 
-def metrics_load_yaml(*, text: str) -> tuple[int, int]:
+@write_service
+def metrics_load_yaml(*, acting_user: User | None, text: str) -> tuple[int, int]:
     """Load definitions from YAML (``tandem metrics load FILE``)."""
     try:
         items = defaults.parse_yaml(text)
     except ValueError as exc:
         raise DomainError(str(exc), [FieldError("file", str(exc))]) from exc
-    return metric_definitions_upsert(items=items)
+    return metric_definitions_upsert(acting_user=acting_user, items=items)
 
 
-def metrics_install_defaults() -> tuple[int, int]:
+@write_service
+def metrics_install_defaults(*, acting_user: User | None) -> tuple[int, int]:
     """The shipped generic set (names no event, so it works on any company)."""
-    return metric_definitions_upsert(items=[m for m in defaults.DEFAULT_METRICS if not _exists(m["key"])])
+    return metric_definitions_upsert(
+        acting_user=acting_user, items=[m for m in defaults.DEFAULT_METRICS if not _exists(m["key"])]
+    )
 
 
 def _exists(key: str) -> bool:
     return MetricDefinition.objects.filter(key=key).exists()
 
 
-def metrics_suggest(*, apply: bool = True) -> list[dict[str, Any]]:
+@write_service
+def metrics_suggest(*, acting_user: User | None, apply: bool = True) -> list[dict[str, Any]]:
     """A starter set from the event names in the store (per-event counts, users, change, per seat).
 
     Existing definitions with the same key are left as they are.
@@ -109,7 +118,7 @@ def metrics_suggest(*, apply: bool = True) -> list[dict[str, Any]]:
     suggested = defaults.suggest_from_events([(r["event"], int(r["n"])) for r in volumes])
     new = [m for m in suggested if not _exists(m["key"])]
     if apply and new:
-        metric_definitions_upsert(items=new)
+        metric_definitions_upsert(acting_user=acting_user, items=new)
     return new
 
 

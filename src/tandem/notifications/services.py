@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from tandem.audit.context import write_service
 from tandem.core.bulk import db_value, insert_rows
 from tandem.jobs.services import job_enqueue_many
 from tandem.notifications.delivery import post_webhook, send_mail_smtp, smtp_configured
@@ -151,8 +152,11 @@ def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:
     return qs.update(read_at=timezone.now())
 
 
-def preference_update(*, user: User, email: bool, slack_webhook_url: str, daily_digest: bool) -> NotificationPreference:
-    """Save a user's delivery preferences."""
+@write_service
+def preference_update(
+    *, acting_user: User | None, user: User, email: bool, slack_webhook_url: str, daily_digest: bool
+) -> NotificationPreference:
+    """Save a user's delivery preferences (``user``'s, changed by ``acting_user``)."""
     from tandem.core.services import model_save, model_validate
 
     pref, _created = NotificationPreference.objects.get_or_create(user=user)

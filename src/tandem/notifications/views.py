@@ -71,7 +71,8 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreferenceForm(request.POST)
     if form.is_valid():
         try:
-            preference_update(user=request.user, **form.cleaned_data)
+            preference_update(acting_user=request.user, user=request.user, **form.cleaned_data)
+            messages.success(request, _("Preferences saved."))
         except DomainError as exc:
             for error in exc.errors:
                 form.add_error(error.field if error.field in form.fields else None, error.message)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from django.db import transaction
 
+from tandem.audit.services import audit_rows_written
 from tandem.core.money import to_cents
 from tandem.opportunities.models import (
     EXPANSION_KINDS,
@@ -71,7 +72,7 @@ def build_demo_opportunities(ctx: DemoContext) -> None:
     rng = np.random.default_rng([ctx.seed, 6])
     today = ctx.today
     with transaction.atomic():
-        churn_reasons_ensure_defaults()
+        churn_reasons_ensure_defaults(acting_user=None)
         Opportunity.objects.filter(account__external_id__startswith=DEMO_PREFIX).delete()
         rates = _Rates()
         reasons = list(ChurnReason.objects.filter(is_active=True).order_by("code"))
@@ -129,6 +130,7 @@ def build_demo_opportunities(ctx: DemoContext) -> None:
                     opportunity.churn_reason = reasons[int(rng.integers(0, len(reasons)))]
                 closed.append(opportunity)
         Opportunity.objects.bulk_create(closed, batch_size=2000)
+        audit_rows_written(model=Opportunity, created=closed)
 
         _expansion_pipeline(rng, today)
         _quotas(today, rates, terms)
@@ -147,13 +149,20 @@ def relabel_open_renewals(ctx: DemoContext) -> None:
         forecast_category=ForecastCategory.BEST_CASE,
     ).order_by("id")
     relabel = []
+    stored: list[dict[str, object]] = []
     for opportunity in opened:
         if rng.random() < 0.25:
+            stored.append({f: getattr(opportunity, f) for f in ("forecast_category", "probability", "stage")})
             opportunity.forecast_category = ForecastCategory.PIPELINE
             opportunity.probability = RENEWAL_PROBABILITY[ForecastCategory.PIPELINE]
             opportunity.stage = Stage.QUALIFY
             relabel.append(opportunity)
     Opportunity.objects.bulk_update(relabel, ["forecast_category", "probability", "stage"])
+    audit_rows_written(
+        model=Opportunity,
+        updated=list(zip(stored, relabel, strict=True)),
+        fields=["forecast_category", "probability", "stage"],
+    )
 
 
 def _expansion_pipeline(rng: np.random.Generator, today: dt.date) -> None:
@@ -203,6 +212,7 @@ def _expansion_pipeline(rng: np.random.Generator, today: dt.date) -> None:
             )
         )
     Opportunity.objects.bulk_create(deals, batch_size=2000)
+    audit_rows_written(model=Opportunity, created=deals)
 
 
 def _quotas(today: dt.date, rates: _Rates, terms: list[Subscription]) -> None:
@@ -238,3 +248,4 @@ def _quotas(today: dt.date, rates: _Rates, terms: list[Subscription]) -> None:
     ]
     Quota.objects.filter(owner_id__in=list(book)).delete()
     Quota.objects.bulk_create(quotas)
+    audit_rows_written(model=Quota, created=quotas, describe=lambda q: f"{q.owner_id} {q.period_start}–{q.period_end}")

@@ -8,11 +8,12 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tandem.audit.context import write_service
+from tandem.audit.services import audit_rows_written
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.money import to_cents
 from tandem.core.services import model_save, model_validate
@@ -57,11 +58,13 @@ DEFAULT_CHURN_REASONS = (
 )
 
 
-def churn_reasons_ensure_defaults() -> int:
+@write_service
+def churn_reasons_ensure_defaults(*, acting_user: User | None) -> int:
     """Create the default churn reasons that are missing. Idempotent; returns how many were added."""
     existing = set(ChurnReason.objects.values_list("code", flat=True))
     missing = [ChurnReason(code=code, name=name) for code, name in DEFAULT_CHURN_REASONS if code not in existing]
     ChurnReason.objects.bulk_create(missing)
+    audit_rows_written(model=ChurnReason, created=missing)
     return len(missing)
 
 
@@ -80,9 +83,10 @@ def _check_expansion_kind(kind: str) -> None:
         )
 
 
-@transaction.atomic
+@write_service
 def opportunity_create(
     *,
+    acting_user: User | None,
     account: Account,
     kind: str,
     amount: Decimal,
@@ -125,8 +129,10 @@ def opportunity_create(
     return opportunity
 
 
-@transaction.atomic
-def opportunity_move_stage(*, opportunity: Opportunity, stage: str, closed_on: dt.date | None = None) -> Opportunity:
+@write_service
+def opportunity_move_stage(
+    *, acting_user: User | None, opportunity: Opportunity, stage: str, closed_on: dt.date | None = None
+) -> Opportunity:
     """Move an expansion opportunity to another stage; closing it stamps ``closed_on``."""
     _check_expansion_kind(opportunity.kind)
     if stage not in Stage.values:
@@ -144,9 +150,9 @@ def opportunity_move_stage(*, opportunity: Opportunity, stage: str, closed_on: d
     return opportunity
 
 
-@transaction.atomic
+@write_service
 def renewal_set_forecast(
-    *, opportunity: Opportunity, forecast_category: str, amount: Decimal | None = None
+    *, acting_user: User | None, opportunity: Opportunity, forecast_category: str, amount: Decimal | None = None
 ) -> Opportunity:
     """Set an open renewal's forecast category (commit, probable, at risk, lost) and expected amount."""
     if not opportunity.is_renewal or not opportunity.is_open:
@@ -176,9 +182,10 @@ def _term_months(term: Subscription) -> int:
     return max((after.year - term.start_date.year) * 12 + after.month - term.start_date.month, 1)
 
 
-@transaction.atomic
+@write_service
 def renewal_close(
     *,
+    acting_user: User | None,
     opportunity: Opportunity,
     churned: bool = False,
     churn_reason: ChurnReason | None = None,
@@ -207,7 +214,9 @@ def renewal_close(
         opportunity.probability = Decimal("0")
         opportunity.amount = Decimal("0")
         if term is not None:
-            subscription_update(subscription=term, data={"auto_renew": False, "renewal_date": None})
+            subscription_update(
+                acting_user=acting_user, subscription=term, data={"auto_renew": False, "renewal_date": None}
+            )
     else:
         if term is None or term.end_date is None:
             raise DomainError(
@@ -221,6 +230,7 @@ def renewal_close(
         start = term.end_date + dt.timedelta(days=1)
         end = _add_months(start, _term_months(term)) - dt.timedelta(days=1)
         new_term = subscription_create(
+            acting_user=acting_user,
             account=term.account,
             start_date=start,
             end_date=end,
@@ -230,7 +240,7 @@ def renewal_close(
             billing_period=term.billing_period,
             auto_renew=term.auto_renew,
         )
-        subscription_update(subscription=term, data={"renewal_date": new_term.renewal_date})
+        subscription_update(acting_user=acting_user, subscription=term, data={"renewal_date": new_term.renewal_date})
         rate = exchange_rates_as_of(on=closed_on).get(new_term.currency, Decimal("1"))
         opportunity.amount = to_cents(new_term.arr * rate)
         if new_term.arr > term.arr:
@@ -292,8 +302,8 @@ def renewal_initial_forecast(*, auto_renew: bool) -> str:
     return ForecastCategory.COMMIT if auto_renew else ForecastCategory.BEST_CASE
 
 
-@transaction.atomic
-def renewals_open_due(*, today: dt.date | None = None) -> list[Opportunity]:
+@write_service
+def renewals_open_due(*, acting_user: User | None, today: dt.date | None = None) -> list[Opportunity]:
     """Open a renewal opportunity for every fixed-term contract within its tier's lead time of ending.
 
     A term qualifies when it is current, has an end date, no later term of the account follows
@@ -334,11 +344,14 @@ def renewals_open_due(*, today: dt.date | None = None) -> list[Opportunity]:
             )
         )
     Opportunity.objects.bulk_create(created, batch_size=2000)
+    audit_rows_written(model=Opportunity, created=created)
     return created
 
 
-@transaction.atomic
-def quota_set(*, owner: User, period_start: dt.date, period_end: dt.date, amount: Decimal) -> Quota:
+@write_service
+def quota_set(
+    *, acting_user: User | None, owner: User, period_start: dt.date, period_end: dt.date, amount: Decimal
+) -> Quota:
     """Set (create or replace) an AM's quota for the period starting on ``period_start``."""
     quota = Quota.objects.filter(owner=owner, period_start=period_start).first() or Quota(
         owner=owner, period_start=period_start

@@ -100,7 +100,7 @@ def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def renewals_open(request: AuthenticatedHttpRequest) -> HttpResponse:
     ensure_model(request.user, Action.CHANGE, RenewalPolicy)  # opens renewals for every account: managers
-    created = renewals_open_due(today=timezone.localdate())
+    created = renewals_open_due(acting_user=request.user, today=timezone.localdate())
     messages.success(request, _("Opened %(n)s renewal opportunities.") % {"n": len(created)})
     return redirect("opportunities:renewals")
 
@@ -140,17 +140,20 @@ def renewal_action(request: AuthenticatedHttpRequest, opportunity_id: int) -> Ht
         if action == "forecast":
             amount = request.POST.get("amount")
             renewal_set_forecast(
+                acting_user=request.user,
                 opportunity=opportunity,
                 forecast_category=request.POST.get("forecast_category", ""),
                 amount=Decimal(amount) if amount else None,
             )
         elif action == "renew":
             renewal_close(
-                opportunity=opportunity, items=renewal_lines_from_form(opportunity=opportunity, data=request.POST)
+                acting_user=request.user,
+                opportunity=opportunity,
+                items=renewal_lines_from_form(opportunity=opportunity, data=request.POST),
             )
         elif action == "churn":
             reason = _by_pk(ChurnReason.objects.all(), request.POST.get("churn_reason"))
-            renewal_close(opportunity=opportunity, churned=True, churn_reason=reason)
+            renewal_close(acting_user=request.user, opportunity=opportunity, churned=True, churn_reason=reason)
         else:
             raise Http404
     except (DomainError, InvalidOperation) as exc:
@@ -184,7 +187,7 @@ def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
 def move_stage(request: AuthenticatedHttpRequest, opportunity_id: int) -> HttpResponse:
     opportunity = get_for_write(Opportunity, user=request.user, pk=opportunity_id, kind__in=EXPANSION_KINDS)
     try:
-        opportunity_move_stage(opportunity=opportunity, stage=request.POST.get("stage", ""))
+        opportunity_move_stage(acting_user=request.user, opportunity=opportunity, stage=request.POST.get("stage", ""))
     except DomainError as exc:
         messages.error(request, str(exc))
     if request.htmx:
@@ -211,6 +214,7 @@ def create(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         with transaction.atomic():
             opportunity = opportunity_create(
+                acting_user=request.user,
                 account=account,
                 kind=request.POST.get("kind", ""),
                 amount=Decimal(request.POST.get("amount") or "x"),
@@ -270,7 +274,13 @@ def quota_save(request: AuthenticatedHttpRequest) -> HttpResponse:
         amount = Decimal(request.POST.get("amount") or "x")
         if owner is None:
             raise ValueError(_("Choose an account manager."))
-        quota_set(owner=owner, period_start=start, period_end=quarter_bounds(start)[1], amount=amount)
+        quota_set(
+            acting_user=request.user,
+            owner=owner,
+            period_start=start,
+            period_end=quarter_bounds(start)[1],
+            amount=amount,
+        )
         messages.success(request, _("Quota saved."))
     except (DomainError, InvalidOperation, ValueError) as exc:
         messages.error(request, str(exc) or _("Invalid quota."))

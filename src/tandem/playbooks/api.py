@@ -4,7 +4,6 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -137,27 +136,27 @@ def _rule_data(payload: RuleIn) -> dict[str, Any]:
 
 
 @router.get("/triggers", response=list[TriggerOut], summary="List the triggers a rule can use")
-def list_triggers(request: HttpRequest) -> list[dict[str, Any]]:
+def list_triggers(request: AuthenticatedHttpRequest) -> list[dict[str, Any]]:
     return [{"key": k, "label": str(s.label), "defaults": s.defaults} for k, s in TRIGGERS.items()]
 
 
 @router.get("/rules", response={200: list[RuleOut], **PROBLEM_RESPONSES}, summary="List rules")
 @paginate(Pagination)
-def list_rules(request: HttpRequest) -> QuerySet[Rule]:
+def list_rules(request: AuthenticatedHttpRequest) -> QuerySet[Rule]:
     require_perm(request, "accounts.view_account")
     return Rule.objects.order_by("name", "id")
 
 
 @router.post("/rules", response={201: RuleOut, **PROBLEM_RESPONSES}, summary="Create a rule")
-def create_rule(request: HttpRequest, payload: RuleIn) -> Status:
+def create_rule(request: AuthenticatedHttpRequest, payload: RuleIn) -> Status:
     ensure_model(request.user, Action.CHANGE, Rule)  # "manages configuration": CS managers and admins
-    return Status(201, services.rule_save(**_rule_data(payload)))
+    return Status(201, services.rule_save(acting_user=request.user, **_rule_data(payload)))
 
 
 @router.post(
     "/rules/preview", response={200: PreviewOut, **PROBLEM_RESPONSES}, summary="Which accounts a rule matches now"
 )
-def preview_rule(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
+def preview_rule(request: AuthenticatedHttpRequest, payload: PreviewIn) -> dict[str, Any]:
     require_perm(request, "accounts.view_account")
     preview = services.rule_preview(
         trigger=payload.trigger, params=payload.params, conditions=payload.conditions, today=timezone.localdate()
@@ -166,13 +165,15 @@ def preview_rule(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
 
 
 @router.put("/rules/{rule_id}", response={200: RuleOut, **PROBLEM_RESPONSES}, summary="Replace a rule")
-def update_rule(request: HttpRequest, rule_id: Id, payload: RuleIn) -> Rule:
-    return services.rule_save(rule=get_for_write(Rule, user=request.user, pk=rule_id), **_rule_data(payload))
+def update_rule(request: AuthenticatedHttpRequest, rule_id: Id, payload: RuleIn) -> Rule:
+    return services.rule_save(
+        acting_user=request.user, rule=get_for_write(Rule, user=request.user, pk=rule_id), **_rule_data(payload)
+    )
 
 
 @router.get("/ctas", response={200: list[CtaOut], **PROBLEM_RESPONSES}, summary="List calls to action")
 @paginate(Pagination)
-def list_ctas(request: HttpRequest, filters: Query[CtaFilter]) -> QuerySet[CallToAction]:
+def list_ctas(request: AuthenticatedHttpRequest, filters: Query[CtaFilter]) -> QuerySet[CallToAction]:
     require_perm(request, "accounts.view_account")
     qs = restrict(CallToAction.objects.all(), user=request.user)
     for name in ("status", "owner", "account"):
@@ -191,4 +192,4 @@ def my_day(request: AuthenticatedHttpRequest) -> list[CallToAction]:
 def close_cta(request: AuthenticatedHttpRequest, cta_id: Id, payload: CloseIn) -> CallToAction:
     require_perm(request, "accounts.change_account")
     cta = get_for_write(CallToAction, user=request.user, pk=cta_id)
-    return services.cta_close(cta=cta, user=request.user, outcome=payload.outcome, reason=payload.reason)
+    return services.cta_close(acting_user=request.user, cta=cta, outcome=payload.outcome, reason=payload.reason)

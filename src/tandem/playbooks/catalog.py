@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-
+from tandem.audit.context import write_service
+from tandem.audit.services import audit_rows_written
 from tandem.playbooks.models import (
     CtaPriority,
     CtaType,
@@ -18,6 +18,9 @@ from tandem.playbooks.models import (
     StepRole,
     WorkPool,
 )
+
+if TYPE_CHECKING:
+    from tandem.users.models import User
 
 T, E, N, W, B = StepKind.TASK, StepKind.EMAIL, StepKind.NOTIFY, StepKind.WAIT, StepKind.BRANCH
 CSM, AM, MGR, OWNER = StepRole.CSM, StepRole.AM, StepRole.CS_MANAGER, StepRole.ACCOUNT_OWNER
@@ -381,8 +384,8 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
 ]
 
 
-@transaction.atomic
-def install_shipped() -> dict[str, int]:
+@write_service
+def install_shipped(*, acting_user: User | None) -> dict[str, int]:
     """Create or update the shipped templates, playbooks, pool and rules (matched by key)."""
     from tandem.users.models import User
 
@@ -397,7 +400,7 @@ def install_shipped() -> dict[str, int]:
             key=key, defaults={"name": name, "cta_type": cta_type, "description": description}
         )
         playbook.steps.all().delete()
-        PlaybookStep.objects.bulk_create(
+        steps_created = PlaybookStep.objects.bulk_create(
             PlaybookStep(
                 playbook=playbook,
                 position=i,
@@ -412,6 +415,7 @@ def install_shipped() -> dict[str, int]:
             )
             for i, (kind, title, role, offset, tpl, auto, cond, skip) in enumerate(steps)
         )
+        audit_rows_written(model=PlaybookStep, created=steps_created)
         playbooks[key] = playbook
     pool, _c = WorkPool.objects.get_or_create(name=POOL, defaults={"strategy": PoolStrategy.LEAST_LOADED})
     pool.members.add(*User.objects.filter(username__in=POOL_MEMBERS))

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 
 from tandem.accounts.models import Account, Contact, LifecycleStage
+from tandem.audit.services import audit_rows_written
 from tandem.playbooks.catalog import install_shipped
 from tandem.success.models import SuccessMilestone
 from tandem.surveys.models import NpsResponse
@@ -100,7 +101,9 @@ def write_demo_signals(*, seed: int, today: dt.date, home: Path) -> tuple[int, i
                     )
                 )
     NpsResponse.objects.bulk_create(nps, batch_size=2000)
+    audit_rows_written(model=NpsResponse, created=nps, describe=lambda r: f"{r.account_id} {r.score}")
     SuccessMilestone.objects.bulk_create(milestones, batch_size=2000)
+    audit_rows_written(model=SuccessMilestone, created=milestones)
     return len(nps), len(milestones)
 
 
@@ -114,5 +117,5 @@ def signals_step(ctx: DemoContext) -> None:
 def demo_step(ctx: DemoContext) -> None:
     """Registered in tandem.demo.pipeline.POST_BUILD_STEPS before the daily pipeline, which evaluates the rules."""
     advance = ctx.phases.start("Playbooks and rules", 1)
-    install_shipped()
+    install_shipped(acting_user=None)
     advance(1)

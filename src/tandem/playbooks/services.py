@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -25,6 +26,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.context import audit_context, write_service
+from tandem.audit.models import AuditVia
+from tandem.audit.services import audit_bulk_created, audit_bulk_update
 from tandem.core.bulk import db_value, insert_rows
 from tandem.core.errors import DomainError, FieldError
 from tandem.jobs.services import job_enqueue, job_enqueue_many
@@ -131,8 +135,8 @@ RULE_FIELDS = (
 )
 
 
-@transaction.atomic
-def rule_save(*, rule: Rule | None = None, **data: Any) -> Rule:
+@write_service
+def rule_save(*, acting_user: User | None, rule: Rule | None = None, **data: Any) -> Rule:
     """Create or update a rule; an unknown trigger, parameter or condition is refused naming the field."""
     from tandem.core.services import model_assign, model_save, model_validate
 
@@ -199,12 +203,18 @@ class EvaluationReport:
         return sum(r.opened for r in self.rules)
 
 
+@write_service(atomic=False)  # one transaction per rule, so a long evaluation never holds one write lock
 def rules_evaluate(
-    *, today: dt.date, rule_ids: Iterable[int] | None = None, providers: Providers | None = None
+    *,
+    acting_user: User | None,
+    today: dt.date,
+    rule_ids: Iterable[int] | None = None,
+    providers: Providers | None = None,
 ) -> EvaluationReport:
     """Evaluate active rules and open a CTA for every new match (one transaction per rule).
 
     First records a newly scored churn-risk day (the history ``churn_risk_rise`` compares with).
+    What the rules write is recorded as via "rule", whoever asked for the evaluation.
     """
     ctx = EvalContext(today=today, providers=providers or default_providers())
     churn_risk_history_record(ctx=ctx)
@@ -212,13 +222,14 @@ def rules_evaluate(
     if rule_ids is not None:
         rules = rules.filter(pk__in=list(rule_ids))
     report = EvaluationReport(today=today)
-    for rule in rules:
-        match = rule_match(trigger_key=rule.trigger, params=rule.params, conditions=rule.conditions, ctx=ctx)
-        outcome = RuleOutcome(rule.pk, matched=len(match.matches), unavailable=match.unavailable)
-        if match.matches:
-            outcome.opened = _open_for_rule(rule=rule, matches=match.matches, ctx=ctx)
-        report.rules.append(outcome)
-        checkpoint("rules.after_rule")
+    with audit_context(via=AuditVia.RULE):
+        for rule in rules:
+            match = rule_match(trigger_key=rule.trigger, params=rule.params, conditions=rule.conditions, ctx=ctx)
+            outcome = RuleOutcome(rule.pk, matched=len(match.matches), unavailable=match.unavailable)
+            if match.matches:
+                outcome.opened = _open_for_rule(rule=rule, matches=match.matches, ctx=ctx)
+            report.rules.append(outcome)
+            checkpoint("rules.after_rule")
     return report
 
 
@@ -447,7 +458,16 @@ def _open_for_rule(*, rule: Rule, matches: Matches, ctx: EvalContext) -> int:
         pool.save()
     created = [_CtaRef(*row) for row in inserted]
     steps = ctx.memo(("steps", rule.playbook_id), lambda: list(rule.playbook.steps.order_by("position")))
-    _materialise(ctas=created, steps=steps, from_position=0, start=ctx.today, manager_id=manager_id, accounts=accounts)
+    tasks = _materialise(
+        ctas=created,
+        steps=steps,
+        from_position=0,
+        start=ctx.today,
+        manager_id=manager_id,
+        accounts=accounts,
+        audit_tasks=False,
+    )
+    _audit_ctas_opened(created=created, rows=rows, tasks=tasks)
     new_cta = Msgid(gettext_noop("New call to action: %(title)s"))
     notifications_send(
         drafts=[
@@ -464,6 +484,41 @@ def _open_for_rule(*, rule: Rule, matches: Matches, ctx: EvalContext) -> int:
     )
     checkpoint("rules.before_commit")
     return len(created)
+
+
+# What a CTA's and a task's creation entry shows: the columns a reader of the history asks about.
+# The title is the entry's object_repr already; the reason's text and the sort score are left
+# out (long, or derived). Every byte counts here: a first evaluation opens tens of thousands of
+# CTAs (docs/performance.md, "Audit history overhead").
+CTA_AUDITED = ("rule", "type", "priority", "owner", "pool", "status", "opened_on", "due_date", "tasks")
+TASK_AUDITED = ("cta", "step", "position", "kind", "assignee", "due_date", "status")
+_cta_audited = itemgetter(*[CTA_FIELDS.index(name) for name in CTA_AUDITED[:-1]])
+_task_audited = itemgetter(*[TASK_FIELDS.index(name) for name in TASK_AUDITED])
+_TITLE_AT, _ACCOUNT_AT, _TASK_TITLE_AT = (
+    CTA_FIELDS.index("title"),
+    CTA_FIELDS.index("account"),
+    TASK_FIELDS.index("title"),
+)
+
+
+def _audit_ctas_opened(*, created: list[_CtaRef], rows: list[tuple[Any, ...]], tasks: dict[int, list[str]]) -> None:
+    """One creation entry per CTA this evaluation inserted (rows skipped by ON CONFLICT get none).
+
+    The tasks its playbook opened with it are listed in that entry (``tasks``: their titles)
+    rather than given one entry each: they follow from the rule's playbook, and an entry per task
+    more than doubled what auditing costs a first evaluation (docs/performance.md). Their later
+    changes (done, skipped, reassigned) are entries of their own.
+    """
+    by_account = {row[_ACCOUNT_AT]: row for row in rows}
+    audit_bulk_created(
+        model=CallToAction,
+        rows=[
+            (c.id, row[_TITLE_AT], c.account_id, (*_cta_audited(row), tasks.get(c.id)))
+            for c in created
+            for row in (by_account[c.account_id],)
+        ],
+        columns=CTA_AUDITED,
+    )
 
 
 # --- playbook steps -----------------------------------------------------------------------------
@@ -486,14 +541,17 @@ def _materialise(
     start: dt.date,
     manager_id: int | None,
     accounts: dict[int, dict[str, Any]] | None = None,
-) -> None:
+    audit_tasks: bool = True,
+) -> dict[int, list[str]]:
     """Create the tasks of each CTA's next steps, up to and including the next wait; send what is due.
 
     Tasks are inserted as plain rows in a few statements; the unique (cta, position) constraint
-    refuses a step materialised twice.
+    refuses a step materialised twice. Returns the titles of the tasks created, by CTA. With
+    ``audit_tasks`` each task gets a creation entry; the rules engine lists them in the entry of
+    the CTA it opens instead.
     """
     if not ctas or not steps:
-        return
+        return {}
     if accounts is None:
         accounts = {
             a["id"]: a for a in Account.objects.filter(pk__in=[c.account_id for c in ctas]).values(*ACCOUNT_COLUMNS)
@@ -552,17 +610,34 @@ def _materialise(
             if step.kind == StepKind.WAIT:
                 break
     returned = insert_rows(
-        model=CtaTask, fields=TASK_FIELDS, rows=rows, returning=("cta", "position", "id") if auto_email else ()
+        model=CtaTask,
+        fields=TASK_FIELDS,
+        rows=rows,
+        returning=("cta", "position", "id") if auto_email or audit_tasks else (),
     )
+    task_ids = {(cta_id, position): task_id for cta_id, position, task_id in returned}
+    if audit_tasks:
+        account_of = {cta.id: cta.account_id for cta in ctas}
+        audit_bulk_created(
+            model=CtaTask,
+            rows=[
+                (task_ids[(row[0], row[2])], row[_TASK_TITLE_AT], account_of[row[0]], _task_audited(row))
+                for row in rows
+            ],
+            columns=TASK_AUDITED,
+        )
     notifications_send(drafts=drafts)
     if auto_email:
-        task_ids = {(cta_id, position): task_id for cta_id, position, task_id in returned}
         _queue_emails(
             items=[
                 _EmailToQueue(task_ids[(cta_id, step.position)], account_id, assignee, step.email_template)
                 for cta_id, account_id, assignee, step in auto_email
             ]
         )
+    titles: dict[int, list[str]] = {}
+    for row in rows:
+        titles.setdefault(row[0], []).append(row[_TASK_TITLE_AT])
+    return titles
 
 
 def _queue_emails(*, items: list[_EmailToQueue]) -> list[OutboundEmail]:
@@ -617,14 +692,15 @@ class CtaAdvanceResult:
     waits_finished: int
 
 
-@transaction.atomic
-def ctas_advance(*, today: dt.date) -> CtaAdvanceResult:
+@write_service
+def ctas_advance(*, acting_user: User | None, today: dt.date) -> CtaAdvanceResult:
     """Finish waits that are over (reaching the steps after them) and wake snoozed CTAs.
 
     Idempotent: a finished wait is done and a woken CTA open, so a second run on a day does nothing.
     """
-    woken = CallToAction.objects.filter(OPEN_Q, status=CtaStatus.SNOOZED, snoozed_until__lte=today).update(
-        status=CtaStatus.OPEN, snoozed_until=None
+    woken = audit_bulk_update(
+        queryset=CallToAction.objects.filter(OPEN_Q, status=CtaStatus.SNOOZED, snoozed_until__lte=today),
+        values={"status": CtaStatus.OPEN.value, "snoozed_until": None},
     )
     waits = list(
         CtaTask.objects.filter(
@@ -636,7 +712,11 @@ def ctas_advance(*, today: dt.date) -> CtaAdvanceResult:
     )
     if not waits:
         return CtaAdvanceResult(woken=woken, waits_finished=0)
-    CtaTask.objects.filter(pk__in=[w.pk for w in waits]).update(status=TaskStatus.DONE, completed_at=timezone.now())
+    audit_bulk_update(
+        queryset=CtaTask.objects.filter(pk__in=[w.pk for w in waits]),
+        values={"status": TaskStatus.DONE.value, "completed_at": timezone.now()},
+        account_field="cta__account_id",
+    )
     manager_id = _fallback_manager_id()
     by_playbook: dict[int, list[CtaTask]] = {}
     for w in waits:
@@ -670,21 +750,21 @@ def _open_cta(cta_id: int) -> CallToAction:
     return cta
 
 
-@transaction.atomic
-def cta_task_complete(*, task: CtaTask, user: User) -> CtaTask:
+@write_service
+def cta_task_complete(*, acting_user: User | None, task: CtaTask) -> CtaTask:
     """Tick off a task (an email step is sent instead: see ``cta_email_send``)."""
     _open_cta(task.cta_id)
     task = CtaTask.objects.select_for_update().get(pk=task.pk)
     if task.kind == StepKind.EMAIL:
         raise DomainError(_("Send the email to complete this step."), [FieldError("task", _("Email step."))])
     if task.status == TaskStatus.PENDING:
-        task.status, task.completed_at, task.completed_by = TaskStatus.DONE, timezone.now(), user
+        task.status, task.completed_at, task.completed_by = TaskStatus.DONE, timezone.now(), acting_user
         task.save(update_fields=["status", "completed_at", "completed_by"])
     return task
 
 
-@transaction.atomic
-def cta_email_send(*, task: CtaTask, user: User) -> OutboundEmail:
+@write_service
+def cta_email_send(*, acting_user: User | None, task: CtaTask) -> OutboundEmail:
     """Queue the email of an email step to the account's primary contact (once)."""
     _open_cta(task.cta_id)
     task = CtaTask.objects.select_for_update(of=("self",)).select_related("cta", "step__email_template").get(pk=task.pk)
@@ -693,7 +773,8 @@ def cta_email_send(*, task: CtaTask, user: User) -> OutboundEmail:
         return existing
     if task.kind != StepKind.EMAIL or task.step is None:
         raise DomainError(_("This step sends no email."), [FieldError("task", _("Not an email step."))])
-    queued = _queue_emails(items=[_EmailToQueue(task.pk, task.cta.account_id, user.pk, task.step.email_template)])
+    sender_id = acting_user.pk if acting_user is not None else None
+    queued = _queue_emails(items=[_EmailToQueue(task.pk, task.cta.account_id, sender_id, task.step.email_template)])
     if not queued:
         raise DomainError(
             _("The account has no contact with an email address."), [FieldError("contact", _("Missing."))]
@@ -701,8 +782,8 @@ def cta_email_send(*, task: CtaTask, user: User) -> OutboundEmail:
     return queued[0]
 
 
-@transaction.atomic
-def cta_close(*, cta: CallToAction, user: User, outcome: str, reason: str = "") -> CallToAction:
+@write_service
+def cta_close(*, acting_user: User | None, cta: CallToAction, outcome: str, reason: str = "") -> CallToAction:
     """Close a CTA with an outcome; its open tasks are skipped."""
     if outcome not in CtaOutcome.values:
         raise DomainError(_("Invalid outcome."), [FieldError("outcome", _("Choose an outcome."))])
@@ -710,12 +791,16 @@ def cta_close(*, cta: CallToAction, user: User, outcome: str, reason: str = "") 
     cta.status, cta.closed_at, cta.outcome, cta.close_reason = CtaStatus.CLOSED, timezone.now(), outcome, reason
     cta.snoozed_until = None
     cta.save(update_fields=["status", "closed_at", "outcome", "close_reason", "snoozed_until", "updated_at"])
-    cta.tasks.filter(status=TaskStatus.PENDING).update(status=TaskStatus.SKIPPED)
+    audit_bulk_update(
+        queryset=cta.tasks.filter(status=TaskStatus.PENDING),
+        values={"status": TaskStatus.SKIPPED.value},
+        account_field="cta__account_id",
+    )
     return cta
 
 
-@transaction.atomic
-def cta_snooze(*, cta: CallToAction, user: User, until: dt.date, today: dt.date) -> CallToAction:
+@write_service
+def cta_snooze(*, acting_user: User | None, cta: CallToAction, until: dt.date, today: dt.date) -> CallToAction:
     """Hide a CTA from the queue until a later day."""
     if until <= today:
         raise DomainError(_("Invalid snooze."), [FieldError("until", _("Choose a day after today."))])
@@ -725,20 +810,25 @@ def cta_snooze(*, cta: CallToAction, user: User, until: dt.date, today: dt.date)
     return cta
 
 
-@transaction.atomic
-def cta_reassign(*, cta: CallToAction, user: User, owner: User) -> CallToAction:
+@write_service
+def cta_reassign(*, acting_user: User | None, cta: CallToAction, owner: User) -> CallToAction:
     """Give a CTA (and its open tasks of the previous owner) to someone else, and tell them."""
     cta = _open_cta(cta.pk)
     previous = cta.owner_id
     cta.owner = owner
     cta.save(update_fields=["owner", "updated_at"])
-    cta.tasks.filter(status=TaskStatus.PENDING, assignee_id=previous).update(assignee=owner)
+    audit_bulk_update(
+        queryset=cta.tasks.filter(status=TaskStatus.PENDING, assignee_id=previous),
+        values={"assignee": owner},
+        account_field="cta__account_id",
+    )
     notifications_send(
         drafts=[
             NotificationDraft(
                 user_id=owner.pk,
                 key=f"cta:{cta.pk}:assigned:{timezone.now().timestamp()}",
-                title=Msgid(gettext_noop("%(user)s assigned you: %(title)s")) % {"user": str(user), "title": cta.title},
+                title=Msgid(gettext_noop("%(user)s assigned you: %(title)s"))
+                % {"user": str(acting_user) if acting_user is not None else "Tandem", "title": cta.title},
                 body=Message.from_json(cta.reason_message) or cta.reason,
                 url=f"/playbooks/ctas/{cta.pk}/",
             )
@@ -750,7 +840,8 @@ def cta_reassign(*, cta: CallToAction, user: User, owner: User) -> CallToAction:
 # --- sending customer email -----------------------------------------------------------------------
 
 
-def outbound_email_send(*, email_id: int) -> str:
+@write_service(atomic=False)  # "sending" commits before the SMTP conversation, "sent" after it
+def outbound_email_send(*, acting_user: User | None, email_id: int) -> str:
     """Send one queued customer email over SMTP, at most once, and log it on the account timeline.
 
     The row moves queued → sending (committed) before the SMTP conversation. If the worker dies
@@ -791,6 +882,7 @@ def outbound_email_send(*, email_id: int) -> str:
             .get(pk=email_id)
         )
         interaction = interaction_create(
+            acting_user=acting_user,
             account=email.account,
             kind=InteractionKind.EMAIL,
             occurred_at=timezone.now(),
@@ -803,8 +895,10 @@ def outbound_email_send(*, email_id: int) -> str:
         email.status, email.sent_at, email.interaction = EmailStatus.SENT, timezone.now(), interaction
         email.save(update_fields=["status", "sent_at", "interaction", "updated_at"])
         if email.task_id:
-            CtaTask.objects.filter(pk=email.task_id, status=TaskStatus.PENDING).update(
-                status=TaskStatus.DONE, completed_at=timezone.now(), completed_by=email.sender
+            audit_bulk_update(
+                queryset=CtaTask.objects.filter(pk=email.task_id, status=TaskStatus.PENDING),
+                values={"status": TaskStatus.DONE.value, "completed_at": timezone.now(), "completed_by": email.sender},
+                account_field="cta__account_id",
             )
     return EmailStatus.SENT
 
@@ -818,7 +912,10 @@ def rules_evaluation_enqueue(*, reason: str = "metrics-refreshed") -> None:
     )
 
 
-def email_template_save(*, template: EmailTemplate | None = None, **data: Any) -> EmailTemplate:
+@write_service
+def email_template_save(
+    *, acting_user: User | None, template: EmailTemplate | None = None, **data: Any
+) -> EmailTemplate:
     """Create or update a template; unknown placeholders are refused."""
     template = template or EmailTemplate()
     for name, value in data.items():
@@ -834,9 +931,9 @@ def email_template_save(*, template: EmailTemplate | None = None, **data: Any) -
     return template
 
 
-@transaction.atomic
+@write_service
 def cta_expansion_opportunity_open(
-    *, cta: CallToAction, user: User, amount: Decimal, close_date: dt.date
+    *, acting_user: User | None, cta: CallToAction, amount: Decimal, close_date: dt.date
 ) -> tuple[Opportunity, bool]:
     """Hand an expansion signal to the account manager as an upsell opportunity.
 
@@ -856,6 +953,7 @@ def cta_expansion_opportunity_open(
     if existing is not None:
         return existing, False
     opportunity = opportunity_create(
+        acting_user=acting_user,
         account=cta.account,
         kind=OpportunityKind.UPSELL,
         amount=amount,

@@ -104,7 +104,10 @@ def cta_expansion_opportunity(request: AuthenticatedHttpRequest, cta_id: int) ->
         return redirect("playbooks:cta", cta_id=cta_id)
     try:
         opportunity, _created = services.cta_expansion_opportunity_open(
-            cta=cta, user=request.user, amount=form.cleaned_data["amount"], close_date=form.cleaned_data["close_date"]
+            acting_user=request.user,
+            cta=cta,
+            amount=form.cleaned_data["amount"],
+            close_date=form.cleaned_data["close_date"],
         )
     except DomainError as exc:
         messages.error(request, str(exc))
@@ -129,7 +132,7 @@ def _done(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
 def task_complete(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = get_for_write(CtaTask, user=request.user, pk=task_id)
     try:
-        services.cta_task_complete(task=task, user=request.user)
+        services.cta_task_complete(acting_user=request.user, task=task)
     except DomainError as exc:
         messages.error(request, str(exc))
     return _done(request, task.cta_id)
@@ -141,7 +144,7 @@ def task_complete(request: AuthenticatedHttpRequest, task_id: int) -> HttpRespon
 def task_send_email(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
     task = get_for_write(CtaTask, user=request.user, pk=task_id)
     try:
-        services.cta_email_send(task=task, user=request.user)
+        services.cta_email_send(acting_user=request.user, task=task)
         messages.success(request, _("The email is queued for sending."))
     except DomainError as exc:
         messages.error(request, str(exc))
@@ -174,7 +177,7 @@ def cta_close(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
         request,
         cta_id,
         CloseForm,
-        lambda cta, d: services.cta_close(cta=cta, user=request.user, outcome=d["outcome"], reason=d["reason"]),
+        lambda cta, d: services.cta_close(acting_user=request.user, cta=cta, outcome=d["outcome"], reason=d["reason"]),
     )
 
 
@@ -186,7 +189,9 @@ def cta_snooze(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse:
         request,
         cta_id,
         SnoozeForm,
-        lambda cta, d: services.cta_snooze(cta=cta, user=request.user, until=d["until"], today=timezone.localdate()),
+        lambda cta, d: services.cta_snooze(
+            acting_user=request.user, cta=cta, until=d["until"], today=timezone.localdate()
+        ),
     )
 
 
@@ -198,7 +203,7 @@ def cta_reassign(request: AuthenticatedHttpRequest, cta_id: int) -> HttpResponse
         request,
         cta_id,
         ReassignForm,
-        lambda cta, d: services.cta_reassign(cta=cta, user=request.user, owner=d["owner"]),
+        lambda cta, d: services.cta_reassign(acting_user=request.user, cta=cta, owner=d["owner"]),
     )
 
 
@@ -217,7 +222,7 @@ def rule_edit(request: AuthenticatedHttpRequest, rule_id: int | None = None) -> 
         if form.is_valid():
             try:
                 data = {k: v for k, v in form.cleaned_data.items()}
-                saved = services.rule_save(rule=rule, **data)
+                saved = services.rule_save(acting_user=request.user, rule=rule, **data)
                 messages.success(request, _("Rule saved."))
                 return redirect("playbooks:rule_edit", rule_id=saved.pk)
             except DomainError as exc:

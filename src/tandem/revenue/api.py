@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +27,7 @@ from tandem.api.pagination import PageQuery
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id
 from tandem.core.errors import DomainError, FieldError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.opportunities.models import OpportunityKind, OpportunitySource, Stage
 from tandem.subscriptions.models import Product
 from tandem.subscriptions.services import SubscriptionItemInput
@@ -87,7 +87,7 @@ def _summary(s: PeriodSummary) -> dict:
 
 
 @router.get("/summary", response={200: RevenueOut, **PROBLEM_RESPONSES})
-def revenue_summary_endpoint(request: HttpRequest, filters: Query[RevenueQuery]) -> dict:
+def revenue_summary_endpoint(request: AuthenticatedHttpRequest, filters: Query[RevenueQuery]) -> dict:
     """MRR movements, logo churn, gross revenue churn, GRR and NRR (docs/revenue.md)."""
     ensure_company_figures(request.user)
     from tandem.revenue.selectors import revenue_summary
@@ -115,7 +115,7 @@ class CohortOut(Schema):
 
 
 @router.get("/cohorts", response={200: list[CohortOut], **PROBLEM_RESPONSES})
-def revenue_cohorts(request: HttpRequest) -> list[dict]:
+def revenue_cohorts(request: AuthenticatedHttpRequest) -> list[dict]:
     """Quarterly start cohorts with logo and net revenue retention at each quarter end."""
     ensure_company_figures(request.user)
     from tandem.revenue.selectors import cohort_table
@@ -148,7 +148,7 @@ class FitOut(Schema):
 
 
 @router.post("/retention/fit", response={200: FitOut, **PROBLEM_RESPONSES})
-def retention_fit(request: HttpRequest, payload: FitIn) -> dict:
+def retention_fit(request: AuthenticatedHttpRequest, payload: FitIn) -> dict:
     """Fit the shifted-beta-geometric model to one cohort's survivor counts."""
     from tandem.core.errors import DomainError, FieldError
     from tandem.revenue.sbg import FitError, fit_sbg
@@ -217,7 +217,7 @@ class OpportunityFilters(PageQuery):
 
 
 @opportunities_router.get("", response={200: OpportunityListOut, **PROBLEM_RESPONSES})
-def list_opportunities(request: HttpRequest, filters: Query[OpportunityFilters]) -> dict:
+def list_opportunities(request: AuthenticatedHttpRequest, filters: Query[OpportunityFilters]) -> dict:
     require_perm(request, "accounts.view_account")
     from tandem.opportunities.models import Opportunity
 
@@ -231,7 +231,7 @@ def list_opportunities(request: HttpRequest, filters: Query[OpportunityFilters])
 
 
 @opportunities_router.post("", response={201: OpportunityOut, **PROBLEM_RESPONSES})
-def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status:
+def create_opportunity(request: AuthenticatedHttpRequest, payload: OpportunityIn) -> Status:
     require_perm(request, "accounts.change_account")
     from tandem.accounts.models import Account
     from tandem.opportunities.services import opportunity_create
@@ -241,6 +241,7 @@ def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status:
     owner = get_object_or_404(User, pk=payload.owner_id) if payload.owner_id else None
     with transaction.atomic():
         opportunity = opportunity_create(
+            acting_user=request.user,
             account=account,
             kind=payload.kind,
             amount=payload.amount,
@@ -260,13 +261,13 @@ class StageIn(Schema):
 
 
 @opportunities_router.post("/{opportunity_id}/stage", response={200: OpportunityOut, **PROBLEM_RESPONSES})
-def move_opportunity_stage(request: HttpRequest, opportunity_id: Id, payload: StageIn) -> object:
+def move_opportunity_stage(request: AuthenticatedHttpRequest, opportunity_id: Id, payload: StageIn) -> object:
     require_perm(request, "accounts.change_account")
     from tandem.opportunities.models import Opportunity
     from tandem.opportunities.services import opportunity_move_stage
 
     opportunity = get_for_write(Opportunity, user=request.user, pk=opportunity_id)
-    return opportunity_move_stage(opportunity=opportunity, stage=payload.stage)
+    return opportunity_move_stage(acting_user=request.user, opportunity=opportunity, stage=payload.stage)
 
 
 class RenewalLineIn(Schema):
@@ -284,7 +285,7 @@ class RenewalCloseIn(Schema):
 
 
 @opportunities_router.post("/{opportunity_id}/close-renewal", response={200: OpportunityOut, **PROBLEM_RESPONSES})
-def close_renewal(request: HttpRequest, opportunity_id: Id, payload: RenewalCloseIn) -> object:
+def close_renewal(request: AuthenticatedHttpRequest, opportunity_id: Id, payload: RenewalCloseIn) -> object:
     """Renewed into the next term (with ``items``, or the same lines) or churned (with a churn reason)."""
     require_perm(request, "accounts.change_account")
     from tandem.opportunities.models import ChurnReason, Opportunity
@@ -302,6 +303,7 @@ def close_renewal(request: HttpRequest, opportunity_id: Id, payload: RenewalClos
             for line in payload.items
         ]
     return renewal_close(
+        acting_user=request.user,
         opportunity=get_for_write(Opportunity, user=request.user, pk=opportunity_id),
         churned=payload.churned,
         churn_reason=reason,
@@ -326,7 +328,7 @@ class ForecastQuery(Schema):
 
 
 @opportunities_router.get("/forecast", response={200: list[ForecastRowOut], **PROBLEM_RESPONSES})
-def forecast_endpoint(request: HttpRequest, filters: Query[ForecastQuery]) -> list[dict]:
+def forecast_endpoint(request: AuthenticatedHttpRequest, filters: Query[ForecastQuery]) -> list[dict]:
     """Quota, attainment and the cumulative forecast per account manager (team last, owner "")."""
     ensure_company_figures(request.user)
     from tandem.opportunities.selectors import forecast

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
@@ -17,6 +16,7 @@ from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve_fields, resolve_required
 from tandem.core.errors import DomainError, FieldError
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.subscriptions import services
 from tandem.subscriptions.models import Product, Subscription, SubscriptionItem
 from tandem.subscriptions.schemas import (
@@ -58,7 +58,7 @@ def _item_inputs(items: list[SubscriptionItemIn]) -> list[services.SubscriptionI
     description="Contract terms, newest first, each with its line items.",
 )
 @paginate(Pagination)
-def list_subscriptions(request: HttpRequest, filters: Query[SubscriptionFilter]) -> QuerySet[Subscription]:
+def list_subscriptions(request: AuthenticatedHttpRequest, filters: Query[SubscriptionFilter]) -> QuerySet[Subscription]:
     require_perm(request, "subscriptions.view_subscription")
     return filters.filter(restrict(_subscriptions(), user=request.user)).order_by("-start_date", "-id")
 
@@ -68,7 +68,7 @@ def list_subscriptions(request: HttpRequest, filters: Query[SubscriptionFilter])
     response={200: SubscriptionOut, **PROBLEM_RESPONSES},
     summary="Get a subscription",
 )
-def get_subscription(request: HttpRequest, subscription_id: Id) -> Subscription:
+def get_subscription(request: AuthenticatedHttpRequest, subscription_id: Id) -> Subscription:
     require_perm(request, "subscriptions.view_subscription")
     return get_visible_or_404(_subscriptions(), user=request.user, pk=subscription_id)
 
@@ -80,12 +80,12 @@ def get_subscription(request: HttpRequest, subscription_id: Id) -> Subscription:
     description="Creates a contract term with its line items. MRR/ARR are computed from the "
     "items, and the account's revenue and renewal date are refreshed.",
 )
-def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status:
+def create_subscription(request: AuthenticatedHttpRequest, payload: SubscriptionIn) -> Status:
     require_perm(request, "subscriptions.add_subscription")
     data: dict[str, Any] = payload.dict(exclude={"items"})
     data["account"] = resolve_required(Account, data["account"], field="account")
     with transaction.atomic():
-        subscription = services.subscription_create(**data, items=_item_inputs(payload.items))
+        subscription = services.subscription_create(acting_user=request.user, **data, items=_item_inputs(payload.items))
         ensure_created_in_scope(request.user, subscription)
     return Status(201, get_visible_or_404(_subscriptions(), user=request.user, pk=subscription.pk))
 
@@ -96,12 +96,14 @@ def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status
     summary="Update a subscription",
     description="Changes only the fields sent. `items`, when sent, replaces all line items.",
 )
-def update_subscription(request: HttpRequest, subscription_id: Id, payload: SubscriptionPatch) -> Subscription:
+def update_subscription(
+    request: AuthenticatedHttpRequest, subscription_id: Id, payload: SubscriptionPatch
+) -> Subscription:
     require_perm(request, "subscriptions.change_subscription")
     subscription = get_for_write(Subscription, user=request.user, pk=subscription_id)
     data = resolve_fields(payload.dict(exclude_unset=True, exclude={"items"}), {"account": Account})
     items = _item_inputs(payload.items) if payload.items is not None else None
-    services.subscription_update(subscription=subscription, data=data, items=items)
+    services.subscription_update(acting_user=request.user, subscription=subscription, data=data, items=items)
     return _subscriptions().get(pk=subscription.pk)
 
 
@@ -111,8 +113,8 @@ def update_subscription(request: HttpRequest, subscription_id: Id, payload: Subs
     summary="Delete a subscription",
     description="Deletes the term and its line items; the account's revenue is refreshed.",
 )
-def delete_subscription(request: HttpRequest, subscription_id: Id) -> Status:
+def delete_subscription(request: AuthenticatedHttpRequest, subscription_id: Id) -> Status:
     require_perm(request, "subscriptions.delete_subscription")
     subscription = get_for_write(Subscription, user=request.user, action=Action.DELETE, pk=subscription_id)
-    services.subscription_delete(subscription=subscription)
+    services.subscription_delete(acting_user=request.user, subscription=subscription)
     return Status(204, None)

@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tandem.audit.context import write_service
+from tandem.audit.services import audit_rows_written
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.money import monthly, to_cents
 from tandem.core.services import (
@@ -40,6 +42,7 @@ from tandem.subscriptions.selectors import (
 
 if TYPE_CHECKING:
     from tandem.accounts.models import Account
+    from tandem.users.models import User
 
 
 def subscription_totals(*, subscription: Subscription, items: Iterable[SubscriptionItem]) -> tuple[Decimal, Decimal]:
@@ -197,10 +200,11 @@ def _save_subscription(
 
 
 def _replace_items(subscription: Subscription, lines: list[SubscriptionItem]) -> None:
-    subscription.items.all().delete()
+    subscription.items.all().delete()  # a queryset delete still sends each row's delete signal
     for line in lines:
         line.subscription = subscription
     SubscriptionItem.objects.bulk_create(lines)
+    audit_rows_written(model=SubscriptionItem, created=lines, account=lambda _line: subscription.account_id)
 
 
 def _refresh_totals_and_revenue(subscription: Subscription, account_ids: Iterable[int]) -> None:
@@ -209,9 +213,10 @@ def _refresh_totals_and_revenue(subscription: Subscription, account_ids: Iterabl
     account_refresh_revenue(account_ids=sorted(set(account_ids)))
 
 
-@transaction.atomic
+@write_service
 def subscription_create(
     *,
+    acting_user: User | None,
     account: Account,
     start_date: dt.date,
     items: Sequence[SubscriptionItemInput] = (),
@@ -252,9 +257,10 @@ def subscription_create(
     return subscription
 
 
-@transaction.atomic
+@write_service
 def subscription_update(
     *,
+    acting_user: User | None,
     subscription: Subscription,
     data: Mapping[str, Any],
     items: Sequence[SubscriptionItemInput] | None = None,
@@ -271,8 +277,8 @@ def subscription_update(
     return subscription
 
 
-@transaction.atomic
-def subscription_delete(*, subscription: Subscription) -> None:
+@write_service
+def subscription_delete(*, acting_user: User | None, subscription: Subscription) -> None:
     """Delete a contract term and its line items; the account's revenue follows."""
     account_id = subscription.account_id
     subscription.delete()

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account
+from tandem.audit.context import write_service
 from tandem.core.services import blank_to_none, model_save, model_validate
 from tandem.success.models import SuccessMilestone
 from tandem.users.models import User
 
 
-@transaction.atomic
+@write_service
 def milestone_create(
     *,
+    acting_user: User | None,
     account: Account,
     title: str,
     due_date: dt.date,
@@ -33,8 +34,10 @@ def milestone_create(
     return milestone
 
 
-@transaction.atomic
-def milestone_complete(*, milestone: SuccessMilestone, when: dt.datetime | None = None) -> SuccessMilestone:
+@write_service
+def milestone_complete(
+    *, acting_user: User | None, milestone: SuccessMilestone, when: dt.datetime | None = None
+) -> SuccessMilestone:
     """Mark a milestone reached; completing it twice keeps the first date."""
     milestone = SuccessMilestone.objects.select_for_update().get(pk=milestone.pk)
     if milestone.completed_at is None:

@@ -15,6 +15,7 @@ from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve_fields
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.support import services
 from tandem.support.models import Ticket
 from tandem.support.schemas import TicketFilter, TicketIn, TicketOut, TicketPatch
@@ -43,7 +44,7 @@ def list_tickets(
 
 
 @router.get("/{ticket_id}", response={200: TicketOut, **PROBLEM_RESPONSES}, summary="Get a ticket")
-def get_ticket(request: HttpRequest, ticket_id: Id) -> Ticket:
+def get_ticket(request: AuthenticatedHttpRequest, ticket_id: Id) -> Ticket:
     require_perm(request, "support.view_ticket")
     return get_visible_or_404(Ticket, user=request.user, pk=ticket_id)
 
@@ -54,11 +55,11 @@ def get_ticket(request: HttpRequest, ticket_id: Id) -> Ticket:
     summary="Create a ticket",
     description="The requester (`contact`) must be a contact of the ticket's account.",
 )
-def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
+def create_ticket(request: AuthenticatedHttpRequest, payload: TicketIn) -> Status:
     require_perm(request, "support.add_ticket")
     data = resolve_fields(payload.dict(), TICKET_REFS)
     with transaction.atomic():
-        ticket = services.ticket_create(**data)
+        ticket = services.ticket_create(acting_user=request.user, **data)
         ensure_created_in_scope(request.user, ticket)
     return Status(201, ticket)
 
@@ -69,15 +70,17 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Status:
     summary="Update a ticket",
     description="Changes only the fields sent.",
 )
-def update_ticket(request: HttpRequest, ticket_id: Id, payload: TicketPatch) -> Ticket:
+def update_ticket(request: AuthenticatedHttpRequest, ticket_id: Id, payload: TicketPatch) -> Ticket:
     require_perm(request, "support.change_ticket")
     ticket = get_for_write(Ticket, user=request.user, pk=ticket_id)
     data = resolve_fields(payload.dict(exclude_unset=True), TICKET_REFS)
-    return services.ticket_update(ticket=ticket, data=data)
+    return services.ticket_update(acting_user=request.user, ticket=ticket, data=data)
 
 
 @router.delete("/{ticket_id}", response={204: None, **PROBLEM_RESPONSES}, summary="Delete a ticket")
-def delete_ticket(request: HttpRequest, ticket_id: Id) -> Status:
+def delete_ticket(request: AuthenticatedHttpRequest, ticket_id: Id) -> Status:
     require_perm(request, "support.delete_ticket")
-    services.ticket_delete(ticket=get_for_write(Ticket, user=request.user, action=Action.DELETE, pk=ticket_id))
+    services.ticket_delete(
+        acting_user=request.user, ticket=get_for_write(Ticket, user=request.user, action=Action.DELETE, pk=ticket_id)
+    )
     return Status(204, None)

@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.context import write_service
 from tandem.core.errors import FieldError
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
 from tandem.support.models import Ticket, TicketPriority, TicketStatus
+from tandem.users.models import User
 
 TICKET_FIELDS = (
     "account",
@@ -45,9 +46,10 @@ def _save_ticket(ticket: Ticket) -> Ticket:
     return ticket
 
 
-@transaction.atomic
+@write_service
 def ticket_create(
     *,
+    acting_user: User | None,
     account: Account,
     subject: str,
     opened_at: dt.datetime,
@@ -80,15 +82,15 @@ def ticket_create(
     return _save_ticket(ticket)
 
 
-@transaction.atomic
-def ticket_update(*, ticket: Ticket, data: Mapping[str, Any]) -> Ticket:
+@write_service
+def ticket_update(*, acting_user: User | None, ticket: Ticket, data: Mapping[str, Any]) -> Ticket:
     """Change some of a ticket's fields (see TICKET_FIELDS)."""
     if model_assign(ticket, data=_normalise(dict(data)), fields=TICKET_FIELDS):
         _save_ticket(ticket)
     return ticket
 
 
-@transaction.atomic
-def ticket_delete(*, ticket: Ticket) -> None:
+@write_service
+def ticket_delete(*, acting_user: User | None, ticket: Ticket) -> None:
     """Delete a ticket."""
     ticket.delete()

@@ -4,7 +4,6 @@ import datetime as dt
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -15,6 +14,7 @@ from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id, resolve, resolve_required
+from tandem.core.http import AuthenticatedHttpRequest
 from tandem.surveys.models import NpsResponse
 from tandem.surveys.selectors import nps_response_list
 from tandem.surveys.services import nps_response_create
@@ -49,16 +49,17 @@ class NpsFilter(Schema):
 
 @router.get("/", response={200: list[NpsResponseOut], **PROBLEM_RESPONSES}, summary="List NPS responses")
 @paginate(Pagination)
-def list_nps_responses(request: HttpRequest, filters: Query[NpsFilter]) -> QuerySet[NpsResponse]:
+def list_nps_responses(request: AuthenticatedHttpRequest, filters: Query[NpsFilter]) -> QuerySet[NpsResponse]:
     require_perm(request, "accounts.view_account")
     return restrict(nps_response_list(account_id=filters.account, max_score=filters.max_score), user=request.user)
 
 
 @router.post("/", response={201: NpsResponseOut, **PROBLEM_RESPONSES}, summary="Record an NPS response")
-def create_nps_response(request: HttpRequest, payload: NpsResponseIn) -> Status:
+def create_nps_response(request: AuthenticatedHttpRequest, payload: NpsResponseIn) -> Status:
     require_perm(request, "accounts.change_account")
     with transaction.atomic():
         response = nps_response_create(
+            acting_user=request.user,
             account=resolve_required(Account, payload.account, field="account"),
             contact=resolve(Contact, payload.contact, field="contact"),
             score=payload.score,

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.context import write_service
 from tandem.core.errors import FieldError
 from tandem.core.services import blank_to_none, model_save, model_validate
 from tandem.surveys.models import NpsResponse
+from tandem.users.models import User
 
 
-@transaction.atomic
+@write_service
 def nps_response_create(
     *,
+    acting_user: User | None,
     account: Account,
     score: int,
     responded_at: dt.datetime,

@@ -2,7 +2,6 @@
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
@@ -47,7 +46,7 @@ def _participants(data: dict) -> dict:
     description="Calls, emails, meetings, QBRs and notes, most recent first.",
 )
 @paginate(Pagination)
-def list_interactions(request: HttpRequest, filters: Query[InteractionFilter]) -> QuerySet[Interaction]:
+def list_interactions(request: AuthenticatedHttpRequest, filters: Query[InteractionFilter]) -> QuerySet[Interaction]:
     require_perm(request, "timeline.view_interaction")
     return filters.filter(restrict(_interactions(), user=request.user)).order_by("-occurred_at", "-id")
 
@@ -57,7 +56,7 @@ def list_interactions(request: HttpRequest, filters: Query[InteractionFilter]) -
     response={200: InteractionOut, **PROBLEM_RESPONSES},
     summary="Get an interaction",
 )
-def get_interaction(request: HttpRequest, interaction_id: Id) -> Interaction:
+def get_interaction(request: AuthenticatedHttpRequest, interaction_id: Id) -> Interaction:
     require_perm(request, "timeline.view_interaction")
     return get_visible_or_404(_interactions(), user=request.user, pk=interaction_id)
 
@@ -72,7 +71,7 @@ def create_interaction(request: AuthenticatedHttpRequest, payload: InteractionIn
     require_perm(request, "timeline.add_interaction")
     data = _participants(resolve_fields(payload.dict(), {"account": Account}))
     with transaction.atomic():
-        interaction = services.interaction_create(**data, author=request.user)
+        interaction = services.interaction_create(acting_user=request.user, **data, author=request.user)
         ensure_created_in_scope(request.user, interaction)
     return Status(201, _interactions().get(pk=interaction.pk))
 
@@ -83,12 +82,14 @@ def create_interaction(request: AuthenticatedHttpRequest, payload: InteractionIn
     summary="Update an interaction",
     description="Changes only the fields sent; `users`/`contacts`, when sent, replace the lists.",
 )
-def update_interaction(request: HttpRequest, interaction_id: Id, payload: InteractionPatch) -> Interaction:
+def update_interaction(request: AuthenticatedHttpRequest, interaction_id: Id, payload: InteractionPatch) -> Interaction:
     require_perm(request, "timeline.change_interaction")
     interaction = get_for_write(Interaction, user=request.user, pk=interaction_id)
     data = _participants(resolve_fields(payload.dict(exclude_unset=True), {"account": Account}))
     users, contacts = data.pop("users", None), data.pop("contacts", None)
-    services.interaction_update(interaction=interaction, data=data, users=users, contacts=contacts)
+    services.interaction_update(
+        acting_user=request.user, interaction=interaction, data=data, users=users, contacts=contacts
+    )
     return _interactions().get(pk=interaction.pk)
 
 
@@ -97,8 +98,8 @@ def update_interaction(request: HttpRequest, interaction_id: Id, payload: Intera
     response={204: None, **PROBLEM_RESPONSES},
     summary="Delete an interaction",
 )
-def delete_interaction(request: HttpRequest, interaction_id: Id) -> Status:
+def delete_interaction(request: AuthenticatedHttpRequest, interaction_id: Id) -> Status:
     require_perm(request, "timeline.delete_interaction")
     interaction = get_for_write(Interaction, user=request.user, action=Action.DELETE, pk=interaction_id)
-    services.interaction_delete(interaction=interaction)
+    services.interaction_delete(acting_user=request.user, interaction=interaction)
     return Status(204, None)

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.context import write_service
 from tandem.core.errors import FieldError
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
 from tandem.timeline.models import Interaction
@@ -60,9 +60,10 @@ def _save_interaction(interaction: Interaction, *, contacts: Iterable[Contact]) 
     model_save(interaction, message=message)
 
 
-@transaction.atomic
+@write_service
 def interaction_create(
     *,
+    acting_user: User | None,
     account: Account,
     kind: str,
     occurred_at: dt.datetime,
@@ -98,9 +99,10 @@ def interaction_create(
     return interaction
 
 
-@transaction.atomic
+@write_service
 def interaction_update(
     *,
+    acting_user: User | None,
     interaction: Interaction,
     data: Mapping[str, Any],
     users: Sequence[User] | None = None,
@@ -118,7 +120,7 @@ def interaction_update(
     return interaction
 
 
-@transaction.atomic
-def interaction_delete(*, interaction: Interaction) -> None:
+@write_service
+def interaction_delete(*, acting_user: User | None, interaction: Interaction) -> None:
     """Delete an interaction from the timeline."""
     interaction.delete()

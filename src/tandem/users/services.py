@@ -9,10 +9,11 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tandem.audit.context import write_service
+from tandem.audit.services import audit_bulk_update
 from tandem.core.errors import DomainError, FieldError, field_errors_from_validation
 from tandem.users.models import ApiToken, User
 from tandem.users.roles import Role, sync_role_groups
@@ -20,9 +21,10 @@ from tandem.users.roles import Role, sync_role_groups
 TOKEN_PREFIX = "tdm_"
 
 
-@transaction.atomic
+@write_service
 def user_create(
     *,
+    acting_user: User | None,
     username: str,
     password: str | None,
     email: str = "",
@@ -76,8 +78,9 @@ def user_create(
     return user
 
 
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token and return it with its secret, which is shown once and never stored."""
+@write_service
+def api_token_create(*, acting_user: User | None, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token for ``user`` and return it with its secret, which is shown once and never stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -103,11 +106,18 @@ def api_token_authenticate(*, secret: str) -> User | None:
     return token.user
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+@write_service
+def api_token_revoke(*, acting_user: User | None, token: ApiToken) -> None:
+    """Stop a token working at once; revoking it twice keeps the first date."""
+    audit_bulk_update(
+        queryset=ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True),
+        values={"revoked_at": timezone.now()},
+        account_field=None,
+    )
 
 
-def user_set_preferred_language(*, user: User, language: str) -> User:
+@write_service
+def user_set_preferred_language(*, acting_user: User | None, user: User, language: str) -> User:
     """Remember the language a user picked so it follows them to other browsers."""
     codes = {code for code, _name in settings.LANGUAGES}
     if language not in codes:

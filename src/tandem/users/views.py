@@ -26,7 +26,9 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
     new_secret: str | None = None
     form = ApiTokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _token, new_secret = api_token_create(user=request.user, name=form.cleaned_data["name"])
+        _token, new_secret = api_token_create(
+            acting_user=request.user, user=request.user, name=form.cleaned_data["name"]
+        )
         form = ApiTokenCreateForm()
     tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
     return render(
@@ -41,7 +43,7 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke_view(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
-    api_token_revoke(token=token)
+    api_token_revoke(acting_user=request.user, token=token)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("users:api_tokens")
 
@@ -52,5 +54,5 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     response = set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        user_set_preferred_language(user=request.user, language=language)
+        user_set_preferred_language(acting_user=request.user, user=request.user, language=language)
     return response

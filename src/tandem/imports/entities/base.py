@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 
+from tandem.audit.services import audit_rows_written
 from tandem.core.models import column_name, concrete_field
 from tandem.imports.mapping import ColumnMap
 from tandem.imports.progress import Progress
@@ -260,8 +261,14 @@ def bulk_write(
     updates: list[M],
     fields: Sequence[str],
     ctx: Context,
+    describe: Callable[[Any], str] | None = None,
 ) -> None:
-    """Insert and update in batches; updates get ``updated_at`` by hand (there is no save())."""
+    """Insert and update in batches; updates get ``updated_at`` by hand (there is no save()).
+
+    Each row written gets its audit entry, in the import's transaction: the values a new row was
+    created with, and each changed field's stored value before the update (read here, one query
+    per batch). ``describe`` names a row in its entry when the model's ``str()`` reads a relation.
+    """
     ctx.progress.stage(f"Writing {model._meta.verbose_name_plural}", len(creates) + len(updates))
     for start in range(0, len(creates), BATCH_SIZE):
         batch = creates[start : start + BATCH_SIZE]
@@ -269,6 +276,7 @@ def bulk_write(
         ctx.progress.advance(len(batch))
     if any(pk is None for pk in (c.pk for c in creates[-1:])):
         _fetch_created_pks(model, creates)
+    audit_rows_written(model=model, created=creates, describe=describe)
     if not updates:
         return
     update_fields = list(fields)
@@ -276,9 +284,22 @@ def bulk_write(
         for instance in updates:
             instance.updated_at = ctx.now  # type: ignore[attr-defined]  # the model has it: checked just above
         update_fields.append("updated_at")
+    attnames = [column_name(model, name) for name in fields]
     for start in range(0, len(updates), BATCH_SIZE):
         batch = updates[start : start + BATCH_SIZE]
+        stored = {
+            values["pk"]: values
+            for values in fetch_in_chunks(
+                model._default_manager.all(), "pk", [obj.pk for obj in batch], "pk", *attnames
+            )
+        }
         update_rows(model, batch, update_fields)
+        audit_rows_written(
+            model=model,
+            updated=[(stored[obj.pk], obj) for obj in batch],
+            fields=attnames,
+            describe=describe,
+        )
         ctx.progress.advance(len(batch))
 
 

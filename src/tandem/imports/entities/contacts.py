@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from tandem.accounts.models import Account, Contact, ContactRole
+from tandem.audit.services import audit_rows_written
 from tandem.imports.entities.base import (
     Column,
     Context,
@@ -86,12 +87,20 @@ class ContactPlan(Plan):
             ids = [c.pk for c in self.replace_roles]
             for start in range(0, len(ids), 900):
                 ContactRole.objects.filter(contact_id__in=ids[start : start + 900]).delete()
+        written = self.creates + self.replace_roles
         new_roles = [
             ContactRole(contact_id=contact.pk, role=role)
-            for contact in self.creates + self.replace_roles
+            for contact in written
             for role in self.roles.get(id(contact), ())
         ]
         ContactRole.objects.bulk_create(new_roles, batch_size=1000)
+        account_of = {contact.pk: contact.account_id for contact in written}
+        audit_rows_written(
+            model=ContactRole,
+            created=new_roles,
+            describe=lambda r: f"{r.contact_id}: {r.get_role_display()}",
+            account=lambda r: account_of[r.contact_id],
+        )
 
 
 def plan_contacts(rows: list[Row], ctx: Context) -> ContactPlan:

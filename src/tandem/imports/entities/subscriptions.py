@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from tandem.accounts.models import Account
+from tandem.audit.services import audit_rows_written
 from tandem.core.money import monthly, to_cents
 from tandem.imports.entities.base import (
     IN_CHUNK,
@@ -119,8 +120,17 @@ class SubscriptionPlan(Plan):
 
     def write(self, ctx: Context) -> None:
         if self.new_products:
-            Product.objects.bulk_create(list(self.new_products.values()))
-        bulk_write(Subscription, creates=self.creates, updates=self.updates, fields=WRITTEN, ctx=ctx)
+            products = list(self.new_products.values())
+            Product.objects.bulk_create(products)
+            audit_rows_written(model=Product, created=products)
+        bulk_write(
+            Subscription,
+            creates=self.creates,
+            updates=self.updates,
+            fields=WRITTEN,
+            ctx=ctx,
+            describe=lambda s: f"{s.external_id} {s.start_date}–{s.end_date or '…'}",
+        )
         # Replacing the lines of an updated term is simpler and as cheap as diffing them.
         updated_ids = [s.pk for s in self.updates]
         for start in range(0, len(updated_ids), IN_CHUNK):
@@ -133,6 +143,13 @@ class SubscriptionPlan(Plan):
                     item.product_id = self.new_products[self.product_code_of[id(item)]].pk
                 lines.append(item)
         SubscriptionItem.objects.bulk_create(lines, batch_size=1000)
+        account_of = {s.pk: s.account_id for s in self.creates + self.updates}
+        audit_rows_written(
+            model=SubscriptionItem,
+            created=lines,
+            describe=lambda i: f"{i.product_id} × {i.quantity}",
+            account=lambda i: account_of[i.subscription_id],
+        )
         if self.touched_accounts:
             ctx.progress.stage("Refreshing account revenue", None)
             account_refresh_revenue(account_ids=sorted(self.touched_accounts), on=ctx.today)
