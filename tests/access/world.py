@@ -126,8 +126,8 @@ def _objects(owner: User, am: User | None, name: str, playbook: Playbook) -> Obj
 
 def make_world() -> World:
     with audit_context(via="fixture"):
-        users = {role: user_create(username=role.value, password=None, roles=[role]) for role in ROLES}
-        other = user_create(username="other_csm", password=None, roles=[Role.CSM])
+        users = {role: user_create(acting_user=None, username=role.value, password=None, roles=[role]) for role in ROLES}
+        other = user_create(acting_user=None, username="other_csm", password=None, roles=[Role.CSM])
         for role in BOOK_ROLES:
             AccessPolicy.objects.create(
                 role=role,
@@ -144,12 +144,12 @@ def make_world() -> World:
             name="Poor health", trigger="health_band", params={"bands": ["poor"]}, playbook=playbook, pool=pool
         )
         scorecard = Scorecard.objects.create(name="Primary", is_primary=True)
-        source, _key = source_create(name="Web app")
+        source, _key = source_create(acting_user=None, name="Web app")
         team = Team.objects.create(name="EMEA")
         token_of: dict[int, ApiToken] = {}
         secrets: dict[int, str] = {}
         for user in users.values():
-            token, secret = api_token_create(user=user, name="tests")
+            token, secret = api_token_create(acting_user=None, user=user, name="tests")
             token_of[user.pk], secrets[user.pk] = token, secret
-        other_token, _secret = api_token_create(user=other, name="theirs")
+        other_token, _secret = api_token_create(acting_user=None, user=other, name="theirs")
     return World(users, other, inside, outside, rule, pool, scorecard, source, team, token_of, other_token, secrets)

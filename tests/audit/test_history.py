@@ -112,8 +112,8 @@ def test_a_ui_write_records_the_signed_in_user_and_via_ui(client) -> None:
     with as_fixture():
         csm = user_create(acting_user=None, username="casey", password=None, roles=[Role.CSM])
         milestone = SuccessMilestone.objects.create(
-            account=AccountFactory(), title="Go live", due_date=dt.date(2026, 1, 1)
-        )
+            account=AccountFactory(csm_owner=csm), title="Go live", due_date=dt.date(2026, 1, 1)
+        )  # her own book: the default rule lets a CSM change only that
     client.force_login(csm)
 
     response = client.post(f"/success/milestones/{milestone.pk}/complete/")
