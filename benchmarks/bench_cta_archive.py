@@ -64,8 +64,8 @@ def setup(accounts: int) -> dict[str, Any]:
     from tandem.playbooks.services import rules_evaluate
     from tandem.users.services import user_create
 
-    csms = [user_create(username=f"csm{i}", password=None, roles=["csm"]) for i in range(CSMS)]
-    user_create(username="boss", password=None, roles=["cs_manager"])
+    csms = [user_create(acting_user=None, username=f"csm{i}", password=None, roles=["csm"]) for i in range(CSMS)]
+    user_create(acting_user=None, username="boss", password=None, roles=["cs_manager"])
     pool = WorkPool.objects.create(name="Bench pool")
     pool.members.set(csms[:5])
     tiers = list(Tier)
@@ -87,7 +87,7 @@ def setup(accounts: int) -> dict[str, Any]:
             ],
             batch_size=5000,
         )
-    install_shipped()
+    install_shipped(acting_user=None)
     Rule.objects.all().delete()
     playbooks = list(Playbook.objects.order_by("id"))
     rules = [
@@ -107,7 +107,7 @@ def setup(accounts: int) -> dict[str, Any]:
     pool_rule = rules[1]
     pool_rule.params, pool_rule.pool, pool_rule.is_active = {"days": 2}, pool, True
     pool_rule.save()
-    rules_evaluate(today=TODAY, rule_ids=[queue_rule.pk, pool_rule.pk])
+    rules_evaluate(acting_user=None, today=TODAY, rule_ids=[queue_rule.pk, pool_rule.pk])
     # The rule whose evaluation is timed: renewals 14 to 20 days out, about 1,000 accounts per 50,000.
     measured = rules[2]
     measured.params, measured.is_active = {"days": 20, "min_days": 14}, True
@@ -139,7 +139,7 @@ def measure(state: dict[str, Any], repeat: int) -> dict[str, tuple[float, Any]]:
         times, opened_count = [], 0
         for _ in range(repeat):
             started = time.perf_counter()
-            opened_count = rules_evaluate(today=TODAY, rule_ids=[measured.pk]).opened
+            opened_count = rules_evaluate(acting_user=None, today=TODAY, rule_ids=[measured.pk]).opened
             times.append((time.perf_counter() - started) * 1000)
             opened = list(CallToAction.objects.filter(OPEN_Q, rule=measured).values_list("id", flat=True))
             Notification.objects.filter(key__in=[f"cta:{pk}" for pk in opened]).delete()

@@ -76,8 +76,10 @@ def build(accounts: int) -> dict:
             ],
             batch_size=5000,
         )
-    metric_definitions_upsert(items=defaults.suggest_from_events([(e, 1000 - i) for i, e in enumerate(EVENT_NAMES)]))
-    cards = scorecards_install_defaults()
+    metric_definitions_upsert(
+        acting_user=None, items=defaults.suggest_from_events([(e, 1000 - i) for i, e in enumerate(EVENT_NAMES)])
+    )
+    cards = scorecards_install_defaults(acting_user=None)
     keys = list(MetricDefinition.objects.filter(is_active=True).values_list("key", flat=True))
     rng = np.random.default_rng(7)
     ids = np.arange(1, accounts + 1, dtype=np.int64)

@@ -335,7 +335,7 @@ def build_relational(accounts: int, seed: int = 7) -> None:
             items.append(SubscriptionItem(subscription_id=i, product=plan, quantity=Decimal(seats), unit_price=price))
         Subscription.objects.bulk_create(subs, batch_size=5000)
         SubscriptionItem.objects.bulk_create(items, batch_size=5000)
-    metric_definitions_upsert(items=[{**m, "name": m["key"]} for m in METRICS])
+    metric_definitions_upsert(acting_user=None, items=[{**m, "name": m["key"]} for m in METRICS])
 
 
 # --- children (one measurement each) ---------------------------------------------------------

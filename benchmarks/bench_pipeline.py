@@ -53,12 +53,12 @@ def prepare(home: Path) -> dict:
     from tandem.users.services import user_create
 
     started = time.monotonic()
-    metrics_install_defaults()
-    scorecards_install_defaults()
+    metrics_install_defaults(acting_user=None)
+    scorecards_install_defaults(acting_user=None)
     with transaction.atomic():
-        csms = [user_create(username=f"csm{i}", password=None, email=f"csm{i}@bench.example", roles=["csm"]).pk
-                for i in range(20)]  # fmt: skip
-        ams = [user_create(username=f"am{i}", password=None, email=f"am{i}@bench.example",
+        csms = [user_create(acting_user=None, username=f"csm{i}", password=None, email=f"csm{i}@bench.example",
+                            roles=["csm"]).pk for i in range(20)]  # fmt: skip
+        ams = [user_create(acting_user=None, username=f"am{i}", password=None, email=f"am{i}@bench.example",
                            roles=["account_manager"]).pk for i in range(8)]  # fmt: skip
         table = connection.ops.quote_name(Account._meta.db_table)
         with connection.cursor() as cur:
@@ -108,7 +108,7 @@ def child_pipeline() -> dict:
     from tandem.daily.services import daily_pipeline_run
 
     started = time.monotonic()
-    result = daily_pipeline_run(today=data.AS_OF)
+    result = daily_pipeline_run(acting_user=None, today=data.AS_OF)
     total = time.monotonic() - started
     return {
         "seconds": total,

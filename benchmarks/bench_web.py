@@ -64,9 +64,13 @@ def fill(n_accounts: int, seed: int) -> tuple[int, str]:
 
     rng = random.Random(seed)
     today = timezone.localdate()
-    csms = [user_create(username=f"csm{i}", password=None, roles=["csm"], first_name=f"Csm{i}") for i in range(15)]
+    csms = [
+        user_create(acting_user=None, username=f"csm{i}", password=None, roles=["csm"], first_name=f"Csm{i}")
+        for i in range(15)
+    ]
     ams = [
-        user_create(username=f"am{i}", password=None, roles=["account_manager"], first_name=f"Am{i}") for i in range(6)
+        user_create(acting_user=None, username=f"am{i}", password=None, roles=["account_manager"], first_name=f"Am{i}")
+        for i in range(6)
     ]
     plan = Product.objects.create(code="pro", name="Pro")
     countries = ["US", "GB", "DE", "FR", "JP", "VN", "IR", "CN", "AU", "CA"]
