@@ -21,7 +21,10 @@ from tandem.opportunities.services import opportunity_create, renewals_open_due
 from tandem.users.services import api_token_create, user_create
 from tests.opportunities.test_services import am, contract  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),
+]
 
 BAD_NUMBERS = ["-5", "0", "99999999999999999999", "-99999999999999999999", "abc", "1e400", "NaN", "1.5", ""]
 BAD_STRINGS = ["bogus", "x" * 3000, "%00", "-1"]
@@ -35,18 +38,19 @@ SKIPPED_PAGES = {"logout", "set_language"}  # not pages: a POST-only action and 
 def world(contract):  # noqa: F811
     """An admin with an API token and a little of everything, so that list queries really run."""
     account, _term, _seat = contract
-    admin = user_create(username="root", password=None, roles=["admin"])
+    admin = user_create(acting_user=None, username="root", password=None, roles=["admin"])
     admin.is_staff = admin.is_superuser = True
     admin.save()
-    renewals_open_due(today=dt.date(2025, 10, 1))
+    renewals_open_due(acting_user=None, today=dt.date(2025, 10, 1))
     opportunity_create(
+        acting_user=None,
         account=account,
         kind=OpportunityKind.UPSELL,
         amount=Decimal("1000"),
         close_date=dt.date(2026, 3, 1),
         name="More seats",
     )
-    _token, secret = api_token_create(user=admin, name="walker")
+    _token, secret = api_token_create(acting_user=None, user=admin, name="walker")
     return {"admin": admin, "token": secret, "account": account}
 
 

@@ -14,6 +14,8 @@ TEMPLATES = sorted(Path(tandem.__file__).parent.glob("*/templates/**/*.html"))
 # style-src for itself, and it has no script either.
 STANDALONE = {"reports/report.html"}
 
+pytestmark = pytest.mark.audit_via("fixture")
+
 
 def _name(path: Path) -> str:
     return path.as_posix().split("/templates/", 1)[1]

@@ -11,7 +11,11 @@ import pytest
 
 from tests.web.test_browser import PASSWORD, VIEWPORT, _async_unsafe_allowed, acme, browser  # noqa: F401
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.audit_via("fixture"),
+]
 
 RECORD_VIOLATIONS = """
 window.__csp = [];

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.audit_via("fixture")]
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,10 @@ from django.test import Client
 
 from tandem.users.services import user_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.audit_via("fixture"),
+]
 
 PASSWORD = "correct-horse-battery"
 
@@ -16,7 +19,7 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture
 def dana(settings):
     settings.AXES_FAILURE_LIMIT = 3
-    return user_create(username="dana", password=PASSWORD, roles=["csm"])
+    return user_create(acting_user=None, username="dana", password=PASSWORD, roles=["csm"])
 
 
 def _fail(client: Client, url: str, times: int, username: str = "dana") -> list[int]:
@@ -64,7 +67,7 @@ def test_the_lockout_page_is_translated(dana) -> None:
 
 
 def test_the_admin_login_locks_too(dana) -> None:
-    staff = user_create(username="root", password=PASSWORD, roles=["admin"])
+    staff = user_create(acting_user=None, username="root", password=PASSWORD, roles=["admin"])
     staff.is_staff = staff.is_superuser = True
     staff.save()
     client = Client()

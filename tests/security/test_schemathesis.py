@@ -28,7 +28,11 @@ from tandem.opportunities.services import opportunity_create, renewals_open_due
 from tandem.users.services import api_token_create, user_create
 from tests.opportunities.test_services import am, contract  # noqa: F401 - fixtures
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.slow,
+    pytest.mark.audit_via("fixture"),
+]
 
 # The fuzzing phase, valid and invalid data, 10 examples per operation, derandomized (the same cases on
 # every run): ~40 s here, and it finds the 500s this suite was written against (?offset=-5 on
@@ -59,12 +63,16 @@ CHECKS = [
 @pytest.fixture
 def api_token(contract) -> str:  # noqa: F811
     account, _term, _seat = contract
-    admin = user_create(username="root", password=None, roles=["admin"])
-    renewals_open_due(today=dt.date(2025, 10, 1))
+    admin = user_create(acting_user=None, username="root", password=None, roles=["admin"])
+    renewals_open_due(acting_user=None, today=dt.date(2025, 10, 1))
     opportunity_create(
-        account=account, kind=OpportunityKind.UPSELL, amount=Decimal("1000"), close_date=dt.date(2026, 3, 1)
+        acting_user=None,
+        account=account,
+        kind=OpportunityKind.UPSELL,
+        amount=Decimal("1000"),
+        close_date=dt.date(2026, 3, 1),
     )
-    _token, secret = api_token_create(user=admin, name="schemathesis")
+    _token, secret = api_token_create(acting_user=None, user=admin, name="schemathesis")
     return secret
 
 

@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, Q, QuerySet
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from tandem.audit.models import AuditEntry, AuditVia
@@ -77,7 +78,9 @@ class AuditFilterSet(django_filters.FilterSet):
 
 
 def audit_search(*, filters: Mapping[str, Any] | None) -> AuditFilterSet:
-    return AuditFilterSet(data=dict(filters) if filters else None, queryset=_base())
+    # A QueryDict stays one (dict() of it would turn each value into a list).
+    data = filters if isinstance(filters, QueryDict) else dict(filters or {})
+    return AuditFilterSet(data=data or None, queryset=_base())
 
 
 @dataclass(frozen=True)
