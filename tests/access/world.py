@@ -126,7 +126,9 @@ def _objects(owner: User, am: User | None, name: str, playbook: Playbook) -> Obj
 
 def make_world() -> World:
     with audit_context(via="fixture"):
-        users = {role: user_create(acting_user=None, username=role.value, password=None, roles=[role]) for role in ROLES}
+        users = {
+            role: user_create(acting_user=None, username=role.value, password=None, roles=[role]) for role in ROLES
+        }
         other = user_create(acting_user=None, username="other_csm", password=None, roles=[Role.CSM])
         for role in BOOK_ROLES:
             AccessPolicy.objects.create(
