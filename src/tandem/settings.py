@@ -58,6 +58,10 @@ INSTALLED_APPS = [
     "tandem.revenue",
     "tandem.reports",
     "tandem.daily",
+    "tandem.webhooks",
+    "tandem.comments",
+    "tandem.meetings",
+    "tandem.maillog",
     "axes",  # login throttling and lockout (docs/security.md)
     "csp",
 ]
@@ -73,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tandem.users.middleware.PreferredLanguageMiddleware",
     "tandem.audit.middleware.AuditContextMiddleware",
+    "tandem.api.parser.NullCharacterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -145,7 +150,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", _("English")),
     ("vi", _("Vietnamese")),
@@ -153,6 +157,9 @@ LANGUAGES = [
     ("fa", _("Persian")),
     ("zh-hans", _("Simplified Chinese")),
 ]
+# The company's language (TANDEM_LANGUAGE): stored texts (CTA reasons, the shipped playbook
+# library) are written in it, and it is the default for anyone who has not picked one.
+LANGUAGE_CODE = (config.env_list("LANGUAGE", "en", allowed={code for code, _name in LANGUAGES}) or ["en"])[0]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 # Off on purpose: with it on, every {{ id }} and form value="{{ amount }}" renders as "1,030", which
@@ -167,6 +174,24 @@ STATIC_ROOT = config.tandem_home() / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachments of logged email (tandem.maillog): under TANDEM_HOME/mail unless another backend is set.
+    "maillog": {
+        "BACKEND": config.env_str("MAIL_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": (
+            {"location": str(config.tandem_home() / "mail")}
+            if config.env_str("MAIL_STORAGE_BACKEND", "") in ("", "django.core.files.storage.FileSystemStorage")
+            else {}
+        ),
+    },
+    # Files attached to notes and interactions (tandem.timeline): under TANDEM_HOME/attachments.
+    "attachments": {
+        "BACKEND": config.env_str("ATTACHMENT_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": (
+            {"location": str(config.tandem_home() / "attachments")}
+            if config.env_str("ATTACHMENT_STORAGE_BACKEND", "") in ("", "django.core.files.storage.FileSystemStorage")
+            else {}
+        ),
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Serve straight from the installed packages: `tandem serve` needs no collectstatic step.
@@ -191,7 +216,9 @@ TANDEM_INGEST_BACKGROUND = config.env_bool("INGEST_BACKGROUND", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A refused request (403, 404) is one warning line, not a traceback (tandem.core.logging).
+    "filters": {"client_errors": {"()": "tandem.core.logging.ClientErrorWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["client_errors"]}},
     "root": {"handlers": ["console"], "level": config.env_str("LOG_LEVEL", "WARNING")},
 }
 
@@ -273,3 +300,19 @@ if TANDEM_HTTPS:
 # Outbound HTTP (tandem.core.outbound): hosts that may be reached even though they resolve to a private,
 # loopback or otherwise internal address, e.g. an on-premises Slack-compatible chat server.
 TANDEM_OUTBOUND_ALLOWED_HOSTS = config.env_list("OUTBOUND_ALLOWED_HOSTS", "")
+
+# Email logging (tandem.maillog, docs/email-logging.md): each user's BCC address is
+# log+<token>@TANDEM_MAIL_DOMAIN. Mail reaches Tandem through `tandem mail serve` (an SMTP receiver) or
+# `tandem mail poll` (an IMAP mailbox, also the worker job "maillog.poll").
+TANDEM_MAIL_DOMAIN = config.env_str("MAIL_DOMAIN", "log.tandem.localhost").strip().lower()
+TANDEM_MAIL_LOCAL_PART = config.env_str("MAIL_LOCAL_PART", "log").strip().lower()
+TANDEM_MAIL_MAX_MESSAGE_BYTES = config.env_int("MAIL_MAX_MESSAGE_BYTES", 30_000_000, minimum=1024)
+TANDEM_MAIL_MAX_ATTACHMENT_BYTES = config.env_int("MAIL_MAX_ATTACHMENT_BYTES", 10_000_000, minimum=1)
+# Files attached to notes and interactions (tandem.timeline, docs/daily-work.md).
+TANDEM_ATTACHMENT_MAX_BYTES = config.env_int("ATTACHMENT_MAX_BYTES", 10_000_000, minimum=1024)
+TANDEM_MAIL_IMAP_HOST = config.env_str("MAIL_IMAP_HOST", "")
+TANDEM_MAIL_IMAP_PORT = config.env_int("MAIL_IMAP_PORT", 993, minimum=1)
+TANDEM_MAIL_IMAP_SSL = config.env_bool("MAIL_IMAP_SSL", True)
+TANDEM_MAIL_IMAP_USER = config.env_str("MAIL_IMAP_USER", "")
+TANDEM_MAIL_IMAP_PASSWORD = config.env_str("MAIL_IMAP_PASSWORD", "")
+TANDEM_MAIL_IMAP_FOLDER = config.env_str("MAIL_IMAP_FOLDER", "INBOX")

@@ -26,9 +26,18 @@ urlpatterns = [
     path("playbooks/", include("tandem.playbooks.urls")),
     path("notifications/", include("tandem.notifications.urls")),
     path("success/", include("tandem.success.urls")),
+    path("support/", include("tandem.support.urls")),
+    path("timeline/", include("tandem.timeline.urls")),
+    path("subscriptions/", include("tandem.subscriptions.urls")),
+    path("jobs/", include("tandem.jobs.urls")),
     path("", include("tandem.ingest.urls")),
     path("", include("tandem.access.urls")),
     path("", include("tandem.audit.urls")),
+    path("", include("tandem.webhooks.urls")),
+    path("", include("tandem.comments.urls")),
+    path("meetings/", include("tandem.meetings.urls")),
+    path("calendar/", include("tandem.meetings.feed_urls")),
+    path("", include("tandem.maillog.urls")),
 ]
 handler404 = "tandem.web.views.page_not_found"
 handler403 = "tandem.web.views.permission_denied"

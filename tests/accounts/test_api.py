@@ -51,6 +51,7 @@ def test_account_crud_round_trip(api: ApiClient):
         "mrr": "0.00",
         "arr": "0.00",
         "renewal_date": None,
+        "archived_at": None,
     }
     assert api.get(f"/accounts/{account_id}").json()["name"] == "Acme GmbH"
 

@@ -24,6 +24,7 @@ from tests.factories import (
     SubscriptionItemFactory,
     TicketFactory,
     UserFactory,
+    as_fixture,
 )
 
 # Reads as an admin: these tests are about filters, not access rules (tests/access).
@@ -164,6 +165,23 @@ def test_account_360_of_a_missing_account_raises():
         account_360(account_id=424242, today=TODAY, user=ADMIN)
 
 
+def _renewal(account, close_date: dt.date) -> None:
+    """An open renewal opportunity: what the home page counts (the renewal center's rows)."""
+    from tandem.opportunities.models import Opportunity, OpportunityKind, Stage
+
+    with as_fixture():
+        Opportunity.objects.create(
+            account=account,
+            kind=OpportunityKind.RENEWAL,
+            name="Renewal",
+            stage=Stage.PROPOSE,
+            probability=Decimal("70"),
+            amount=account.arr,
+            current_arr=account.arr,
+            close_date=close_date,
+        )
+
+
 def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
     me = user_create(acting_user=None, username="me", password=None, roles=["csm"])
     # A company whose rule shows CSMs contract values (by default it hides them: tests/access).
@@ -193,6 +211,8 @@ def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
     not_mine = AccountFactory(
         name="Not mine", csm_owner=other, arr=Decimal("9999"), renewal_date=TODAY + dt.timedelta(days=5)
     )
+    _renewal(renewing, TODAY + dt.timedelta(days=9))
+    _renewal(not_mine, TODAY + dt.timedelta(days=4))
     my_ticket = TicketFactory(account=renewing, status="open")
     TicketFactory(account=renewing, status="solved")
     TicketFactory(account=not_mine, status="open")
@@ -211,8 +231,10 @@ def test_portfolio_overview_of_a_csm_covers_only_accounts_they_own():
 
 def test_portfolio_overview_of_a_cs_manager_covers_every_account():
     manager = user_create(acting_user=None, username="boss", password=None, roles=["cs_manager"])
-    AccountFactory(arr=Decimal("100"), renewal_date=TODAY)
-    AccountFactory(arr=Decimal("250"), renewal_date=TODAY + dt.timedelta(days=90))
+    _renewal(AccountFactory(arr=Decimal("100"), renewal_date=TODAY), TODAY - dt.timedelta(days=1))
+    _renewal(
+        AccountFactory(arr=Decimal("250"), renewal_date=TODAY + dt.timedelta(days=90)), TODAY + dt.timedelta(days=89)
+    )
 
     overview = portfolio_overview(user=manager, today=TODAY)
 

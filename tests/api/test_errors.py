@@ -240,3 +240,26 @@ def test_unknown_page_is_an_html_404_in_the_shell(admin_client):
     response = admin_client.get("/no-such-page/")
     assert response.status_code == 404
     assert b"<html" in response.content
+
+
+def test_schema_errors_come_with_the_unknown_references_of_the_same_request(api: ApiClient):
+    body = assert_problem(
+        api.post("/accounts/", {"name": "Acme", "tier": "gold", "parent": 99999, "csm_owner": "nobody"}),
+        422,
+        ["tier", "parent", "csm_owner"],
+    )
+    assert body["errors"][1]["message"] == "No object with id 99999."
+    assert body["errors"][2]["message"] == "No user with the username or email nobody."
+    # A reference the schema itself refuses is named once, by the schema.
+    assert_problem(api.post("/contacts/", {"account": -1, "roles": ["king"]}), 422, ["account", "roles.0"])
+    assert_problem(api.post("/contacts/", {"account": 99999, "roles": ["king"]}), 422, ["roles.0", "account"])
+    # Beside errors in its line items (whose products are checked once the schema errors are fixed).
+    items = [{"product": 99999, "quantity": "many", "unit_price": "10"}]
+    body = api.post(
+        "/subscriptions/", {"account": 99999, "currency": "EUR", "start_date": "2026-01-01", "items": items}
+    )
+    fields = sorted(e["field"] for e in assert_problem(body, 422)["errors"])
+    assert fields == ["account", "items.0.quantity"]
+    from tandem.accounts.models import Account, Contact
+
+    assert not Account.objects.exists() and not Contact.objects.exists()

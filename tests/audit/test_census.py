@@ -54,6 +54,12 @@ NOT_WRITE_SERVICES: dict[str, str] = {
     "jobs.services.job_retry": "job queue",
     "jobs.services.lease_seconds": "setting",
     "jobs.services.worker_id": "pure",
+    "comments.services.ensure_may_delete": "a check",
+    "comments.services.may_comment": "a check",
+    "webhooks.services.delivery_attempt": "the delivery log of outbound webhooks, not audited",
+    "webhooks.services.new_secret": "pure",
+    "webhooks.services.signed_headers": "pure",
+    "webhooks.services.slack_text": "pure",
     "metrics.services.active_specs": "read",
     "metrics.services.metric_spec": "pure",
     "metrics.services.metrics_compute": "computed snapshots and current values, not audited",
@@ -69,13 +75,14 @@ NOT_WRITE_SERVICES: dict[str, str] = {
     "opportunities.services.renewal_lead_days": "read",
     "opportunities.services.renewal_lines_from_form": "parse a form",
     "playbooks.services.churn_risk_history_record": "computed samples of risk scores, not audited",
-    "playbooks.services.priority_score": "pure",
     "playbooks.services.rule_preview": "read and compute",
     "playbooks.services.rules_evaluation_enqueue": "job queue",
     "reports.services.account_report": "read",
     "reports.services.html_to_pdf": "pure",
     "reports.services.report_html": "read",
     "reports.services.report_render": "read",
+    "reports.services.report_title": "read",
+    "revenue.services.revenue_analytics_refresh": "computed tables (cohorts, sBG fits), not audited",
     # Churn risk: a model file and computed scores.
     "risk.services.arr_at_risk": "read",
     "risk.services.feature_frame": "read",
@@ -114,7 +121,11 @@ def public_functions() -> dict[str, object]:
     found = {}
     for module in services_modules():
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if not name.startswith("_") and fn.__module__ == module.__name__:
+            # A services package (playbooks) defines its functions in submodules and re-exports them.
+            defined_here = fn.__module__ == module.__name__ or (
+                hasattr(module, "__path__") and fn.__module__.startswith(f"{module.__name__}.")
+            )
+            if not name.startswith("_") and defined_here:
                 found[f"{module.__name__.removeprefix('tandem.')}.{name}"] = fn
     return found
 

@@ -33,3 +33,16 @@ def test_commands_speak_the_configured_language_whatever_the_thread_had_active(t
 
     assert result.exit_code == 2
     assert "Unknown role." in result.output
+
+
+def test_library_install_is_idempotent_and_refuses_an_unknown_language(transactional_db):
+    from tandem.playbooks.models import Playbook, Rule
+
+    first = runner.invoke(app, ["library", "install", "--language", "zh-hans", "--without-metrics"])
+    assert first.exit_code == 0, first.output
+    assert "10 playbooks" in first.output and Rule.objects.count() == 15
+    assert Playbook.objects.get(key="usage-drop").name == "使用量下降"
+    again = runner.invoke(app, ["library", "install", "--without-metrics"])
+    assert again.exit_code == 0 and "0 playbooks" in again.output
+    wrong = runner.invoke(app, ["library", "install", "--language", "xx"])
+    assert wrong.exit_code == 2 and "language" in wrong.output

@@ -90,7 +90,11 @@ def _build_world(*, today: dt.date) -> None:
     )
     PlaybookStep.objects.create(playbook=daily, position=2, kind="task", title="Call the champion")
     Rule.objects.create(
-        name="Scored today", trigger="health_band", params={"bands": ["poor", "neutral", "good"]}, playbook=daily
+        name="Scored today",
+        trigger="health_band",
+        params={"bands": ["poor", "neutral", "good"]},
+        playbook=daily,
+        cta_type="lifecycle",  # a check-in, not a second risk CTA (one open CTA per account and type)
     )
     review = Playbook.objects.create(key="risk-review", name="Risk review")
     PlaybookStep.objects.create(playbook=review, position=0, kind="task", title="Review the drivers")

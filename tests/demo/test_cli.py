@@ -30,7 +30,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_hashing) -> Path:
 
 def test_builds_prints_the_login_and_serves(home: Path, event_store: EventStore, monkeypatch: pytest.MonkeyPatch):
     served: dict = {}
+    workers: list[bool] = []
     monkeypatch.setattr("tandem.web.server.run_server", lambda **kwargs: served.update(kwargs))
+    monkeypatch.setattr("tandem.cli.demo._start_worker", lambda: workers.append(True))  # a worker serves jobs
 
     result = CliRunner().invoke(app, [*ARGS, "--port", "8102"])
 
@@ -40,6 +42,7 @@ def test_builds_prints_the_login_and_serves(home: Path, event_store: EventStore,
     assert (home / "demo.json").exists()
     assert served["host"] == "127.0.0.1" and served["port"] == 8102
     assert "admin" in served["banner"] and "tandem-demo" in served["banner"]
+    assert workers == [True]
 
 
 def test_no_serve_prints_the_login_and_returns(home: Path, event_store: EventStore, monkeypatch: pytest.MonkeyPatch):
@@ -76,3 +79,35 @@ def test_rejects_a_malformed_date(home: Path):
 
     assert result.exit_code == 2
     assert "--today" in result.output
+
+
+def test_output_written_to_a_file_appears_as_each_phase_finishes(tmp_path: Path) -> None:
+    """Redirected to a file (no terminal), each phase is a line flushed when it starts and ends."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    log = tmp_path / "demo.log"
+    env = {**os.environ, "TANDEM_HOME": str(tmp_path / "home"), "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tandem", "demo", "--no-serve", *ARGS[1:]],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while "Writing accounts and contacts" not in log.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.05)
+            seen_while_running = proc.poll() is None and "Writing accounts and contacts" in log.read_text()
+            assert proc.wait(180) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert seen_while_running, "the first phases were only written when the build ended"
+    text = log.read_text()
+    assert "━" not in text  # no progress-bar frames in a file
+    assert "Computing metric history" in text and "Built the demo" in text

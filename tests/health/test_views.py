@@ -11,6 +11,7 @@ from tandem.metrics import store
 from tandem.metrics.services import metrics_compute, metrics_install_defaults
 from tandem.subscriptions.services import subscription_recompute_totals
 from tandem.usage.eventstore import Event
+from tests.computations import finish
 from tests.factories import AccountFactory, SubscriptionFactory, SubscriptionItemFactory, UserFactory, as_fixture
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +88,10 @@ def test_pages_render(scored, client_admin):
     assert "Weights cannot be negative" in response.content.decode()
     data[f"weight_{measure.pk}"] = 5
     response = client_admin.post(f"/health/scorecards/{card.pk}/preview/", data)
-    assert response.status_code == 200 and "Saved" in response.content.decode()
+    # Scoring and backtesting twice runs on a worker; the fragment polls its progress.
+    assert response.status_code == 200 and 'data-status="queued"' in response.content.decode()
+    preview = finish(client_admin, response.content.decode())
+    assert 'data-testid="preview"' in preview and "Saved" in preview and "Edited" in preview
     measure.refresh_from_db()
     assert measure.weight != 5  # previewing changes nothing
 

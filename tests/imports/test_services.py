@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from tandem.accounts.models import Account, Contact, ContactRole
+from tandem.audit.models import AuditEntry
 from tandem.imports.mapping import load_mapping
 from tandem.imports.services import import_file
 from tandem.subscriptions.models import ExchangeRate, Product, Subscription, SubscriptionItem
@@ -287,20 +288,38 @@ def test_one_primary_contact_per_account(write_csv):
 
     report = import_file(acting_user=None, entity="contacts", path=path)
 
+    # Two primaries of one account in one file: which one is meant is unknowable.
     assert problems(report) == [
-        (2, "is_primary", "the account has another primary contact on row 3."),
-        (3, "is_primary", "the account has another primary contact on row 2."),
-        (4, "is_primary", "the account already has a primary contact: Olga Old (external_id old); "
-         "set is_primary to false on it in this file."),
+        (2, "is_primary", "an account has one primary contact; this file also makes row 3 primary."),
+        (3, "is_primary", "an account has one primary contact; this file also makes row 2 primary."),
         (5, "account_external_id", "no account with external_id 'nope'."),
-    ]  # fmt: skip
+    ]
     assert snapshot() == before
 
-    # Demoting the stored primary in the same file makes the swap valid.
-    path = write_csv("swap.csv", header, [["c3", "b1", "Three", "yes"], ["old", "b1", "Olga", "no"]])
+
+def test_a_new_primary_contact_takes_over_as_in_the_form_and_the_api(write_csv):
+    """The import follows contact_create's rule: the stored primary stops being primary (and it is audited)."""
+    b = AccountFactory(external_id="b1")
+    ContactFactory(account=b, external_id="old", first_name="Olga", last_name="Old", is_primary=True)
+    header = ["external_id", "account_external_id", "first_name", "is_primary"]
+    path = write_csv("contacts.csv", header, [["c3", "b1", "Three", "yes"]])
+
+    dry = import_file(acting_user=None, entity="contacts", path=path, dry_run=True)
+    assert dry.notes == ["1 account gets a new primary contact; no longer primary: Olga Old (external_id old)."]
     report = import_file(acting_user=None, entity="contacts", path=path)
-    assert (counts(report), report.errors) == ((1, 1, 0, 0), [])
+
+    assert (counts(report), report.errors) == ((1, 0, 0, 0), [])
     assert list(Contact.objects.filter(is_primary=True).values_list("external_id", flat=True)) == ["c3"]
+    demotion = AuditEntry.objects.get(
+        content_type__model="contact", object_pk=str(Contact.objects.get(external_id="old").pk), via="import"
+    )
+    assert demotion.changes == {"is_primary": [True, False]}
+
+    # Demoting the stored primary in the same file is as valid as before, and swapping back works.
+    path = write_csv("swap.csv", header, [["c3", "b1", "Three", "no"], ["old", "b1", "Olga", "yes"]])
+    report = import_file(acting_user=None, entity="contacts", path=path)
+    assert (counts(report), report.errors) == ((0, 2, 0, 0), [])
+    assert list(Contact.objects.filter(is_primary=True).values_list("external_id", flat=True)) == ["old"]
 
 
 def test_contact_model_rules_come_from_full_clean(write_csv):

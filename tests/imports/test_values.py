@@ -39,6 +39,10 @@ def test_billing_period_must_be_a_known_length():
 
 def test_countries_roles_and_integers(db):
     assert [parse_country(v) for v in ("de", "DEU", "germany", "United States of America")] == ["DE", "DE", "DE", "US"]
+    # The names docs/import.md promises: ISO ("Viet Nam"), short ("Vietnam"), everyday ("United States").
+    names = ["United States", "Viet Nam", "Vietnam", "the Netherlands", "United Kingdom", "UK", "Czech Republic"]
+    assert [parse_country(v) for v in names] == ["US", "VN", "VN", "NL", "GB", "GB", "CZ"]
+    assert parse_country("  viet   nam ") == "VN"
     assert parse_roles("Executive sponsor, champion;champion") == ("champion", "executive_sponsor")
     assert parse_int("4.0") == 4
     with pytest.raises(ValueError, match=r"'4\.5' is not a whole number\."):

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.models import AuditEntry
 from tandem.ingest.inbox import Inbox
 from tandem.ingest.ingestor import drain, pending_count
 from tandem.ingest.models import Rejection, Source
@@ -295,3 +296,37 @@ def test_unknown_path_and_get_are_problem_responses(client):
     assert post(client, "/v1/nope", {}, None).status_code == 404
     assert client.get("/v1/track").status_code == 405
     assert Source.objects.count() == 0
+
+
+def test_group_and_identify_write_through_the_account_services(client, source, event_store: EventStore):
+    """The same rules as a form: a groupId longer than an external id is refused at the door, and an
+    email another contact of the account has leaves the user unlinked (no duplicate person)."""
+    key = source.write_key
+    too_long = post(client, "/v1/group", {"userId": "u1", "groupId": "g" * 101, "traits": {}}, key)
+    assert (too_long.status_code, too_long.json()["rejected"][0]["field"]) == (400, "groupId")
+
+    assert (
+        post(client, "/v1/group", {"userId": "u1", "groupId": "acme", "traits": {"name": "Acme"}}, key).status_code
+        == 200
+    )
+    assert (
+        post(
+            client, "/v1/identify", {"userId": "u1", "traits": {"email": "ada@acme.io", "name": "Ada"}}, key
+        ).status_code
+        == 200
+    )
+    assert post(client, "/v1/group", {"userId": "u2", "groupId": "acme", "traits": {}}, key).status_code == 200
+    assert (
+        post(
+            client, "/v1/identify", {"userId": "u2", "traits": {"email": "ADA@acme.io", "name": "Ada 2"}}, key
+        ).status_code
+        == 200
+    )
+    drain()
+
+    account = Account.objects.get(external_id="acme")
+    assert list(account.contacts.values_list("external_id", "email")) == [("u1", "ada@acme.io")]
+    entry = AuditEntry.objects.get(
+        content_type__model="account", object_pk=str(account.pk), action=AuditEntry.Action.CREATE
+    )
+    assert (entry.via, entry.additional_data) == ("api", {"source_id": source.pk})

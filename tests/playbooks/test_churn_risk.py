@@ -9,8 +9,8 @@ import pytest
 from tandem.core.errors import DomainError
 from tandem.playbooks.models import CallToAction, ChurnRiskSample
 from tandem.playbooks.providers import Providers, default_providers
+from tandem.playbooks.rules import CHURN_HISTORY_DAYS, EvalContext
 from tandem.playbooks.services import churn_risk_history_record, rule_preview, rule_save, rules_evaluate
-from tandem.playbooks.triggers import CHURN_HISTORY_DAYS, EvalContext
 from tandem.risk.models import AccountRisk
 from tandem.risk.selectors import account_risk_current
 from tests.factories import AccountFactory

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pypdfium2 as pdfium
 import pytest
+from django.test import Client
 from typer.testing import CliRunner
 
 from tandem.cli.app import app
 from tandem.subscriptions.services import SubscriptionItemInput, subscription_create
 from tandem.users.services import user_create
+from tests.computations import finish
 from tests.factories import AccountFactory, ProductFactory, TicketFactory
 
 pytestmark = [
@@ -47,9 +50,18 @@ def _pages(pdf: bytes):
 
 def test_pdf_pages_render_with_real_content(account, client):
     client.force_login(account.am_owner)
-    response = client.get(f"/reports/accounts/{account.pk}/?format=pdf")
-
+    # Printing runs on a worker: the page shows its progress, then a link to the file.
+    pending = client.get(f"/reports/accounts/{account.pk}/?format=pdf").content.decode()
+    assert 'data-testid="report-pending"' in pending and 'data-status="queued"' in pending
+    ready = finish(client, pending)
+    link = re.search(r'href="(/jobs/computations/\d+/file/)"', ready)
+    assert link, ready
+    response = client.get(link.group(1))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    # Nobody else gets the reader's PDF, not even an admin.
+    other = Client()
+    other.force_login(user_create(acting_user=None, username="boss", password=None, roles=["admin"]))
+    assert other.get(link.group(1)).status_code == 404
     _doc, pages = _pages(response.content)
     assert 1 <= len(pages) <= 4
     text = " ".join(p.get_textpage().get_text_range() for p in pages)

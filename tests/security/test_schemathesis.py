@@ -44,6 +44,9 @@ pytestmark = [
 CONFIG = schemathesis.Config.from_dict(
     {
         "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+        # A NUL character is refused with a 422 naming the field before any view runs (PostgreSQL
+        # cannot store one): tests/api/test_null_characters.py covers it, so it is not generated here.
+        "generation": {"allow-x00": False},
         "checks": {
             "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409"]},
         },
@@ -129,7 +132,7 @@ def test_the_schema_enums_are_what_the_code_accepts() -> None:
     from typing import get_args
 
     from tandem.playbooks.api import TriggerKey
-    from tandem.playbooks.triggers import TRIGGERS
+    from tandem.playbooks.rules import TRIGGERS
     from tandem.revenue.api import Granularity, RevenueGroup
     from tandem.revenue.selectors import GRANULARITIES, GROUP_FIELDS
 

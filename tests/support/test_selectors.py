@@ -11,7 +11,7 @@ from tests.factories import AccountFactory, TicketFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_account_tickets_lists_open_tickets_first_then_most_recent():
+def test_account_tickets_lists_open_tickets_first_then_most_recent(admin_user):
     account = AccountFactory()
     now = timezone.now()
     old_open = TicketFactory(account=account, status=TicketStatus.PENDING, opened_at=now - dt.timedelta(days=30))
@@ -20,8 +20,8 @@ def test_account_tickets_lists_open_tickets_first_then_most_recent():
     old_closed = TicketFactory(account=account, status=TicketStatus.CLOSED, opened_at=now - dt.timedelta(days=60))
     TicketFactory(status=TicketStatus.OPEN)  # another account
 
-    assert account_tickets(account_id=account.pk) == [new_open, old_open, new_solved, old_closed]
-    assert account_tickets(account_id=account.pk, limit=2) == [new_open, old_open]
+    assert account_tickets(user=admin_user, account_id=account.pk) == [new_open, old_open, new_solved, old_closed]
+    assert account_tickets(user=admin_user, account_id=account.pk, limit=2) == [new_open, old_open]
 
 
 def test_tickets_open_recent_can_be_limited_to_some_accounts():

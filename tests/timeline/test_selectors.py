@@ -9,7 +9,7 @@ from tests.factories import AccountFactory, ContactFactory, InteractionFactory, 
 pytestmark = pytest.mark.django_db
 
 
-def test_account_timeline_is_newest_first_limited_with_people_loaded(django_assert_num_queries):
+def test_account_timeline_is_newest_first_limited_with_people_loaded(django_assert_num_queries, admin_user):
     account = AccountFactory()
     now = timezone.now()
     items = [InteractionFactory(account=account, occurred_at=now - dt.timedelta(days=n)) for n in range(5)]
@@ -18,8 +18,8 @@ def test_account_timeline_is_newest_first_limited_with_people_loaded(django_asse
         items[0].contacts.add(contact)
     InteractionFactory(occurred_at=now)  # another account
 
-    with django_assert_num_queries(2):
-        timeline = account_timeline(account_id=account.pk, limit=3)
+    with django_assert_num_queries(3):  # interactions, their colleagues, their contacts
+        timeline = account_timeline(user=admin_user, account_id=account.pk, limit=3)
         people = [list(i.contacts.all()) for i in timeline]
 
     assert timeline == items[:3]

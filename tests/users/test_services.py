@@ -82,3 +82,15 @@ def test_token_of_inactive_user_does_not_authenticate(user):
     _token, secret = api_token_create(acting_user=None, user=user, name="ci")
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert api_token_authenticate(secret=secret) is None
+
+
+@pytest.mark.parametrize("field", ["username", "first_name", "email"])
+def test_an_invitation_with_a_null_character_is_refused_on_its_field(field):
+    """PostgreSQL refuses NUL in a query parameter: the service names the field before any query (a 500 before)."""
+    from tandem.users.services import user_invite
+
+    data = {"username": "kim", "first_name": "Kim", "email": "kim@example.com", field: "k\x00m"}
+    with pytest.raises(DomainError) as refused:
+        user_invite(acting_user=None, roles=[Role.CSM], **data)
+    assert [e.field for e in refused.value.errors] == [field]
+    assert not User.objects.filter(first_name="Kim").exists()

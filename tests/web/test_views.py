@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tandem.accounts.models import LifecycleStage
+from tandem.opportunities.models import Opportunity, OpportunityKind, Stage
 from tandem.users.services import user_create
 from tests.factories import AccountFactory, TicketFactory, UserFactory, as_fixture
 
@@ -115,7 +116,20 @@ def test_home_shows_a_csm_their_portfolio(client, django_assert_num_queries):
         lifecycle_stage=LifecycleStage.ADOPTION,
     )
     AccountFactory(name="Fresh Start", am_owner=me, arr=Decimal("3000"), lifecycle_stage=LifecycleStage.ONBOARDING)
-    AccountFactory(name="Someone Else", arr=Decimal("999999"), renewal_date=today + dt.timedelta(days=3))
+    other = AccountFactory(name="Someone Else", arr=Decimal("999999"), renewal_date=today + dt.timedelta(days=3))
+    # Renewals are the open renewal opportunities (what the renewal center lists), not renewal dates.
+    for account, days in ((soon, 12), (other, 3)):
+        with as_fixture():
+            Opportunity.objects.create(
+                account=account,
+                kind=OpportunityKind.RENEWAL,
+                name="Renewal",
+                stage=Stage.PROPOSE,
+                probability=Decimal("70"),
+                amount=account.arr,
+                current_arr=account.arr,
+                close_date=today + dt.timedelta(days=days),
+            )
     TicketFactory(account=soon, subject="Cannot export", status="open")
     client.force_login(me)
 
@@ -134,6 +148,7 @@ def test_home_shows_a_csm_their_portfolio(client, django_assert_num_queries):
     assert "Renews Soon" in html and "in 12 days" in html and "Fresh Start" in html
     assert "Cannot export" in html
     assert "Someone Else" not in html
+    assert 'href="/opportunities/renewals/?horizon=90&amp;mine=1"' in html
 
 
 def test_home_for_a_user_without_a_role_explains_why_it_is_empty(client, user):

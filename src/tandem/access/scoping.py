@@ -49,6 +49,9 @@ class ScopeRule:
     account_path: str | None = None  # "" for Account itself, "account" for a contact...
     owner_fields: tuple[str, ...] = ()  # a person named here reaches the row whatever the book
     person_field: str = "user"  # for PERSONAL and QUOTA rows
+    # CUSTOMER rows that may have no account yet (logged email waiting to be assigned): without one,
+    # the person named by this field and managers reach them; with one, the book rules apply.
+    unassigned_owner: str | None = None
 
 
 class AccessDenied(PermissionDenied):
@@ -61,7 +64,13 @@ RULES: dict[str, ScopeRule] = {
     "accounts.ContactRole": ScopeRule(Kind.CUSTOMER, "contact__account"),
     "support.Ticket": ScopeRule(Kind.CUSTOMER, "account"),
     "timeline.Interaction": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("author",)),
+    "timeline.InteractionAttachment": ScopeRule(
+        Kind.CUSTOMER, "interaction__account", owner_fields=("interaction__author",)
+    ),
+    "timeline.TimelineEvent": ScopeRule(Kind.CUSTOMER, "account"),
     "surveys.NpsResponse": ScopeRule(Kind.CUSTOMER, "account"),
+    "comments.Comment": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("author",)),
+    "comments.Mention": ScopeRule(Kind.CUSTOMER, "comment__account"),
     "success.SuccessMilestone": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("owner",)),
     "playbooks.CallToAction": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("owner",)),
     "playbooks.CtaTask": ScopeRule(Kind.CUSTOMER, "cta__account", owner_fields=("assignee", "cta__owner")),
@@ -83,6 +92,7 @@ RULES: dict[str, ScopeRule] = {
     "playbooks.Playbook": ScopeRule(Kind.CONFIGURATION),
     "playbooks.PlaybookStep": ScopeRule(Kind.CONFIGURATION),
     "playbooks.EmailTemplate": ScopeRule(Kind.CONFIGURATION),
+    "playbooks.EmailTemplateVersion": ScopeRule(Kind.CONFIGURATION),
     "playbooks.WorkPool": ScopeRule(Kind.CONFIGURATION),
     "health.Scorecard": ScopeRule(Kind.CONFIGURATION),
     "health.ScorecardMeasure": ScopeRule(Kind.CONFIGURATION),
@@ -91,10 +101,19 @@ RULES: dict[str, ScopeRule] = {
     "users.ApiToken": ScopeRule(Kind.PERSONAL),
     "notifications.Notification": ScopeRule(Kind.PERSONAL),
     "notifications.NotificationPreference": ScopeRule(Kind.PERSONAL),
+    "meetings.Meeting": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("organizer",)),
+    "meetings.CalendarFeed": ScopeRule(Kind.PERSONAL),
+    "meetings.CalDavSettings": ScopeRule(Kind.PERSONAL),
+    "meetings.CalDavEvent": ScopeRule(Kind.PERSONAL, person_field="calendar__user"),
     "users.User": ScopeRule(Kind.ADMINISTRATION),
     "access.AccessPolicy": ScopeRule(Kind.ADMINISTRATION),
     "access.Team": ScopeRule(Kind.ADMINISTRATION),
     "audit.AuditEntry": ScopeRule(Kind.ADMINISTRATION),
+    "webhooks.Endpoint": ScopeRule(Kind.ADMINISTRATION),
+    "webhooks.Delivery": ScopeRule(Kind.ADMINISTRATION),
+    "maillog.MailAddress": ScopeRule(Kind.PERSONAL),
+    "maillog.LoggedEmail": ScopeRule(Kind.CUSTOMER, "account", unassigned_owner="user"),
+    "maillog.MailAttachment": ScopeRule(Kind.CUSTOMER, "email__account", unassigned_owner="email__user"),
 }
 
 
@@ -123,6 +142,22 @@ def _owner_q(rule: ScopeRule, rights: Rights) -> Q:
     return q
 
 
+def _unassigned_q(rule: ScopeRule, rights: Rights, action: Action, assigned: Q | None) -> Q | None:
+    """Rows without an account: their owner's and managers'; rows with one: ``assigned`` (the book rules)."""
+    assert rule.account_path and rule.unassigned_owner
+    no_account = Q(**{f"{rule.account_path}__isnull": True})
+    if action == Action.VIEW or rights.can_write:
+        mine = (
+            no_account
+            if rights.manage_configuration
+            else no_account & Q(**{f"{rule.unassigned_owner}_id": rights.user_id})
+        )
+    else:
+        mine = Q(pk__in=[])
+    has_account = ~no_account if assigned is None else ~no_account & assigned
+    return has_account | mine
+
+
 def scope_q(model: type[Model], *, rights: Rights, action: Action, include_assigned: bool = True) -> Q | None:
     """The filter a person's rights put on ``model`` for ``action``; None means every row.
 
@@ -146,6 +181,8 @@ def scope_q(model: type[Model], *, rights: Rights, action: Action, include_assig
                 return nothing
             scope = rights.change_accounts
         book = _book_q(rights, scope, rule.account_path)
+        if rule.unassigned_owner:
+            return _unassigned_q(rule, rights, action, book)
         if book is None:
             return None
         if include_assigned and rule.owner_fields and (action == Action.VIEW or rights.can_write):

@@ -1,6 +1,5 @@
 """REST endpoints for accounts and contacts: parse, call a service, return a schema."""
 
-from django.db import transaction
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -8,9 +7,9 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from tandem.access.masking import sees_contract_values
-from tandem.access.scoping import Action, restrict
+from tandem.access.scoping import Action
 from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
-from tandem.accounts import services
+from tandem.accounts import selectors, services
 from tandem.accounts.models import Account, Contact
 from tandem.accounts.schemas import (
     AccountFilter,
@@ -26,15 +25,15 @@ from tandem.accounts.schemas import (
 from tandem.api.auth import require_perm
 from tandem.api.pagination import Pagination
 from tandem.api.problems import PROBLEM_RESPONSES
-from tandem.api.refs import Id, resolve_fields, resolve_required
+from tandem.api.refs import Id, resolve_collecting, resolve_fields, with_reference_errors
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.http import AuthenticatedHttpRequest
-from tandem.users.models import User
 
 accounts_router = Router(tags=["Accounts"])
 contacts_router = Router(tags=["Contacts"])
 
-ACCOUNT_REFS = {"parent": Account, "csm_owner": User, "am_owner": User}
+ACCOUNT_REFS = {"parent": Account}
+OWNER_FIELDS = ("csm_owner", "am_owner")  # by id, username or email
 
 
 def _account_ordering(ordering: AccountOrdering) -> list:
@@ -63,8 +62,10 @@ def list_accounts(
             [FieldError("ordering", _("Your access rule hides contract values; order by another field."))],
             status=422,
         )
-    accounts = restrict(Account.objects.all(), user=request.user)
-    return filters.filter(accounts).order_by(*_account_ordering(ordering))
+    accounts = selectors.accounts_visible(user=request.user)
+    if filters.q:
+        accounts = selectors.account_search(accounts, filters.q)
+    return filters.model_copy(update={"q": None}).filter(accounts).order_by(*_account_ordering(ordering))
 
 
 @accounts_router.get("/{account_id}", response={200: AccountOut, **PROBLEM_RESPONSES}, summary="Get an account")
@@ -81,10 +82,15 @@ def get_account(request: AuthenticatedHttpRequest, account_id: Id) -> Account:
 )
 def create_account(request: AuthenticatedHttpRequest, payload: AccountIn) -> Status:
     require_perm(request, "accounts.add_account")
-    data = resolve_fields(payload.dict(), ACCOUNT_REFS)
-    with transaction.atomic():
+    data = payload.dict()
+    errors = resolve_collecting(data, ACCOUNT_REFS, users=OWNER_FIELDS)
+
+    def write() -> Account:
         account = services.account_create(acting_user=request.user, **data)
         ensure_created_in_scope(request.user, account)
+        return account
+
+    account = with_reference_errors(errors, write)
     return Status(201, get_visible_or_404(Account, user=request.user, pk=account.pk))  # as stored: to the cent
 
 
@@ -97,8 +103,18 @@ def create_account(request: AuthenticatedHttpRequest, payload: AccountIn) -> Sta
 def update_account(request: AuthenticatedHttpRequest, account_id: Id, payload: AccountPatch) -> Account:
     require_perm(request, "accounts.change_account")
     account = get_for_write(Account, user=request.user, pk=account_id)
-    data = resolve_fields(payload.dict(exclude_unset=True), ACCOUNT_REFS)
-    services.account_update(acting_user=request.user, account=account, data=data)
+    data = payload.dict(exclude_unset=True)
+    archived = data.pop("archived", None)
+    errors = resolve_collecting(data, ACCOUNT_REFS, users=OWNER_FIELDS)
+    # An unknown reference leaves its field as it was while the rest is still checked.
+    with_reference_errors(
+        errors,
+        lambda: services.account_update(
+            acting_user=request.user, account=account, data={k: v for k, v in data.items() if k not in _failed(errors)}
+        ),
+    )
+    if archived is not None:
+        services.account_archive(acting_user=request.user, account=account, archived=archived)
     return get_visible_or_404(Account, user=request.user, pk=account.pk)
 
 
@@ -116,6 +132,10 @@ def delete_account(request: AuthenticatedHttpRequest, account_id: Id) -> Status:
     return Status(204, None)
 
 
+def _failed(errors: list[FieldError]) -> set[str]:
+    return {e.field for e in errors}
+
+
 # --- Contacts ----------------------------------------------------------------------------------
 
 
@@ -127,12 +147,13 @@ def _contacts() -> QuerySet[Contact]:
     "/",
     response={200: list[ContactOut], **PROBLEM_RESPONSES},
     summary="List contacts",
-    description="Primary contacts first, then by name.",
+    description="People still at the company first, the primary contact leading, then by name "
+    "(as on the account page).",
 )
 @paginate(Pagination)
 def list_contacts(request: AuthenticatedHttpRequest, filters: Query[ContactFilter]) -> QuerySet[Contact]:
     require_perm(request, "accounts.view_contact")
-    return filters.filter(restrict(_contacts(), user=request.user))
+    return filters.filter(selectors.contact_list(user=request.user))
 
 
 @contacts_router.get("/{contact_id}", response={200: ContactOut, **PROBLEM_RESPONSES}, summary="Get a contact")
@@ -150,10 +171,17 @@ def get_contact(request: AuthenticatedHttpRequest, contact_id: Id) -> Contact:
 def create_contact(request: AuthenticatedHttpRequest, payload: ContactIn) -> Status:
     require_perm(request, "accounts.add_contact")
     data = payload.dict()
-    data["account"] = resolve_required(Account, data["account"], field="account")
-    with transaction.atomic():
+    errors = resolve_collecting(data, {"account": Account})
+    if errors:
+        # Without its account a contact is still checked field by field, so every problem is named.
+        data["account"] = Account(name="?")
+
+    def write() -> Contact:
         contact = services.contact_create(acting_user=request.user, **data)
         ensure_created_in_scope(request.user, contact)
+        return contact
+
+    contact = with_reference_errors(errors, write)
     return Status(201, _contacts().get(pk=contact.pk))
 
 

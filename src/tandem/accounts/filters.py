@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -43,9 +43,16 @@ class AccountFilterSet(django_filters.FilterSet):
         empty_label=_("Any risk"),
     )
 
+    archived = django_filters.ChoiceFilter(
+        method="filter_archived",
+        label=_("Archived"),
+        choices=[("archived", _("Archived only")), ("all", _("Live and archived"))],
+        empty_label=_("Hide archived"),
+    )
+
     class Meta:
         model = Account
-        fields = ["q", "csm_owner", "am_owner", "tier", "lifecycle_stage", "country", "health", "risk"]
+        fields = ["q", "csm_owner", "am_owner", "tier", "lifecycle_stage", "country", "health", "risk", "archived"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,8 +79,11 @@ class AccountFilterSet(django_filters.FilterSet):
             queryset = queryset.filter(risk__probability__lt=high)
         return queryset
 
+    def filter_archived(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        # Live accounts only unless asked: the selector already leaves archived ones out by default.
+        return queryset.filter(archived_at__isnull=False) if value == "archived" else queryset
+
     def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value) | Q(external_id__icontains=value))
+        from tandem.accounts.selectors import account_search
+
+        return account_search(queryset, value)

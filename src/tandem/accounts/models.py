@@ -96,6 +96,9 @@ class Account(TimeStampedModel):
         validators=[MinValueValidator(Decimal("0"))],
     )
     renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    # Set when the account is archived (no longer worked: a lost prospect, a merged duplicate...):
+    # lists and the account picker hide it unless asked; its history stays.
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("account")
@@ -118,6 +121,10 @@ class Account(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError

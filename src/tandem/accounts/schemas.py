@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal, cast
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Literal, cast
 
 from django_countries.fields import Country
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
 from tandem.access.shortcuts import HIDDEN_NOTE, MaskedDecimal
 from tandem.accounts.models import Account, Contact, LifecycleStage, StakeholderRole, Tier
-from tandem.api.refs import Id
+from tandem.api.refs import USER_REF_NOTE, Id, ReportsReferences, UserRef
+
+# What the references of a request are checked against when the request also has other errors.
+ACCOUNT_REFERENCES = {"parent": "accounts.Account", "csm_owner": "user", "am_owner": "user"}
+CONTACT_REFERENCES = {"account": "accounts.Account"}
 
 # --- Accounts ----------------------------------------------------------------------------------
 
 
-class AccountIn(Schema):
+class AccountIn(ReportsReferences):
+    references: ClassVar[Mapping[str, str]] = ACCOUNT_REFERENCES
+
     name: str = Field(..., max_length=200, examples=["Acme Corp"])
     domain: str = Field("", examples=["acme.example"])
     external_id: str | None = Field(None, description="Your own identifier; unique.")
@@ -27,13 +34,15 @@ class AccountIn(Schema):
     tier: Tier = Tier.SMB
     lifecycle_stage: LifecycleStage = LifecycleStage.ONBOARDING
     parent: Id | None = Field(None, description="Id of the parent account.")
-    csm_owner: Id | None = Field(None, description="Id of the customer success manager.")
-    am_owner: Id | None = Field(None, description="Id of the account manager.")
+    csm_owner: UserRef | None = Field(None, description="The customer success manager: " + USER_REF_NOTE)
+    am_owner: UserRef | None = Field(None, description="The account manager: " + USER_REF_NOTE)
     start_date: dt.date | None = Field(None, description="Customer since.")
 
 
-class AccountPatch(Schema):
+class AccountPatch(ReportsReferences):
     """Only the fields sent are changed; ``null`` clears an optional field."""
+
+    references: ClassVar[Mapping[str, str]] = ACCOUNT_REFERENCES
 
     name: str | None = Field(None, max_length=200)
     domain: str | None = None
@@ -46,9 +55,10 @@ class AccountPatch(Schema):
     tier: Tier | None = None
     lifecycle_stage: LifecycleStage | None = None
     parent: Id | None = None
-    csm_owner: Id | None = None
-    am_owner: Id | None = None
+    csm_owner: UserRef | None = Field(None, description=USER_REF_NOTE)
+    am_owner: UserRef | None = Field(None, description=USER_REF_NOTE)
     start_date: dt.date | None = None
+    archived: bool | None = Field(None, description="`true` archives the account, `false` brings it back.")
 
 
 class AccountOut(Schema):
@@ -70,6 +80,7 @@ class AccountOut(Schema):
     mrr: MaskedDecimal = Field(..., description="Monthly recurring revenue in the reporting currency; " + HIDDEN_NOTE)
     arr: MaskedDecimal = Field(..., description="Annual recurring revenue in the reporting currency; " + HIDDEN_NOTE)
     renewal_date: dt.date | None = Field(..., description="Next renewal of a current subscription.")
+    archived_at: dt.datetime | None = Field(None, description="When the account was archived; null while live.")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -100,7 +111,9 @@ AccountOrdering = Literal["name", "-name", "arr", "-arr", "renewal_date", "-rene
 # --- Contacts ----------------------------------------------------------------------------------
 
 
-class ContactIn(Schema):
+class ContactIn(ReportsReferences):
+    references: ClassVar[Mapping[str, str]] = CONTACT_REFERENCES
+
     account: Id
     first_name: str = ""
     last_name: str = ""
@@ -114,8 +127,10 @@ class ContactIn(Schema):
     roles: list[StakeholderRole] = Field(default_factory=list)
 
 
-class ContactPatch(Schema):
+class ContactPatch(ReportsReferences):
     """Only the fields sent are changed; ``roles`` replaces all stakeholder roles."""
+
+    references: ClassVar[Mapping[str, str]] = CONTACT_REFERENCES
 
     account: Id | None = None
     first_name: str | None = None

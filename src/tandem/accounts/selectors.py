@@ -47,12 +47,37 @@ def account_filterset(*, filters: Mapping[str, Any] | None, user: User | Anonymo
     """The bound filter set of the accounts this person may see: ``.qs`` for the rows, ``.form`` to render."""
     from tandem.accounts.filters import AccountFilterSet  # the filter set imports this module
 
-    return AccountFilterSet(data=filters or None, queryset=restrict(account_list_base(), user=user))
+    accounts = accounts_visible(user=user)
+    if (filters or {}).get("archived") not in ("archived", "all"):
+        accounts = accounts.filter(archived_at__isnull=True)  # archived accounts are hidden unless asked for
+    return AccountFilterSet(data=filters or None, queryset=accounts)
 
 
 def account_list(*, filters: Mapping[str, Any] | None = None, user: User | AnonymousUser) -> QuerySet[Account]:
     """Accounts this person may see matching the list filters (search ``q``, owners, tier, stage, country)."""
     return account_filterset(filters=filters, user=user).qs
+
+
+def accounts_visible(*, user: User | AnonymousUser) -> QuerySet[Account]:
+    """The accounts this person may see, with what a list row shows: the page and the REST API read it."""
+    return restrict(account_list_base(), user=user)
+
+
+def account_search(queryset: QuerySet[Account], text: str) -> QuerySet[Account]:
+    """Accounts whose name, domain or external id contains ``text`` (the list's and the API's ``q``)."""
+    text = text.strip()
+    if not text:
+        return queryset
+    return queryset.filter(Q(name__icontains=text) | Q(domain__icontains=text) | Q(external_id__icontains=text))
+
+
+def contact_list(*, user: User | AnonymousUser, account_id: int | None = None) -> QuerySet[Contact]:
+    """Contacts this person may see with their roles: people still at the company first, the primary
+    contact leading, then by name. The account page and the REST API read it."""
+    qs = Contact.objects.prefetch_related(Prefetch("roles", queryset=ContactRole.objects.order_by("role")))
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    return restrict(qs, user=user).order_by("-still_at_company", "-is_primary", "last_name", "first_name", "id")
 
 
 def account_country_codes() -> list[str]:
@@ -102,15 +127,10 @@ def account_360(*, account_id: int, today: dt.date, user: User | AnonymousUser) 
     """The customer 360 of one account as this person may see it. Raises Account.DoesNotExist."""
     account = restrict(Account.objects.select_related("csm_owner", "am_owner", "parent"), user=user).get(pk=account_id)
     children = mask_rows(restrict(account.children.order_by("name", "id"), user=user), user=user)
-    contacts = list(
-        Contact.objects.filter(account_id=account_id)
-        .prefetch_related(Prefetch("roles", queryset=ContactRole.objects.order_by("role")))
-        # People still there first; within each group the primary contact leads.
-        .order_by("-still_at_company", "-is_primary", "last_name", "first_name", "id")
-    )
+    contacts = list(contact_list(user=user, account_id=account_id))
     terms = [
         SubscriptionTerm(subscription=s, is_current=subscription_is_current(subscription=s, on=today))
-        for s in account_subscription_terms(account_id=account_id)
+        for s in account_subscription_terms(user=user, account_id=account_id)
     ]
     native: dict[str, Decimal] = defaultdict(Decimal)
     for term in terms:
@@ -167,15 +187,32 @@ def portfolio_overview(
         arr=Sum("arr"),
         onboarding=Count("id", filter=Q(lifecycle_stage=LifecycleStage.ONBOARDING)),
     )
+    # Renewals are the open renewal opportunities closing within the window (overdue ones too):
+    # the same rows the renewal center shows with that horizon, so the two pages agree. Evergreen
+    # monthly terms never come up for renewal and get no renewal opportunity.
+    from tandem.opportunities.models import OPEN_STAGES, Opportunity, OpportunityKind
+
     horizon = today + dt.timedelta(days=renewal_window_days)
-    renewing = accounts.filter(renewal_date__gte=today, renewal_date__lte=horizon)
-    renewal_totals = renewing.aggregate(n=Count("id"), arr=Sum("arr"))
+    due = Opportunity.objects.filter(kind=OpportunityKind.RENEWAL, stage__in=OPEN_STAGES, close_date__lte=horizon)
+    if not sees_all:
+        due = due.filter(account__in=accounts)
+    renewal_totals = due.aggregate(n=Count("id"), arr=Sum("current_arr"))
+    # The first renewals by close date, one row per account (read from the few open renewals, not
+    # by annotating every account: the home page stays fast with 100,000 accounts).
+    renewals: list[Account] = []
+    for opportunity in due.select_related("account__csm_owner").order_by("close_date", "id")[: limit * 4]:
+        account = opportunity.account
+        if all(a.pk != account.pk for a in renewals):
+            account.renewal_due = opportunity.close_date  # type: ignore[attr-defined]
+            renewals.append(account)
+        if len(renewals) == limit:
+            break
     overview = PortfolioOverview(
         sees_all=sees_all,
         account_count=totals["n"],
         arr=totals["arr"] or Decimal("0"),
         onboarding_count=totals["onboarding"],
-        renewals=list(renewing.select_related("csm_owner").order_by("renewal_date", "id")[:limit]),
+        renewals=renewals,
         renewals_count=renewal_totals["n"],
         renewals_arr=renewal_totals["arr"] or Decimal("0"),
         onboarding=list(

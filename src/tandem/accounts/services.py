@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -16,9 +16,12 @@ from tandem.accounts.models import (
     StakeholderRole,
     Tier,
 )
+from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
-from tandem.audit.services import audit_bulk_created, audit_bulk_update
+from tandem.audit.services import audit_bulk_created, audit_bulk_update, audit_rows_written
+from tandem.core.bulk import IN_CHUNK
 from tandem.core.errors import DomainError, FieldError
+from tandem.core.progress import Progress
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
 from tandem.users.models import User
 
@@ -126,6 +129,32 @@ def account_update(*, acting_user: User | None, account: Account, data: Mapping[
 
 
 @write_service
+def account_archive(*, acting_user: User | None, account: Account, archived: bool = True) -> Account:
+    """Archive an account (lists and pickers hide it; its history stays) or bring it back."""
+    from django.utils import timezone
+
+    if archived and account.archived_at is None:
+        account.archived_at = timezone.now()
+    elif not archived and account.archived_at is not None:
+        account.archived_at = None
+    else:
+        return account
+    account.save(update_fields=["archived_at", "updated_at"])
+    return account
+
+
+@write_service
+def contact_mark_left(*, acting_user: User | None, contact: Contact, left_on: dt.date | None = None) -> Contact:
+    """Record that a contact left the company (on ``left_on``, if known); they stop being the primary contact."""
+    changed = model_assign(
+        contact, data={"still_at_company": False, "left_on": left_on, "is_primary": False}, fields=CONTACT_FIELDS
+    )
+    if changed:
+        _save_contact(contact)
+    return contact
+
+
+@write_service
 def account_delete(*, acting_user: User | None, account: Account) -> None:
     """Delete an account with its contacts, subscriptions, tickets and timeline; children are detached."""
     account.delete()
@@ -171,11 +200,8 @@ def _save_contact(contact: Contact) -> Contact:
     ):
         extra.append(FieldError("email", _("Another contact of this account has this email address.")))
     if contact.is_primary:
-        # One primary per account: the new primary takes over. Rolled back if the write is refused.
-        audit_bulk_update(
-            queryset=Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(pk=contact.pk),
-            values={"is_primary": False},
-        )
+        # Rolled back with the rest if the write is refused.
+        _demote_other_primaries(account_ids=[contact.account_id], keep=[contact.pk])
     model_validate(contact, message=message, extra_errors=extra)
     model_save(contact, message=message)
     return contact
@@ -254,3 +280,108 @@ def contact_update(
 def contact_delete(*, acting_user: User | None, contact: Contact) -> None:
     """Delete a contact; their tickets stay on the account without a requester."""
     contact.delete()
+
+
+# --- Bulk writes (imports, the demo) -----------------------------------------------------------
+# Rows arrive validated field by field (the importer runs each model field's own validation and
+# checks uniqueness in bulk); what these services own is the rest of the entity's invariants and
+# the audit entries, so an import and a form keep the same rules.
+
+
+@write_service
+def account_bulk_upsert(
+    *,
+    acting_user: User | None,
+    creates: Sequence[Account],
+    updates: Sequence[Account],
+    fields: Sequence[str],
+    new_parent_of: Mapping[str | None, str] | None = None,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> None:
+    """Insert and update accounts in batches with their audit entries.
+
+    ``new_parent_of`` maps an account's external_id to its parent's when that parent is among
+    ``creates``: parents are inserted before their children, level by level, so each child is
+    written with its parent's new id. The caller has ruled out cycles among new accounts.
+    """
+    pending = dict(new_parent_of or {})
+    created: dict[str | None, int] = {}
+    remaining = list(creates)
+    while remaining:
+        ready = [a for a in remaining if a.external_id not in pending or pending[a.external_id] in created]
+        if not ready:
+            raise DomainError(_("The new accounts' parents form a cycle."), [FieldError("parent", _("Cycle."))])
+        for account in ready:
+            if account.external_id in pending:
+                account.parent_id = created[pending[account.external_id]]
+        bulk_save(Account, creates=ready, updates=[], fields=fields, now=now, progress=progress)
+        created.update((a.external_id, a.pk) for a in ready)
+        ready_ids = {id(a) for a in ready}
+        remaining = [a for a in remaining if id(a) not in ready_ids]
+    for account in updates:
+        if account.external_id in pending:
+            account.parent_id = created[pending[account.external_id]]
+    bulk_save(Account, creates=[], updates=updates, fields=fields, now=now, progress=progress)
+
+
+def _demote_other_primaries(*, account_ids: Iterable[int], keep: Iterable[int]) -> None:
+    """One primary contact per account: whoever becomes primary takes over from the stored one."""
+    accounts = sorted(set(account_ids))
+    kept = [pk for pk in keep if pk is not None]
+    for start in range(0, len(accounts), IN_CHUNK):
+        audit_bulk_update(
+            queryset=Contact.objects.filter(account_id__in=accounts[start : start + IN_CHUNK], is_primary=True).exclude(
+                pk__in=kept
+            ),
+            values={"is_primary": False},
+        )
+
+
+@write_service
+def contact_bulk_upsert(
+    *,
+    acting_user: User | None,
+    creates: Sequence[Contact],
+    updates: Sequence[Contact],
+    fields: Sequence[str],
+    roles: Sequence[tuple[Contact, Sequence[str]]] = (),
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> None:
+    """Insert and update contacts in batches, then set the stakeholder roles given in ``roles``.
+
+    The rule of :func:`contact_create` holds: a contact written as primary takes over from the
+    account's stored primary (two primaries of one account in the same call are refused). Each
+    ``(contact, roles)`` pair replaces that contact's roles; contacts not in ``roles`` keep theirs.
+    """
+    written = [*creates, *updates]
+    primaries: dict[int, Contact] = {}
+    for contact in written:
+        if contact.is_primary:
+            if contact.account_id in primaries:
+                raise DomainError(
+                    _("Invalid contacts."),
+                    [FieldError("is_primary", _("An account can have only one primary contact."))],
+                )
+            primaries[contact.account_id] = contact
+    _demote_other_primaries(account_ids=primaries, keep=(c.pk for c in primaries.values()))
+    # The unique index on (account, primary) is checked row by row: write the demotions first.
+    demoted = [c for c in updates if not c.is_primary]
+    promoted = [c for c in updates if c.is_primary]
+    bulk_save(Contact, creates=[], updates=demoted, fields=fields, now=now, progress=progress)
+    bulk_save(Contact, creates=creates, updates=promoted, fields=fields, now=now, progress=progress)
+    if not roles:
+        return
+    stored_ids = [contact.pk for contact, _roles in roles]
+    for start in range(0, len(stored_ids), IN_CHUNK):
+        ContactRole.objects.filter(contact_id__in=stored_ids[start : start + IN_CHUNK]).delete()
+    new_roles = [ContactRole(contact_id=contact.pk, role=role) for contact, wanted in roles for role in wanted]
+    ContactRole.objects.bulk_create(new_roles, batch_size=1000)
+    account_of = {contact.pk: contact.account_id for contact, _roles in roles}
+    audit_rows_written(
+        model=ContactRole,
+        created=new_roles,
+        describe=lambda r: f"{r.contact_id}: {r.get_role_display()}",
+        account=lambda r: account_of[r.contact_id],
+    )

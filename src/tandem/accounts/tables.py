@@ -89,6 +89,17 @@ class AccountTable(tables.Table):
     def render_risk(self, value: Any) -> str:
         return format_html("{}%", round(value * 100))
 
+    def order_health(self, queryset: QuerySet[Account], is_descending: bool) -> tuple:
+        # Accounts not scored yet go last whichever way one sorts: they are neither healthy nor at risk.
+        field = F("health__score")
+        first = field.desc(nulls_last=True) if is_descending else field.asc(nulls_last=True)
+        return queryset.order_by(first, "-id" if is_descending else "id"), True
+
+    def order_risk(self, queryset: QuerySet[Account], is_descending: bool) -> tuple:
+        field = F("risk__probability")
+        first = field.desc(nulls_last=True) if is_descending else field.asc(nulls_last=True)
+        return queryset.order_by(first, "-id" if is_descending else "id"), True
+
     def order_renewal_date(self, queryset: QuerySet[Account], is_descending: bool) -> tuple:
         # Accounts without a renewal (no current contract) go last in both directions rather than
         # crowding the top of an ascending "what renews next" sort.

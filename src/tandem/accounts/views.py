@@ -12,14 +12,15 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from tandem.access.masking import sees_contract_values
-from tandem.access.scoping import restrict
+from tandem.access.scoping import Action, can, can_model, restrict
 from tandem.accounts.models import Account
 from tandem.accounts.selectors import account_360, account_filterset
 from tandem.accounts.tables import AccountTable
 from tandem.core.filters import PageForm, filter_values
 from tandem.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
+from tandem.subscriptions.models import Subscription
 from tandem.support.selectors import account_tickets
-from tandem.timeline.selectors import account_timeline
+from tandem.timeline.views import timeline_context
 from tandem.usage.selectors import usage_weekly
 from tandem.web.charts import usage_charts
 
@@ -49,7 +50,8 @@ def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     except EmptyPage:
         table.page = table.paginator.page(table.paginator.num_pages)
     partial = _is_partial(request)
-    context = {"filter": filterset, "table": table, "partial": partial, "page_form": page_form}
+    total = filterset.qs.count()
+    context = {"filter": filterset, "table": table, "partial": partial, "page_form": page_form, "total": total}
     return render(request, "accounts/_results.html" if partial else "accounts/list.html", context)
 
 
@@ -61,11 +63,15 @@ def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpRe
         view = account_360(account_id=account_id, today=today, user=request.user)
     except Account.DoesNotExist:
         raise Http404 from None
+    can_change = can(request.user, Action.CHANGE, view.account)
     context = {
         "view": view,
         "account": view.account,
-        "timeline": account_timeline(account_id=account_id, limit=20),
-        "tickets": account_tickets(account_id=account_id, limit=20),
+        "can_change": can_change,
+        # Contracts and opportunities are commercial records: changing them needs that right too.
+        "can_commercial": can_change and can_model(request.user, Action.CHANGE, Subscription),
+        **timeline_context(request, account=view.account, account_contacts=view.contacts, can_change=can_change),
+        "tickets": account_tickets(user=request.user, account_id=account_id, limit=20),
     }
     return render(request, "accounts/detail.html", context)
 

@@ -13,6 +13,8 @@ from tandem.accounts.api import accounts_router, contacts_router
 from tandem.api.auth import ApiTokenAuth, SessionAuth
 from tandem.api.problems import CONTENT_TYPE, PROBLEM_RESPONSES, install_problem_handlers
 from tandem.health.api import router as health_router
+from tandem.maillog.api import router as maillog_router
+from tandem.meetings.api import router as meetings_router
 from tandem.playbooks.api import router as playbooks_router
 from tandem.revenue.api import opportunities_router
 from tandem.revenue.api import router as revenue_router
@@ -20,6 +22,9 @@ from tandem.subscriptions.api import router as subscriptions_router
 from tandem.support.api import router as tickets_router
 from tandem.surveys.api import router as nps_router
 from tandem.timeline.api import router as interactions_router
+from tandem.timeline.api import timeline_router
+from tandem.users.api import router as users_router
+from tandem.webhooks.api import router as webhooks_router
 
 DESCRIPTION = """
 The Tandem REST API.
@@ -105,3 +110,8 @@ api.add_router("/playbooks/", playbooks_router)
 api.add_router("/revenue/", revenue_router)
 api.add_router("/opportunities/", opportunities_router)
 api.add_router("/health/", health_router)
+api.add_router("/webhooks/", webhooks_router)
+api.add_router("/mail/", maillog_router)
+api.add_router("/users/", users_router)
+api.add_router("/meetings/", meetings_router)
+api.add_router("/", timeline_router)

@@ -77,6 +77,7 @@ AUDITED: tuple[AuditedModel, ...] = (
     AuditedModel("playbooks.Playbook", _none),
     AuditedModel("playbooks.PlaybookStep", _none),
     AuditedModel("playbooks.EmailTemplate", _none),
+    AuditedModel("playbooks.EmailTemplateVersion", _none),
     AuditedModel("playbooks.WorkPool", _none, m2m=("members",)),
     AuditedModel("health.Scorecard", _none),
     AuditedModel("health.ScorecardMeasure", _none),
@@ -92,6 +93,18 @@ AUDITED: tuple[AuditedModel, ...] = (
     AuditedModel("users.User", _none, exclude=("password",), m2m=("groups",)),
     AuditedModel("users.ApiToken", _none, exclude=("digest",)),
     AuditedModel("access.AccessPolicy", _none),
+    AuditedModel("comments.Comment", _account_id),
+    AuditedModel("webhooks.Endpoint", _none, mask=("secret", "url")),
+    AuditedModel("meetings.Meeting", _account_id, m2m=("contacts", "colleagues")),
+    # The feed token is the feed's password; the sync stamps move with every sync.
+    AuditedModel("meetings.CalendarFeed", _none, mask=("token",)),
+    AuditedModel(
+        "meetings.CalDavSettings", _none, exclude=("last_synced_at", "last_error"), mask=("password_encrypted",)
+    ),
+    # The token is the BCC address: whoever reads the history must not be able to log mail as its owner.
+    AuditedModel("maillog.MailAddress", _none, mask=("token",)),
+    AuditedModel("maillog.LoggedEmail", _account_id, exclude=("text_body",), m2m=("contacts",)),
+    AuditedModel("maillog.MailAttachment", _via("email")),
 )
 
 _ACCOUNT_OF: dict[type[models.Model], Callable[[Any], int | None]] = {}

@@ -90,11 +90,22 @@ class ChangeLine:
     after: str
 
 
-def audit_change_lines(entry: AuditEntry) -> list[ChangeLine]:
-    """The entry's field changes with the models' translated field names, for display."""
+def audit_change_lines(entry: AuditEntry, *, hide_contract_values: bool = False) -> list[ChangeLine]:
+    """The entry's field changes with the models' translated field names, for display.
+
+    With ``hide_contract_values`` (a reader whose access rule hides them) ARR, MRR, prices and
+    amounts show the same mask as everywhere else, before and after.
+    """
+    from tandem.access.masking import CONTRACT_VALUE_FIELDS, HIDDEN
+
     model = entry.content_type.model_class()
+    hidden = set(CONTRACT_VALUE_FIELDS.get(model._meta.label, ())) if hide_contract_values and model else set()
     lines: list[ChangeLine] = []
     for name, values in (entry.changes or {}).items():
+        if name in hidden:
+            label = str(model._meta.get_field(name).verbose_name) if model is not None else name
+            lines.append(ChangeLine(field=label, before=str(HIDDEN), after=str(HIDDEN)))
+            continue
         label = name
         if model is not None:
             try:
@@ -104,6 +115,71 @@ def audit_change_lines(entry: AuditEntry) -> list[ChangeLine]:
         if isinstance(values, dict):  # many-to-many: {"type": "m2m", "operation": ..., "objects": [...]}
             before, after = str(values.get("operation", "")), ", ".join(map(str, values.get("objects", [])))
         else:
-            before, after = ("" if v is None else str(v) for v in [*values, None, None][:2])
+            field = _field(model, name)
+            before, after = (
+                display_value(field, v, currency=_currency_of(model, entry)) for v in [*values, None, None][:2]
+            )
         lines.append(ChangeLine(field=label, before=before, after=after))
     return lines
+
+
+# Money fields held in the reporting currency (a contract's own amounts are in its currency).
+REPORTING_CURRENCY_MODELS = frozenset({"accounts.Account", "opportunities.Opportunity", "opportunities.Quota"})
+
+
+def _field(model: type[Model] | None, name: str) -> Any:
+    if model is None:
+        return None
+    try:
+        return model._meta.get_field(name)
+    except Exception:
+        return None
+
+
+def _currency_of(model: type[Model] | None, entry: AuditEntry) -> str | None:
+    """The currency of the entry's money fields when it is known without a query."""
+    from django.conf import settings
+
+    if model is None:
+        return None
+    if model._meta.label in REPORTING_CURRENCY_MODELS:
+        return str(settings.TANDEM_REPORTING_CURRENCY)
+    currency = (entry.changes or {}).get("currency")
+    if isinstance(currency, list) and currency and currency[-1] not in (None, "None"):
+        return str(currency[-1])
+    return None
+
+
+def display_value(field: Any, raw: Any, *, currency: str | None) -> str:
+    """A stored change as people read it: money with its currency, numbers and dates in the locale.
+
+    django-auditlog keeps values as strings ("761.0000", "2026-03-01"); the history shows them the
+    way every other page does (tandem_format), so a price is never "761.0000" without a currency.
+    """
+    import datetime as dt
+    from decimal import Decimal, InvalidOperation
+
+    from babel.numbers import format_decimal
+    from django.db import models
+
+    from tandem.access.masking import CONTRACT_VALUE_KEYS
+    from tandem.web.templatetags.tandem_format import babel_locale, format_money, local_date, number
+
+    if raw is None or raw == "None":
+        return ""
+    text = str(raw)
+    try:
+        if isinstance(field, models.DecimalField | models.FloatField):
+            value = Decimal(text)
+            if field.name in CONTRACT_VALUE_KEYS:  # money: with its currency where known, else cents
+                if currency:
+                    return format_money(value, currency)
+                return format_decimal(value, format="#,##0.00", locale=babel_locale())
+            return number(value.normalize() if value == value.to_integral() else value)
+        if isinstance(field, models.DateTimeField):
+            return text
+        if isinstance(field, models.DateField):
+            return local_date(dt.date.fromisoformat(text[:10]))
+    except (InvalidOperation, ValueError):
+        return text
+    return text

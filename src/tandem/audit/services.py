@@ -23,6 +23,7 @@ import orjson
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
+from django.dispatch import Signal
 from django.utils import timezone
 
 from tandem.audit.context import current_scope, set_process_via
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 _ENCODER = DjangoJSONEncoder()
+# Sent after a bulk write's entries are inserted (in its transaction), with what identifies them:
+# content_type_id, timestamp and object_ids. Single entries are ordinary saves of AuditEntry.
+# The webhooks outbox listens; the audit app does not know who else wants to hear of changes.
+bulk_entries_written = Signal()
 UPDATE_CHUNK = 5000
 ENTRY_FIELDS = (
     "content_type",
@@ -127,6 +132,23 @@ def _insert_entries(
     *, model: type[models.Model], action: int, entries: Iterable[tuple[int, str, int | None, str]]
 ) -> int:
     """Insert ``(object id, repr, account id, changes JSON)`` entries with the current scope's actor and path."""
+    entries = list(entries)
+    if not entries:
+        return 0
+    now = timezone.now()
+    count = _insert_entries_at(model=model, action=action, entries=entries, now=now)
+    bulk_entries_written.send(
+        sender=AuditEntry,
+        content_type_id=ContentType.objects.get_for_model(model).pk,
+        timestamp=now,
+        object_ids=[pk for pk, _text, _account, _changes in entries],
+    )
+    return count
+
+
+def _insert_entries_at(
+    *, model: type[models.Model], action: int, entries: list[tuple[int, str, int | None, str]], now: dt.datetime
+) -> int:
     scope = current_scope()
     actor = scope.resolved_actor()
     content_type_id = ContentType.objects.get_for_model(model).pk
@@ -134,7 +156,7 @@ def _insert_entries(
     actor_email = (actor.email or None) if actor is not None else None
     remote_addr = scope.remote_addr()
     extra = orjson.dumps(scope.extra).decode() if scope.extra else None
-    stamp = db_value(AuditEntry, "timestamp", timezone.now())
+    stamp = db_value(AuditEntry, "timestamp", now)
     via = scope.via
     if connection.vendor == "sqlite":
         shared = [content_type_id, action, actor_id, actor_email, remote_addr, stamp, extra, via]

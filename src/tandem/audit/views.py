@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from tandem.access.masking import sees_contract_values
 from tandem.access.scoping import AccessDenied, Action, can
 from tandem.audit.models import AuditEntry
 from tandem.audit.registry import audited_models
@@ -57,5 +58,6 @@ def object_history(request: AuthenticatedHttpRequest, content_type_id: int, obje
         entries = audit_history_for_account(account_id=obj.pk)
     else:
         entries = audit_history_for_object(obj=obj)
-    rows = [(entry, audit_change_lines(entry)) for entry in entries[:HISTORY_LIMIT]]
+    hide = not sees_contract_values(request.user)
+    rows = [(entry, audit_change_lines(entry, hide_contract_values=hide)) for entry in entries[:HISTORY_LIMIT]]
     return render(request, "audit/_history.html", {"rows": rows, "limit": HISTORY_LIMIT})

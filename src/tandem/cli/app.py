@@ -164,8 +164,14 @@ def _register_subcommands() -> None:
     from tandem.risk import cli as risk_cli
 
     metrics_cli.register(app)
+    from tandem.playbooks import cli as playbooks_cli  # `library install`
+
+    playbooks_cli.register(app)
     health_cli.register(app)
     risk_cli.register(app)
+    from tandem.maillog import cli as maillog_cli  # `mail serve`, `mail poll`, `mail address`
+
+    maillog_cli.register(app)
 
 
 _register_subcommands()

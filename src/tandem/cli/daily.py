@@ -51,6 +51,14 @@ def step_summary(outcome: StepRun[Any]) -> str:
             "accounts": number(r.scored),
             "version": r.model_version,
         }
+    if step == DailyStep.ANALYTICS:
+        if r.revenue.error:
+            return _("cohorts and lifetime value not computed: %(error)s") % {"error": r.revenue.error}
+        return _("cohorts: %(cohorts)s, segments fitted: %(segments)s, backtests: %(backtests)s") % {
+            "cohorts": number(r.revenue.cohorts),
+            "segments": number(r.revenue.segments),
+            "backtests": number(r.backtests),
+        }
     if step == DailyStep.RENEWALS:
         return _("renewals opened: %(opened)s") % {"opened": number(r.opened)}
     if step == DailyStep.RULES:

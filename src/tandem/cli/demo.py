@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,6 +31,13 @@ def demo(
     ] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="While serving, also run a background worker (previews, backtests, PDF reports, emails).",
+        ),
+    ] = True,
 ) -> None:
     """Build a realistic demo company (3 years of history) and serve it."""
     from tandem.cli.app import console, fail, setup_django
@@ -58,8 +68,9 @@ def demo(
             f"Replacing the demo built on {previous.get('built_at', '?')} "
             f"(seed {previous.get('seed')}, today {previous.get('today')})."
         )
+        console.file.flush()
     try:
-        with _RichPhases() as phases:
+        with phases_reporter() as phases:
             result = build_demo(seed=seed, accounts=accounts, today=anchor, force=force, phases=phases)
     except DemoRefused as exc:
         fail(str(exc), code=3)
@@ -81,10 +92,71 @@ def demo(
     if not serve:
         console.print(banner)
         return
+    # Long computations a user starts (scorecard previews, backtests, PDF reports) and emails run on
+    # a worker; the demo starts one next to the server so they finish (docs/demo.md).
+    helper = _start_worker() if worker else None
     try:
         run_server(host=host, port=port, banner=banner)
     except ServeError as exc:
         fail(str(exc))
+    finally:
+        if helper is not None:
+            helper.terminate()
+            helper.wait(10)
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    """``tandem worker`` in a child process with this process's environment (same TANDEM_HOME)."""
+    return subprocess.Popen([sys.executable, "-m", "tandem", "worker"], env=dict(os.environ))
+
+
+class _PlainPhases:
+    """A line per finished phase, flushed at once: what a log file or a pipe gets (no live display).
+
+    Rich only redraws its progress bars on a terminal; written to a file they would appear all at
+    once when the build ends, and Python block-buffers a redirected stdout besides.
+    """
+
+    def __enter__(self) -> _PlainPhases:
+        from tandem.cli.app import console
+
+        self._console = console
+        self._last: tuple[str, float, int, list[int]] | None = None
+        return self
+
+    def start(self, name: str, total: int) -> Callable[[int], None]:
+        import time
+
+        self._finish_last()
+        done = [0]
+        self._last = (name, time.monotonic(), total, done)
+        self._console.print(f"{name} …", highlight=False)
+        self._console.file.flush()
+
+        def advance(n: int) -> None:
+            done[0] += n
+
+        return advance
+
+    def _finish_last(self) -> None:
+        import time
+
+        if self._last is not None:
+            name, started, total, _done = self._last
+            self._console.print(f"{name:<44} {total:>10,}  {time.monotonic() - started:6.1f} s", highlight=False)
+            self._console.file.flush()
+            self._last = None
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self._finish_last()
+
+
+def phases_reporter() -> _RichPhases | _PlainPhases:
+    """Live progress bars on a terminal, flushed plain lines otherwise."""
+    from tandem.cli.app import console
+
+    return _RichPhases() if console.is_terminal else _PlainPhases()
 
 
 class _RichPhases:

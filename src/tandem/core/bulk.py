@@ -25,7 +25,7 @@ costs a few, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -35,6 +35,8 @@ from django.db import connection, models, transaction
 from tandem.core.models import column_name, concrete_field
 
 ROWS_PER_STATEMENT = 1000
+# Keys per IN (...) lookup: SQLite allows 999 bound parameters per statement in older builds.
+IN_CHUNK = 900
 EXECUTEMANY_BATCH = 20_000
 
 
@@ -176,3 +178,34 @@ def json_adapter() -> Callable[[Any], Any]:
 
         return lambda value: Jsonb(value, dumps=dumps)
     return dumps
+
+
+def fetch_in_chunks(
+    queryset: models.QuerySet[Any], lookup: str, keys: Iterable[Any], *fields: str
+) -> Iterator[dict[str, Any]]:
+    """``queryset.filter(<lookup>__in=keys).values(*fields)`` in parameter-safe chunks."""
+    key_list = list(dict.fromkeys(keys))
+    for start in range(0, len(key_list), IN_CHUNK):
+        chunk = key_list[start : start + IN_CHUNK]
+        yield from queryset.filter(**{f"{lookup}__in": chunk}).values(*fields)
+
+
+def update_rows(model: type[models.Model], instances: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """One parameterised UPDATE per row through executemany.
+
+    QuerySet.bulk_update builds a CASE WHEN expression per field per batch, which costs about
+    half a millisecond a row in Python; executemany of a single prepared statement is ~20x
+    cheaper and still converts every value with the field's own get_db_prep_save().
+    """
+    if not instances:
+        return
+    meta = model._meta
+    columns = [concrete_field(model, name) for name in fields]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column_name(model, name))} = %s" for name in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(column_name(model, meta.pk.name))} = %s"
+    params = [
+        [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk] for obj in instances
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

@@ -162,13 +162,15 @@ def outbound_request(
     method: str,
     url: str,
     json: Any = None,
+    data: bytes | None = None,
     headers: Mapping[str, str] | None = None,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     max_redirects: int = MAX_REDIRECTS,
 ) -> OutboundResponse:
     """Send one request to a user-supplied URL, re-checking it and every redirect target.
 
-    Raises ``OutboundRefused`` for a refused URL or redirect target (or too many redirects) and
+    ``data`` sends these exact bytes (a signed body must arrive as it was signed); ``json`` lets
+    requests serialise. Raises ``OutboundRefused`` for a refused URL or redirect target (or too many redirects) and
     ``requests.RequestException`` when the other end cannot be reached.
     """
     for _hop in range(max_redirects + 1):
@@ -176,7 +178,7 @@ def outbound_request(
         try:
             with _session(url) as session:
                 response = session.request(
-                    method, url, json=json, headers=dict(headers or {}), timeout=timeout, stream=True
+                    method, url, json=json, data=data, headers=dict(headers or {}), timeout=timeout, stream=True
                 )
                 body = b""
                 for chunk in response.iter_content(chunk_size=8192):
@@ -193,6 +195,6 @@ def outbound_request(
         if response.status_code not in REDIRECT_STATUSES or not location:
             return OutboundResponse(url=url, status=response.status_code, body=body[:MAX_BODY_BYTES])
         if response.status_code == 303 or (response.status_code in {301, 302} and method.upper() == "POST"):
-            method, json = "GET", None  # what browsers and requests do: the body is not sent on
+            method, json, data = "GET", None, None  # what browsers and requests do: the body is not sent on
         url = urljoin(url, location)
     raise OutboundRefused(_("More than %(count)s redirects.") % {"count": max_redirects})

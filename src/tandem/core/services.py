@@ -88,7 +88,7 @@ def model_assign(instance: models.Model, *, data: Mapping[str, Any], fields: Col
             if field.blank and isinstance(field, models.CharField | models.TextField):
                 value = ""
             else:
-                null_errors.append(FieldError(name, _("This field cannot be null.")))
+                null_errors.append(FieldError(name, _("This field is required.")))
                 continue
         if field.many_to_one:  # compare ids: reading an unset relation raises
             current: Any = getattr(instance, field.attname)

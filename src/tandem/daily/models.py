@@ -14,6 +14,7 @@ class DailyStep(models.TextChoices):
     METRICS = "metrics", _("Metrics")
     HEALTH = "health", _("Health scores")
     RISK = "risk", _("Churn risk")
+    ANALYTICS = "analytics", _("Analytics")
     RENEWALS = "renewals", _("Renewals")
     RULES = "rules", _("Rules")
     CTAS = "ctas", _("Calls to action")

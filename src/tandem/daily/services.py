@@ -1,4 +1,4 @@
-"""The daily pipeline: metrics → health → risk → renewals → rules → CTA advance → digests.
+"""The daily pipeline: metrics → health → risk → analytics → renewals → rules → CTA advance → digests.
 
 One service, :func:`daily_pipeline_run`, called by the scheduled job (``playbooks.daily``, queued
 by every ``tandem worker`` once a day), by ``tandem metrics refresh`` and by the demo. Each step
@@ -39,6 +39,7 @@ from tandem.metrics.services import ComputeResult, metrics_refresh
 from tandem.notifications.services import DigestsQueued, digests_enqueue
 from tandem.opportunities.services import renewals_open_due
 from tandem.playbooks.services import CtaAdvanceResult, EvaluationReport, ctas_advance, rules_evaluate
+from tandem.revenue.services import RevenueAnalyticsResult, revenue_analytics_refresh
 from tandem.risk.services import RiskRefreshResult, risk_refresh
 from tandem.users.models import User
 
@@ -50,6 +51,22 @@ class RenewalsOpened:
     """The renewal step: renewal opportunities opened for terms now within their tier's lead time."""
 
     opened: int
+
+
+@dataclass(frozen=True)
+class AnalyticsResult:
+    """The analytics step: cohorts and CLV fits (revenue) and the default backtest of each scorecard (health)."""
+
+    revenue: RevenueAnalyticsResult
+    backtests: int
+
+
+def _analytics(today: dt.date, _user: User | None) -> AnalyticsResult:
+    from tandem.health.computations import health_backtests_store
+
+    return AnalyticsResult(
+        revenue=revenue_analytics_refresh(today=today), backtests=health_backtests_store(today=today)
+    )
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,7 @@ class DailyPipelineResult:
     metrics: StepRun[ComputeResult]
     health: StepRun[HealthRunResult]
     risk: StepRun[RiskRefreshResult]
+    analytics: StepRun[AnalyticsResult]
     renewals: StepRun[RenewalsOpened]
     rules: StepRun[EvaluationReport]
     ctas: StepRun[CtaAdvanceResult]
@@ -78,7 +96,16 @@ class DailyPipelineResult:
 
     @property
     def steps(self) -> list[StepRun[Any]]:
-        return [self.metrics, self.health, self.risk, self.renewals, self.rules, self.ctas, self.digests]
+        return [
+            self.metrics,
+            self.health,
+            self.risk,
+            self.analytics,
+            self.renewals,
+            self.rules,
+            self.ctas,
+            self.digests,
+        ]
 
     @property
     def seconds(self) -> float:
@@ -111,7 +138,13 @@ class _Step(Generic[R]):
 
 
 def _renewals(today: dt.date, acting_user: User | None) -> RenewalsOpened:
-    return RenewalsOpened(opened=len(renewals_open_due(acting_user=acting_user, today=today)))
+    from tandem.opportunities.forecast import renewals_forecast_derive
+
+    opened = renewals_open_due(acting_user=acting_user, today=today)
+    # Each new renewal's forecast and expected ARR follow the account's churn risk and health (read
+    # from the risk and health steps before); the AM edits them from then on (docs/revenue.md).
+    renewals_forecast_derive(acting_user=acting_user, opportunities=opened)
+    return RenewalsOpened(opened=len(opened))
 
 
 # Metrics, health, risk and digests write computed tables only (not audited), so they take no actor.
@@ -119,6 +152,8 @@ STEPS: list[_Step[Any]] = [
     _Step(DailyStep.METRICS, ComputeResult, lambda today, _u: metrics_refresh(today=today), one_transaction=False),
     _Step(DailyStep.HEALTH, HealthRunResult, lambda today, _u: health_refresh(today=today), one_transaction=True),
     _Step(DailyStep.RISK, RiskRefreshResult, lambda today, _u: risk_refresh(today=today), one_transaction=True),
+    # Computed once a day so that the cohort, lifetime-value and backtest pages only read results.
+    _Step(DailyStep.ANALYTICS, AnalyticsResult, _analytics, one_transaction=True),
     _Step(DailyStep.RENEWALS, RenewalsOpened, _renewals, one_transaction=True),
     _Step(
         DailyStep.RULES,

@@ -36,8 +36,8 @@ POST_BUILD_STEPS: list[str] = [
     "tandem.health.demo.demo_step",  # metric and health history, churn model (issue #4)
     "tandem.opportunities.demo.build_demo_opportunities",  # closed renewals, expansion pipeline, quotas
     "tandem.playbooks.demo.demo_step",  # the shipped playbooks and rules
-    "tandem.daily.demo.demo_step",  # the daily pipeline for today
-    "tandem.opportunities.demo.relabel_open_renewals",  # a forecast mix on the renewals it opened
+    "tandem.daily.demo.demo_step",  # the daily pipeline for today (renewal forecasts from churn risk)
+    "tandem.demo.history.cta_history_step",  # a year of CTAs opened and closed by the same rules
 ]
 
 

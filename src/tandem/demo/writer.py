@@ -1,9 +1,11 @@
 """Writes a DemoPlan: Django rows in bulk, usage events to the event store, ground truth to Parquet.
 
-Nothing here calls a per-row service: rows are built in memory and inserted with bulk_create
-(one transaction, opened by the builder), which is what keeps the default demo under a minute.
-Each bulk insert records its rows' creation entries in the audit history (via "system", the
-builder's path); the links between interactions and their people are not itemised.
+Nothing here calls a per-row service: rows are built in memory and written through the owning
+apps' bulk services (``account_bulk_upsert``, ``contact_bulk_upsert``, ``subscription_bulk_upsert``,
+``ticket_bulk_upsert``, ``interaction_bulk_create``), the same ones imports use, in one transaction
+opened by the builder; that is what keeps the default demo under a minute. Each records its rows'
+creation entries in the audit history (via "system", the builder's path); the links between
+interactions and their people are not itemised.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -20,9 +22,10 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import connection
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 
 from tandem.accounts.models import Account, Contact, ContactRole
-from tandem.audit.services import audit_rows_written
+from tandem.accounts.services import account_bulk_upsert, contact_bulk_upsert
 from tandem.demo.catalog import (
     DEMO_PASSWORD,
     EXTERNAL_ID_PREFIX,
@@ -31,11 +34,17 @@ from tandem.demo.catalog import (
     TEAM,
     USER_EMAIL_DOMAIN,
 )
-from tandem.demo.plan import DemoPlan, add_months
+from tandem.demo.plan import DemoPlan
 from tandem.subscriptions.models import ExchangeRate, Product, Subscription, SubscriptionItem
-from tandem.subscriptions.services import subscription_totals
+from tandem.subscriptions.services import (
+    exchange_rate_bulk_upsert,
+    subscription_bulk_upsert,
+    subscription_totals,
+)
 from tandem.support.models import Ticket
+from tandem.support.services import ticket_bulk_upsert
 from tandem.timeline.models import Interaction
+from tandem.timeline.services import interaction_bulk_create
 from tandem.usage.eventstore import EventStore
 from tandem.users.models import User
 from tandem.users.services import user_create
@@ -49,20 +58,17 @@ def _noop(_n: int) -> None:
     return None
 
 
-def _insert(
-    model: type[M],
-    rows: list[M],
-    advance: Advance,
-    *,
-    describe: Callable[[Any], str] | None = None,
-    account: Callable[[Any], int | None] | None = None,
-) -> None:
-    """bulk_create in batches with their audit entries, reporting progress per batch."""
-    for start in range(0, len(rows), BATCH):
-        batch = rows[start : start + BATCH]
-        model._default_manager.bulk_create(batch, batch_size=BATCH)
-        audit_rows_written(model=model, created=batch, describe=describe, account=account)
-        advance(len(batch))
+class _Steps:
+    """The services' progress interface over the builder's ``advance`` callback (rows written)."""
+
+    def __init__(self, advance: Advance) -> None:
+        self._advance = advance
+
+    def stage(self, name: str, total: int | None) -> None:
+        pass
+
+    def advance(self, amount: int = 1) -> None:
+        self._advance(amount)
 
 
 # --- clearing ------------------------------------------------------------------------------------
@@ -177,7 +183,7 @@ def write_rates(plan: DemoPlan, *, keep_existing: bool) -> int:
     if keep_existing:  # the rates already there are kept (the builder's transaction holds the write lock)
         stored = set(ExchangeRate.objects.filter(currency__in=plan.rates).values_list("currency", "valid_from"))
         rows = [r for r in rows if (r.currency, r.valid_from) not in stored]
-    _insert(ExchangeRate, rows, _noop)
+    exchange_rate_bulk_upsert(acting_user=None, creates=rows, updates=[], now=timezone.now())
     return len(rows)
 
 
@@ -208,15 +214,14 @@ def write_accounts(
         )
         for a in plan.accounts
     ]
-    _insert(Account, rows, advance)
+    parents: dict[str | None, str] = {
+        a.external_id: plan.accounts[a.parent_index].external_id for a in plan.accounts if a.parent_index is not None
+    }
+    now = timezone.now()
+    account_bulk_upsert(
+        acting_user=None, creates=rows, updates=[], fields=[], new_parent_of=parents, now=now, progress=_Steps(advance)
+    )
     account_ids = np.array([r.pk for r in rows], dtype=np.int64)
-    children = []
-    for a, row in zip(plan.accounts, rows, strict=True):
-        if a.parent_index is not None:
-            row.parent_id = int(account_ids[a.parent_index])
-            children.append(row)
-    Account.objects.bulk_update(children, ["parent"], batch_size=BATCH)
-    audit_rows_written(model=Account, updated=[({"parent_id": None}, row) for row in children], fields=["parent_id"])
 
     contacts: list[Contact] = []
     for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True):
@@ -235,25 +240,22 @@ def write_accounts(
                     left_on=cal.date(c.left_day) if c.left_day is not None else None,
                 )
             )
-    _insert(Contact, contacts, advance)
+    planned_roles = [c.roles for a in plan.accounts for c in sorted(a.contacts, key=lambda c: c.slot)]
+    contact_bulk_upsert(
+        acting_user=None,
+        creates=contacts,
+        updates=[],
+        fields=[],
+        roles=[(contact, roles) for contact, roles in zip(contacts, planned_roles, strict=True) if roles],
+        now=now,
+        progress=_Steps(advance),
+    )
     contact_ids: list[np.ndarray] = []
-    roles: list[ContactRole] = []
     position = 0
     for a in plan.accounts:
-        ordered = sorted(a.contacts, key=lambda c: c.slot)
-        ids = np.array([contacts[position + i].pk for i in range(len(ordered))], dtype=np.int64)
-        for c, pk in zip(ordered, ids.tolist(), strict=True):
-            roles.extend(ContactRole(contact_id=pk, role=role) for role in c.roles)
-        contact_ids.append(ids)
-        position += len(ordered)
-    ContactRole.objects.bulk_create(roles, batch_size=BATCH)
-    account_of = {c.pk: c.account_id for c in contacts}
-    audit_rows_written(
-        model=ContactRole,
-        created=roles,
-        describe=lambda r: f"{r.contact_id}: {r.get_role_display()}",
-        account=lambda r: account_of[r.contact_id],
-    )
+        count = len(a.contacts)
+        contact_ids.append(np.array([c.pk for c in contacts[position : position + count]], dtype=np.int64))
+        position += count
     return account_ids, contact_ids
 
 
@@ -270,8 +272,8 @@ def write_subscriptions(
                 renewal = None
             elif end is not None:
                 renewal = end + dt.timedelta(days=1)
-            else:  # evergreen monthly: renews on the next monthly anniversary
-                renewal = _next_anniversary(cal.date(term.start_day), cal.today)
+            else:  # evergreen monthly: bills every month but never comes up for renewal
+                renewal = None
             sub = Subscription(
                 account_id=pk,
                 external_id=f"{a.external_id}-s{n + 1:02d}",
@@ -290,21 +292,18 @@ def write_subscriptions(
             sub.mrr, sub.arr = subscription_totals(subscription=sub, items=items)
             subs.append(sub)
             lines.append(items)
-    _insert(Subscription, subs, advance, describe=lambda s: s.external_id)
-    items = []
-    for sub, sub_items in zip(subs, lines, strict=True):
-        for item in sub_items:
-            item.subscription = sub
-            items.append(item)
-    SubscriptionItem.objects.bulk_create(items, batch_size=BATCH)
-    audit_rows_written(model=SubscriptionItem, created=items)
+    # Revenue is refreshed once for every account by the builder, after all terms are in.
+    subscription_bulk_upsert(
+        acting_user=None,
+        creates=subs,
+        updates=[],
+        fields=[],
+        lines=list(zip(subs, lines, strict=True)),
+        today=plan.calendar.today,
+        now=timezone.now(),
+        progress=_Steps(advance),
+    )
     return len(subs)
-
-
-def _next_anniversary(start: dt.date, today: dt.date) -> dt.date:
-    months = (today.year - start.year) * 12 + today.month - start.month
-    candidate = add_months(start, max(months, 1))
-    return candidate if candidate >= today else add_months(start, months + 1)
 
 
 def write_activity(
@@ -317,7 +316,7 @@ def write_activity(
     """Tickets and timeline interactions (with their team-member and contact links)."""
     tickets: list[Ticket] = []
     interactions: list[Interaction] = []
-    links: list[tuple[tuple[str, ...], np.ndarray]] = []
+    people: list[tuple[list[int], list[int]]] = []
     for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True):
         contacts = contact_ids[a.index]
         for n, t in enumerate(sorted(a.tickets, key=lambda t: t.opened_at)):
@@ -346,24 +345,12 @@ def write_activity(
                     author=users[i.author],
                 )
             )
-            links.append((i.users, contacts[list(i.contact_slots)]))
-    _insert(Ticket, tickets, advance)
-    _insert(Interaction, interactions, advance)
-    user_links = Interaction.users.through
-    contact_links = Interaction.contacts.through
-    pairs = list(zip(interactions, links, strict=True))
-    user_rows = [
-        user_links(interaction_id=interaction.pk, user_id=users[u].pk)
-        for interaction, (usernames, _pks) in pairs
-        for u in set(usernames)
-    ]
-    contact_rows = [
-        contact_links(interaction_id=interaction.pk, contact_id=int(c))
-        for interaction, (_names, pks) in pairs
-        for c in pks
-    ]
-    user_links.objects.bulk_create(user_rows, batch_size=BATCH)
-    contact_links.objects.bulk_create(contact_rows, batch_size=BATCH)
+            people.append(([users[u].pk for u in i.users], [int(c) for c in contacts[list(i.contact_slots)]]))
+    now = timezone.now()
+    ticket_bulk_upsert(acting_user=None, creates=tickets, updates=[], fields=[], now=now, progress=_Steps(advance))
+    interaction_bulk_create(
+        acting_user=None, interactions=interactions, people=people, now=now, progress=_Steps(advance)
+    )
     return len(tickets), len(interactions)
 
 

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from tandem.web.charts import Chart, _base_config, _svg
 from tandem.web.templatetags.tandem_format import babel_locale
 
+CARD = 360  # charts shown in one card of the health grid (health.css: columns of 320 px or more)
+
 
 def health_history_chart(points: list[tuple]) -> Chart:
     """Score over time (as_of, score) with the band thresholds as context."""
@@ -21,7 +23,7 @@ def health_history_chart(points: list[tuple]) -> Chart:
 
 
 def distribution_chart(counts: list[int]) -> Chart:
-    chart = pygal.Bar(**_base_config(height=220), show_legend=False)
+    chart = pygal.Bar(**_base_config(height=240, width=CARD), show_legend=False, x_label_rotation=-40)
     chart.x_labels = [f"{i * 10}-{i * 10 + 10}" for i in range(10)]
     chart.x_labels_major_every = 1
     chart.add(_("Accounts"), counts)
@@ -29,14 +31,14 @@ def distribution_chart(counts: list[int]) -> Chart:
 
 
 def roc_chart(points: list[tuple[float, float]], title: str) -> Chart:
-    chart = pygal.XY(**_base_config(height=280), show_legend=True, dots_size=1, range=(0, 1), xrange=(0, 1))
+    chart = pygal.XY(**_base_config(height=300, width=CARD), show_legend=True, dots_size=1, range=(0, 1), xrange=(0, 1))
     chart.add(_("Scorecard"), points)
     chart.add(_("Chance"), [(0, 0), (1, 1)])
     return Chart(title=title, svg=_svg(chart))
 
 
 def calibration_chart(rows: list) -> Chart:
-    chart = pygal.Bar(**_base_config(height=240), show_legend=False)
+    chart = pygal.Bar(**_base_config(height=260, width=CARD), show_legend=False, x_label_rotation=-40)
     chart.x_labels = [f"{r.low:.0f}-{r.high:.0f}" for r in rows]
     chart.x_labels_major_every = 1
     chart.add(_("Churn or contraction rate (%)"), [round(r.rate * 100, 1) for r in rows])
@@ -44,7 +46,9 @@ def calibration_chart(rows: list) -> Chart:
 
 
 def measure_auc_chart(measures: list) -> Chart:
-    chart = pygal.HorizontalBar(**_base_config(height=60 + 28 * len(measures)), show_legend=False, range=(0.4, 1.0))
+    chart = pygal.HorizontalBar(
+        **_base_config(height=80 + 30 * len(measures), width=CARD), show_legend=False, range=(0.4, 1.0)
+    )
     chart.x_labels = [m.name for m in measures]
     chart.x_labels_major_every = 1
     chart.add(_("AUC"), [round(m.auc, 3) if m.auc is not None else None for m in measures])

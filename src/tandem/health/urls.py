@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tandem.health import views
+from tandem.health import setup_views, views
 
 app_name = "health"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("account/<int:account_id>/", views.account_section, name="account"),
     path("metrics/", views.metric_list, name="metrics"),
     path("metrics/suggest/", views.metric_suggest, name="metrics_suggest"),
+    path("metrics/new/", setup_views.metric_edit, name="metric_new"),
+    path("metrics/<int:metric_id>/", setup_views.metric_edit, name="metric_edit"),
     path("scorecards/<int:scorecard_id>/", views.scorecard_edit, name="scorecard"),
     path("scorecards/<int:scorecard_id>/preview/", views.scorecard_preview, name="scorecard_preview"),
     path("scorecards/<int:scorecard_id>/backtest/", views.scorecard_backtest, name="backtest"),

@@ -20,10 +20,19 @@ from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.health import charts
+from tandem.health.computations import (
+    DEFAULT_HORIZON,
+    backtest_context,
+    backtest_key,
+    backtest_params,
+    spec_to_json,
+)
 from tandem.health.forms import spec_from_form
 from tandem.health.models import AccountHealth, Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScoringMethod
 from tandem.health.selectors import account_health_trend, account_scores_current, primary_scorecard
-from tandem.health.services import health_backtest, health_preview, scorecard_spec, scorecard_update
+from tandem.health.services import scorecard_spec, scorecard_update
+from tandem.jobs.computations import computation_start, progress_fragment
+from tandem.jobs.models import Computation, JobStatus
 
 
 def _hist(scores: list[float]) -> list[int]:
@@ -160,7 +169,11 @@ def scorecard_edit(request: AuthenticatedHttpRequest, scorecard_id: int) -> Http
 @permission_required("accounts.view_account", raise_exception=True)
 @require_POST
 def scorecard_preview(request: AuthenticatedHttpRequest, scorecard_id: int) -> HttpResponse:
-    """What an edit would do, before saving: band counts now vs edited, and both backtests."""
+    """What an edit would do, before saving: band counts now vs edited, and both backtests.
+
+    Scoring and backtesting twice takes seconds, so it runs on a worker; the fragment returned here
+    polls its progress and is replaced by the preview when it is done (tandem.jobs.computations).
+    """
     card = get_object_or_404(Scorecard, pk=scorecard_id)
     ids = list(card.measures.order_by("group", "id").values_list("pk", flat=True))
     saved = scorecard_spec(card)
@@ -168,30 +181,21 @@ def scorecard_preview(request: AuthenticatedHttpRequest, scorecard_id: int) -> H
         edited = spec_from_form(saved, ids, request.POST)
     except DomainError as exc:
         return render(request, "health/_preview.html", {"errors": exc.errors})
-    before, after = health_preview(spec=saved), health_preview(spec=edited)
-    changed = 0
-    if len(before["scores"]) and len(after["scores"]):
-        diff = (after["scores"] - before["scores"]).abs()
-        changed = int((diff >= 5).sum())
-    try:
-        bt_before = health_backtest(scorecard=saved)["report"]
-        bt_after = health_backtest(scorecard=edited)["report"]
-    except DomainError:
-        bt_before = bt_after = None
-    context = {
-        "band_rows": [(v, label, before["bands"].get(v, 0), after["bands"].get(v, 0)) for v, label in Band.choices],
-        "changed": changed,
-        "bt_before": bt_before,
-        "bt_after": bt_after,
-    }
-    return render(request, "health/_preview.html", context)
+    row = computation_start(
+        kind="health.preview",
+        params={"saved": spec_to_json(saved), "edited": spec_to_json(edited)},
+        requested_by=request.user,
+    )
+    return progress_fragment(request, row)
 
 
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 def scorecard_backtest(request: AuthenticatedHttpRequest, scorecard_id: int) -> HttpResponse:
+    """The stored daily backtest (default options), or one with other options computed on a worker."""
     card = get_object_or_404(Scorecard, pk=scorecard_id)
-    horizon = int(request.GET.get("horizon", 90)) if request.GET.get("horizon", "90").isdigit() else 90
+    raw_horizon = request.GET.get("horizon", str(DEFAULT_HORIZON))
+    horizon = int(raw_horizon) if raw_horizon.isdigit() and int(raw_horizon) > 0 else DEFAULT_HORIZON
     context: dict[str, Any] = {"card": card, "horizon": horizon, "as_of": request.GET.get("as_of", "").strip()}
     through = None
     if context["as_of"]:
@@ -206,23 +210,22 @@ def scorecard_backtest(request: AuthenticatedHttpRequest, scorecard_id: int) -> 
                 context["error"] = _("“Data through” cannot be after today.")
     if "error" in context:
         return render(request, "health/backtest.html", context, status=400)
-    try:
-        out = health_backtest(scorecard=card, horizon_days=horizon, data_through=through, with_suggestion=True)
-    except DomainError as exc:
-        context["error"] = str(exc)
-        return render(request, "health/backtest.html", context)
-    report, suggestion = out["report"], out["suggestion"]
-    context |= {
-        "report": report,
-        "suggestion": suggestion,
-        "data_through": dt.date.fromisoformat(report.data_through) if report.data_through else None,
-    }
-    if report.auc is not None:
-        context["charts"] = [
-            charts.roc_chart(report.roc, _("ROC curve (low score = predicted churn)")),
-            charts.calibration_chart(report.calibration),
-            charts.measure_auc_chart(report.measures),
-        ]
+    today = timezone.localdate()
+    spec = scorecard_spec(card)
+    key = backtest_key(spec, horizon=horizon, through=through, today=today)
+    row = Computation.objects.filter(key=key, status=JobStatus.DONE).first()
+    if row is None:
+        # Not the stored daily default (other options, an edit since, or before today's run).
+        row = computation_start(
+            kind="health.backtest",
+            params=backtest_params(spec, horizon=horizon, through=through, today=today),
+            requested_by=None,
+            key=key,
+        )
+    context["computation"] = row
+    if row.status == JobStatus.DONE:
+        context |= backtest_context(row)
+        context["horizon"] = horizon
     return render(request, "health/backtest.html", context)
 
 

@@ -1,23 +1,5 @@
-"""A tiny progress interface so services report progress without knowing about rich or a terminal."""
+"""Progress reporting of imports: the project-wide interface in :mod:`tandem.core.progress`."""
 
-from __future__ import annotations
+from tandem.core.progress import NoProgress, Progress
 
-from typing import Protocol
-
-
-class Progress(Protocol):
-    def stage(self, name: str, total: int | None) -> None:
-        """Start a new stage (reading, validating, writing); ``total`` is in rows when known."""
-
-    def advance(self, amount: int = 1) -> None:
-        """Mark ``amount`` more rows of the current stage as done."""
-
-
-class NoProgress:
-    """The default: report nothing."""
-
-    def stage(self, name: str, total: int | None) -> None:
-        pass
-
-    def advance(self, amount: int = 1) -> None:
-        pass
+__all__ = ["NoProgress", "Progress"]

@@ -73,6 +73,7 @@ def import_file(
         now=timezone.now(),
         progress=progress,
         create_products=create_products,
+        acting_user=acting_user,
     )
     try:
         if dry_run:

@@ -102,21 +102,60 @@ def choice_parser(choices: type[Choices]) -> Parser:
     return parse
 
 
+# Everyday English names the ISO list spells otherwise (the ISO, short and former names are all
+# accepted already, see _country_names).
+COUNTRY_ALIASES = {
+    "united states": "US",
+    "america": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "ivory coast": "CI",
+    "macau": "MO",
+    "south korea": "KR",
+    "north korea": "KP",
+    "czechia": "CZ",
+    "turkey": "TR",
+    "russia": "RU",
+    "vietnam": "VN",
+}
+
+
+def _normalise_country(raw: str) -> str:
+    name = " ".join(raw.replace("\u00a0", " ").split()).lower()
+    return name.removeprefix("the ")
+
+
 @cache
 def _country_names() -> dict[str, str]:
+    """Lower-case English name -> code: the ISO 3166 name ("Viet Nam", "United States of America"),
+    django-countries' short name ("Vietnam"), former names ("Swaziland") and everyday aliases."""
     from django.utils import translation
     from django_countries import countries
+    from django_countries.data import COUNTRIES
 
+    names: dict[str, str] = {}
+    for code, name in COUNTRIES.items():
+        names[_normalise_country(str(name))] = code
     with translation.override("en"):
-        return {str(name).lower(): code for code, name in countries}
+        for code, name in countries:
+            names[_normalise_country(str(name))] = code
+    for code, name in countries.COMMON_NAMES.items():
+        names[_normalise_country(str(name))] = code
+    for code, old in countries.OLD_NAMES.items():
+        for name in old:
+            names.setdefault(_normalise_country(str(name)), code)
+    names.update(COUNTRY_ALIASES)
+    return names
 
 
 def parse_country(raw: str) -> str:
-    """ISO 3166 alpha-2 (or alpha-3) code, or the English country name."""
+    """ISO 3166 alpha-2 (or alpha-3) code, or the country's English name (ISO, short or everyday)."""
     from django_countries import countries
 
-    code = countries.alpha2(raw) if len(raw) in (2, 3) else ""
-    code = code or _country_names().get(raw.lower(), "")
+    code = countries.alpha2(raw) if len(raw.strip()) in (2, 3) else ""
+    code = code or _country_names().get(_normalise_country(raw), "")
     if not code:
         raise ValueError(f"'{raw}' is not an ISO country code or English country name.")
     return code

@@ -29,6 +29,7 @@ MAX_FUTURE = dt.timedelta(days=1)
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 TYPES = frozenset({"identify", "group", "track", "page", "screen"})
 MAX_ID_LENGTH = 200
+MAX_GROUP_ID_LENGTH = 100  # Account.external_id
 MAX_EVENT_LENGTH = 200
 
 
@@ -136,6 +137,9 @@ def normalise(
             group_id = _identifier(traits, "groupId")
         if kind == "group" and group_id is None:
             raise _Invalid("groupId", _("a group call needs a groupId."))
+        if group_id is not None and len(group_id) > MAX_GROUP_ID_LENGTH:
+            # The groupId becomes the account's external_id, which has this length.
+            raise _Invalid("groupId", _("is longer than %(max)d characters.") % {"max": MAX_GROUP_ID_LENGTH})
         event: str | None = None
         if kind == "track":
             event = message.get("event")

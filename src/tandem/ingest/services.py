@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account, Contact, Tier
+from tandem.accounts.services import account_create, account_update, contact_create, contact_update
 from tandem.audit.context import write_service
 from tandem.core.errors import DomainError, FieldError
 from tandem.ingest.models import Rejection, Source, TrackedUser
@@ -191,14 +192,7 @@ def account_upsert_from_group(
     tier_word = _text(traits, "tier", "plan", limit=50)
     if tier_word and tier_word.lower().replace(" ", "_") in TIER_WORDS:
         changes["tier"] = TIER_WORDS[tier_word.lower().replace(" ", "_")]
-    if account is None:
-        account = Account.objects.create(external_id=group_id, name=changes.pop("name", group_id), **changes)
-    else:
-        changed = [f for f, v in changes.items() if getattr(account, f) != v]
-        for f in changed:
-            setattr(account, f, changes[f])
-        if changed:
-            account.save(update_fields=[*changed, "updated_at"])
+    account = _account_write(acting_user=acting_user, account=account, group_id=group_id, changes=changes)
     if user_id:
         tracked, _created = TrackedUser.objects.get_or_create(user_id=user_id)
         if tracked.account_id != account.pk:
@@ -222,6 +216,20 @@ def contact_upsert_from_identify(
     tracked.save()
     _sync_contact(tracked)
     return tracked
+
+
+def _account_write(
+    *, acting_user: User | None, account: Account | None, group_id: str, changes: dict[str, Any]
+) -> Account:
+    """Through the accounts app's services, so a tracked account keeps the rules of a form.
+
+    The traits were cut to the fields' lengths and the groupId to the external id's when the
+    message was accepted, so the account's validation has nothing left to refuse.
+    """
+    if account is None:
+        return account_create(acting_user=acting_user, external_id=group_id, **{"name": group_id, **changes})
+    changed = {f: v for f, v in changes.items() if getattr(account, f) != v}
+    return account_update(acting_user=acting_user, account=account, data=changed)
 
 
 def _contact_fields(traits: dict[str, Any]) -> dict[str, str]:
@@ -259,19 +267,28 @@ def _sync_contact(tracked: TrackedUser) -> None:
         contact = Contact.objects.filter(
             account_id=tracked.account_id, email__iexact=fields["email"], external_id__isnull=True
         ).first()
-    if contact is None:
-        if not (fields.get("email") or fields.get("first_name") or fields.get("last_name")):
-            return  # a contact needs a name or an email; wait for an identify call with one
-        contact = Contact(external_id=tracked.user_id, account_id=tracked.account_id)
-    contact.external_id = tracked.user_id
-    contact.account_id = tracked.account_id
-    for name, value in fields.items():
-        setattr(contact, name, value)
     try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError:
-        # Another contact of the account already has this email: keep the user unlinked.
+        if contact is None:
+            if not (fields.get("email") or fields.get("first_name") or fields.get("last_name")):
+                return  # a contact needs a name or an email; wait for an identify call with one
+            contact = contact_create(
+                acting_user=None,
+                account=tracked.account,  # type: ignore[arg-type]  # account_id checked above
+                external_id=tracked.user_id,
+                first_name=fields.get("first_name", ""),
+                last_name=fields.get("last_name", ""),
+                email=fields.get("email", ""),
+                title=fields.get("title", ""),
+            )
+        else:
+            contact = contact_update(
+                acting_user=None,
+                contact=contact,
+                data={"external_id": tracked.user_id, "account": tracked.account, **fields},
+            )
+    except DomainError:
+        # Another contact of the account has this email (or the traits are not a valid contact):
+        # keep the user unlinked rather than duplicating a person.
         return
     if tracked.contact_id != contact.pk:
         tracked.contact = contact

@@ -19,6 +19,15 @@ JOBS: dict[str, str] = {
     "notifications.deliver": "tandem.notifications.tasks.deliver_notification",
     "notifications.digest": "tandem.notifications.tasks.send_digest",
     "notifications.digests": "tandem.notifications.tasks.send_digests",
+    "webhooks.dispatch": "tandem.webhooks.tasks.dispatch",
+    "webhooks.deliver": "tandem.webhooks.tasks.deliver",
+    # Long computations a user started (previews, backtests, PDF reports): tandem.jobs.computations.
+    "jobs.compute": "tandem.jobs.computations.run_computation",
+    "meetings.remind": "tandem.meetings.tasks.remind",
+    "meetings.invite": "tandem.meetings.tasks.invite",
+    "meetings.caldav_sync": "tandem.meetings.tasks.caldav_sync",
+    "maillog.ingest": "tandem.maillog.tasks.ingest",
+    "maillog.poll": "tandem.maillog.tasks.poll",
 }
 
 

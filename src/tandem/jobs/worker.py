@@ -114,6 +114,9 @@ def run_worker(
     """Run jobs until stopped; with ``burst`` stop once nothing is due."""
     worker = worker_id()
     stats = WorkerStats()
+    from tandem.playbooks.services.emails import queued_emails_release
+
+    queued_emails_release()  # emails that waited for an SMTP server go out now that one may be set
     while max_jobs is None or stats.done + stats.failed < max_jobs:
         close_old_connections()
         if schedule:

@@ -1,6 +1,8 @@
 """Demo post-build steps: closed renewals from the contract history, an expansion pipeline and
-quarterly quotas for the demo account managers (before the daily pipeline), and a mix of forecast
-categories on the renewals the daily pipeline opened (after it).
+quarterly quotas for the demo account managers (before the daily pipeline). Expansion deals were won
+and lost over the past year as well as open now. The renewals now due are opened by the daily
+pipeline, whose renewal step derives each one's forecast from the account's churn risk and health
+(tandem.opportunities.forecast).
 
 Closed renewals are derived from the subscription history, so they agree with it: a term that
 ended in the last year and was followed by a term starting the next day was renewed (with
@@ -36,7 +38,7 @@ from tandem.opportunities.models import (
     Stage,
 )
 from tandem.opportunities.selectors import quarter_bounds
-from tandem.opportunities.services import RENEWAL_PROBABILITY, churn_reasons_ensure_defaults
+from tandem.opportunities.services import churn_reasons_ensure_defaults
 from tandem.subscriptions.models import ExchangeRate, Subscription
 from tandem.subscriptions.selectors import reporting_currency
 
@@ -136,35 +138,6 @@ def build_demo_opportunities(ctx: DemoContext) -> None:
         _quotas(today, rates, terms)
 
 
-@transaction.atomic
-def relabel_open_renewals(ctx: DemoContext) -> None:
-    """After the daily pipeline opened the renewals now due: a quarter of the best-case ones are
-    still only pipeline (qualifying), so the forecast shows every category."""
-    rng = np.random.default_rng([ctx.seed, 7])
-    opened = Opportunity.objects.filter(
-        account__external_id__startswith=DEMO_PREFIX,
-        kind=OpportunityKind.RENEWAL,
-        source=OpportunitySource.AUTOMATIC,
-        stage__in=OPEN_STAGES,
-        forecast_category=ForecastCategory.BEST_CASE,
-    ).order_by("id")
-    relabel = []
-    stored: list[dict[str, object]] = []
-    for opportunity in opened:
-        if rng.random() < 0.25:
-            stored.append({f: getattr(opportunity, f) for f in ("forecast_category", "probability", "stage")})
-            opportunity.forecast_category = ForecastCategory.PIPELINE
-            opportunity.probability = RENEWAL_PROBABILITY[ForecastCategory.PIPELINE]
-            opportunity.stage = Stage.QUALIFY
-            relabel.append(opportunity)
-    Opportunity.objects.bulk_update(relabel, ["forecast_category", "probability", "stage"])
-    audit_rows_written(
-        model=Opportunity,
-        updated=list(zip(stored, relabel, strict=True)),
-        fields=["forecast_category", "probability", "stage"],
-    )
-
-
 def _expansion_pipeline(rng: np.random.Generator, today: dt.date) -> None:
     from tandem.accounts.models import Account
 
@@ -182,14 +155,20 @@ def _expansion_pipeline(rng: np.random.Generator, today: dt.date) -> None:
     deals: list[Opportunity] = []
     for account in accounts:
         draw = rng.random()
-        if draw > 0.16:
+        if draw > 0.30:
             continue
         kind = kinds[int(rng.integers(0, len(kinds)))]
         amount = max(Decimal(int(account.arr * Decimal(str(rng.uniform(0.08, 0.4))) / 100) * 100), Decimal("600"))
-        if draw < 0.02:  # lost in the last 90 days
+        closed_on: dt.date | None
+        if draw < 0.09:  # won over the past year
+            stage = Stage.CLOSED_WON
+            close = today - dt.timedelta(days=int(rng.integers(1, 365)))
+            closed_on = close
+            forecast = ForecastCategory.COMMIT
+        elif draw < 0.14:  # lost over the past year
             stage = Stage.CLOSED_LOST
-            close = today - dt.timedelta(days=int(rng.integers(1, 90)))
-            closed_on: dt.date | None = close
+            close = today - dt.timedelta(days=int(rng.integers(1, 365)))
+            closed_on = close
             forecast = ForecastCategory.OMITTED
         else:
             stage = OPEN_STAGES[int(rng.choice(3, p=[0.45, 0.35, 0.2]))]

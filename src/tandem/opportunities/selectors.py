@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from tandem.access.masking import HIDDEN, mask_rows, sees_contract_values
 from tandem.access.scoping import restrict
@@ -67,11 +67,16 @@ def renewal_center(
     horizon_days: int = 180,
     owner_id: int | None = None,
     closed_days: int = 90,
+    book_of: User | None = None,
 ) -> RenewalCenter:
-    """Open renewals closing within ``horizon_days`` (and overdue ones), plus recently closed ones."""
+    """Open renewals closing within ``horizon_days`` (and overdue ones), plus recently closed ones.
+
+    ``book_of``: only accounts that user owns as CSM or AM (what the home page counts for them)."""
     qs = restrict(opportunities_base().filter(kind=OpportunityKind.RENEWAL), user=user)
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
+    if book_of is not None:
+        qs = qs.filter(Q(account__csm_owner=book_of) | Q(account__am_owner=book_of))
     open_qs = list(
         qs.filter(stage__in=OPEN_STAGES, close_date__lte=today + dt.timedelta(days=horizon_days)).order_by(
             "close_date", "id"
@@ -110,6 +115,7 @@ class BoardColumn:
     opportunities: list[Opportunity]
     amount: Decimal
     weighted: Decimal
+    total: int = 0  # every opportunity in the column, when ``opportunities`` holds one page of them
 
 
 def pipeline_board(
@@ -261,8 +267,28 @@ def _owners(*querysets: QuerySet[Opportunity]) -> list[Any]:
     return list(User.objects.filter(pk__in=ids))
 
 
-def account_opportunities(*, account_id: int, open_only: bool = False) -> list[Opportunity]:
-    qs = opportunities_base().filter(account_id=account_id).order_by("close_date", "id")
+def opportunity_list(
+    *,
+    user: User | AnonymousUser,
+    account_id: int | None = None,
+    kind: str | None = None,
+    stage: str | None = None,
+    owner_id: int | None = None,
+    open_only: bool = False,
+) -> QuerySet[Opportunity]:
+    """Opportunities this person may see, soonest close first: the REST API's list and the account page's.
+
+    Contract values are not masked here (a queryset cannot be); callers pass the rows through
+    ``mask_rows`` for the reader.
+    """
+    qs = opportunities_base()
     if open_only:
         qs = qs.filter(stage__in=OPEN_STAGES)
-    return list(qs)
+    for name, value in (("account_id", account_id), ("kind", kind), ("stage", stage), ("owner_id", owner_id)):
+        if value is not None:
+            qs = qs.filter(**{name: value})
+    return restrict(qs, user=user).order_by("close_date", "id")
+
+
+def account_opportunities(*, user: User | AnonymousUser, account_id: int, open_only: bool = False) -> list[Opportunity]:
+    return list(opportunity_list(user=user, account_id=account_id, open_only=open_only))

@@ -360,3 +360,53 @@ def quota_set(
     model_validate(quota, message=_("Invalid quota."), exclude=["owner"])
     model_save(quota, message=_("Invalid quota."))
     return quota
+
+
+# --- set-up: renewal lead times and churn reasons (Settings → Renewals) -------------------------
+
+
+@write_service
+def renewal_lead_days_save(*, acting_user: User | None, lead_days: Mapping[str, int]) -> dict[str, int]:
+    """Days before a term's end that its renewal opens, per tier (0-730); returns them all."""
+    from tandem.accounts.models import Tier
+
+    errors = [
+        FieldError(f"lead_days.{tier}", _("Between 0 and 730 days."))
+        for tier, days in lead_days.items()
+        if tier in Tier.values and not 0 <= int(days) <= 730
+    ]
+    errors += [
+        FieldError("lead_days", _("Unknown tier %(tier)s.") % {"tier": tier})
+        for tier in lead_days
+        if tier not in Tier.values
+    ]
+    if errors:
+        raise DomainError(_("Invalid renewal lead times."), errors)
+    for tier, days in lead_days.items():
+        policy = RenewalPolicy.objects.filter(tier=tier).first() or RenewalPolicy(tier=tier)
+        if policy.pk is None or policy.lead_days != int(days):
+            policy.lead_days = int(days)
+            policy.save()
+    return renewal_lead_days()
+
+
+@write_service
+def churn_reason_save(
+    *, acting_user: User | None, reason: ChurnReason | None = None, name: str, is_active: bool = True
+) -> ChurnReason:
+    """Create or rename a churn reason, or retire it (``is_active``); its code is made from the first name."""
+    from django.utils.text import slugify
+
+    reason = reason or ChurnReason()
+    reason.name, reason.is_active = name.strip(), is_active
+    if not reason.code:
+        base = slugify(name)[:40] or "reason"
+        code, n = base, 1
+        while ChurnReason.objects.filter(code=code).exists():
+            n += 1
+            code = f"{base}-{n}"
+        reason.code = code
+    message = _("Invalid churn reason.")
+    model_validate(reason, message=message)
+    model_save(reason, message=message)
+    return reason

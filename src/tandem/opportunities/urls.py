@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tandem.opportunities import views
+from tandem.opportunities import setup_views, views
 
 app_name = "opportunities"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:opportunity_id>/", views.detail, name="detail"),
     path("<int:opportunity_id>/renewal/", views.renewal_action, name="renewal_action"),
     path("<int:opportunity_id>/stage/", views.move_stage, name="move_stage"),
+    path("settings/", setup_views.renewal_settings, name="settings"),
 ]

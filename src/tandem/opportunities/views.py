@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Page, Paginator
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tandem.access.masking import mask_rows
-from tandem.access.scoping import Action, can, ensure_model, restrict_list
+from tandem.access.scoping import Action, can, ensure_model, restrict
 from tandem.access.shortcuts import ensure_company_figures, ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
@@ -70,6 +71,29 @@ def _by_pk(qs: QuerySet[M], value: str | None) -> M | None:
     return None if pk is None else qs.filter(pk=pk).first()
 
 
+RENEWALS_PER_PAGE = 50
+BOARD_PER_PAGE = 20
+
+
+def _page(rows: list, number: str | None, *, per_page: int = RENEWALS_PER_PAGE) -> Page:
+    """One page of an already loaded list (a number out of range gives the nearest page)."""
+    return Paginator(rows, per_page).get_page(number)
+
+
+def _names_an_id(value: str | None) -> bool:
+    from tandem.accounts.forms import picker_names_id
+
+    return picker_names_id(value or "")
+
+
+def _new_opportunity_form(request: AuthenticatedHttpRequest) -> object:
+    from tandem.opportunities.forms import OpportunityForm
+
+    return OpportunityForm(
+        accounts=Account.objects.none(), initial={"close_date": timezone.localdate() + dt.timedelta(days=60)}
+    )
+
+
 def _account_managers() -> list[User]:
     return list(User.objects.filter(groups__name=Role.ACCOUNT_MANAGER.group_name).order_by("username"))
 
@@ -82,10 +106,16 @@ def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
     values = filter_values(filters)
     horizon = values.get("horizon") or 180
     owner_id = values.get("owner")
-    center = renewal_center(today=today, user=request.user, horizon_days=horizon, owner_id=owner_id)
+    mine = request.GET.get("mine") == "1"  # the home page's "Renewals in 90 days" of the user's book
+    center = renewal_center(
+        today=today, user=request.user, horizon_days=horizon, owner_id=owner_id, book_of=request.user if mine else None
+    )
     context = {
+        "mine": mine,
         "filters": filters,
         "center": center,
+        "open_page": _page(center.open, request.GET.get("page")),
+        "closed_page": _page(center.closed, request.GET.get("closed_page")),
         "horizon": horizon,
         "owner_id": owner_id,
         "owners": _account_managers(),
@@ -168,7 +198,16 @@ def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
     owner_id = filter_values(filters).get("owner")
     today = timezone.localdate()
     columns = pipeline_board(user=request.user, owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
+    # One page of cards per column (the same page in each); the column headers count them all.
+    longest = max((len(c.opportunities) for c in columns), default=0)
+    board_page = _page(list(range(longest)), request.GET.get("page"), per_page=BOARD_PER_PAGE)
+    first = (board_page.number - 1) * BOARD_PER_PAGE
+    for column in columns:
+        column.total = len(column.opportunities)
+        column.opportunities = column.opportunities[first : first + BOARD_PER_PAGE]
     context = {
+        "board_page": board_page,
+        "total": sum(c.total for c in columns),
         "filters": filters,
         "columns": columns,
         "owner_id": owner_id,
@@ -176,6 +215,7 @@ def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
         "stages": Stage.choices,
         "kinds": [(k.value, k.label) for k in EXPANSION_KINDS],
         "today": today,
+        "new_form": _new_opportunity_form(request),
     }
     template = "opportunities/_board.html" if request.htmx else "opportunities/pipeline.html"
     return render(request, template, context)
@@ -208,25 +248,34 @@ def _as_get(request: AuthenticatedHttpRequest) -> AuthenticatedHttpRequest:
 
 @login_required
 @permission_required(CHANGE, raise_exception=True)
-@require_POST
 def create(request: AuthenticatedHttpRequest) -> HttpResponse:
-    account = get_visible_or_404(Account, user=request.user, pk=_int(request.POST.get("account")) or 0)
-    try:
-        with transaction.atomic():
-            opportunity = opportunity_create(
-                acting_user=request.user,
-                account=account,
-                kind=request.POST.get("kind", ""),
-                amount=Decimal(request.POST.get("amount") or "x"),
-                close_date=dt.date.fromisoformat(request.POST.get("close_date", "")),
-                name=request.POST.get("name", ""),
-            )
-            ensure_created_in_scope(request.user, opportunity)
-    except (DomainError, InvalidOperation, ValueError) as exc:
-        messages.error(request, str(exc) or _("Invalid opportunity."))
-        return redirect(request.POST.get("next") or "opportunities:pipeline")
-    messages.success(request, _("Opportunity created."))
-    return redirect("opportunities:detail", opportunity.pk)
+    """Open an expansion opportunity; the account is chosen with the account picker (``?account=`` preselects)."""
+    from tandem.accounts.forms import add_domain_errors
+    from tandem.opportunities.forms import OpportunityForm
+
+    ensure_model(request.user, Action.CHANGE, Opportunity)  # refused (403) for who changes no commercial record
+    accounts = restrict(Account.objects.all(), user=request.user, action=Action.CHANGE)
+    if request.method == "POST":
+        form = OpportunityForm(request.POST, accounts=restrict(Account.objects.all(), user=request.user))
+        if not form.is_valid() and "account" in form.errors and _names_an_id(request.POST.get("account")):
+            raise Http404  # an account this person cannot see, named by its id: as for any out-of-book object
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                with transaction.atomic():
+                    opportunity = opportunity_create(acting_user=request.user, **data)
+                    ensure_created_in_scope(request.user, opportunity)
+            except DomainError as exc:
+                add_domain_errors(form, exc)
+            else:
+                messages.success(request, _("Opportunity created."))
+                return redirect("opportunities:detail", opportunity.pk)
+        return render(request, "opportunities/new.html", {"form": form}, status=400)
+    initial: dict[str, object] = {"close_date": timezone.localdate() + dt.timedelta(days=60)}
+    preselected = _by_pk(accounts, request.GET.get("account"))
+    if preselected is not None:
+        initial["account"] = preselected
+    return render(request, "opportunities/new.html", {"form": OpportunityForm(initial=initial, accounts=accounts)})
 
 
 @login_required
@@ -295,9 +344,7 @@ def account_section(request: AuthenticatedHttpRequest, account_id: int) -> HttpR
     from tandem.opportunities.selectors import account_opportunities
 
     get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
-    opportunities = mask_rows(
-        restrict_list(account_opportunities(account_id=account_id), user=request.user), user=request.user
-    )
+    opportunities = mask_rows(account_opportunities(user=request.user, account_id=account_id), user=request.user)
     context = {
         "open": [o for o in opportunities if o.is_open],
         "last_renewal": next((o for o in reversed(opportunities) if o.is_renewal and not o.is_open), None),

@@ -1,23 +1,16 @@
-"""The playbooks, email templates and rules Tandem ships with; installed idempotently by key."""
+"""The playbook library Tandem ships with: email templates, playbooks, a work pool and rules.
+
+Every text is marked for translation (``gettext_noop``) and installed in the language asked for
+(:func:`tandem.playbooks.services.library.library_install`); the data here stays in English.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tandem.audit.context import write_service
-from tandem.audit.services import audit_rows_written
-from tandem.playbooks.models import (
-    CtaPriority,
-    CtaType,
-    EmailTemplate,
-    Playbook,
-    PlaybookStep,
-    PoolStrategy,
-    Rule,
-    StepKind,
-    StepRole,
-    WorkPool,
-)
+from django.utils.translation import gettext_noop
+
+from tandem.playbooks.models import CtaPriority, CtaType, StepKind, StepRole
 
 if TYPE_CHECKING:
     from tandem.users.models import User
@@ -27,153 +20,174 @@ CSM, AM, MGR, OWNER = StepRole.CSM, StepRole.AM, StepRole.CS_MANAGER, StepRole.A
 
 TEMPLATES: dict[str, tuple[str, str, str]] = {
     "welcome": (
-        "Welcome and kick-off",
-        "Welcome to the team, {{ account.name }}!",
-        "Hi {{ contact.first_name }},\n\nwelcome aboard! I am {{ csm.name }}, your customer success manager. "
-        "I would love to set up a 45-minute kick-off call this week to agree on your goals and a go-live "
-        "plan.\n\nBest,\n{{ csm.name }}\n{{ csm.email }}",
+        gettext_noop("Welcome and kick-off"),
+        gettext_noop("Welcome to the team, {{ account.name }}!"),
+        gettext_noop(
+            "Hi {{ contact.first_name }},\n\nwelcome aboard! I am {{ csm.name }}, your customer success "
+            "manager. I would love to set up a 45-minute kick-off call this week to agree on your "
+            "goals and a go-live plan.\n\nBest,\n{{ csm.name }}\n{{ csm.email }}"
+        ),
     ),
     "usage-check-in": (
-        "Usage check-in",
-        "Checking in on {{ account.name }}",
-        "Hi {{ contact.first_name }},\n\nI noticed your team has been using the product less in the last few "
-        "weeks. Is anything getting in the way? I am happy to run a short session for your team.\n\n"
-        "Best,\n{{ sender.name }}",
+        gettext_noop("Usage check-in"),
+        gettext_noop("Checking in on {{ account.name }}"),
+        gettext_noop(
+            "Hi {{ contact.first_name }},\n\nI noticed your team has been using the product less in the "
+            "last few weeks. Is anything getting in the way? I am happy to run a short session for "
+            "your team.\n\nBest,\n{{ sender.name }}"
+        ),
     ),
     "detractor-follow-up": (
-        "Detractor follow-up",
-        "Thank you for your feedback",
-        "Hi {{ contact.first_name }},\n\nthank you for answering our survey. I read your comments and would "
-        "like to understand what we can do better. Could we talk for 20 minutes this week?\n\n{{ sender.name }}",
+        gettext_noop("Detractor follow-up"),
+        gettext_noop("Thank you for your feedback"),
+        gettext_noop(
+            "Hi {{ contact.first_name }},\n\nthank you for answering our survey. I read your comments "
+            "and would like to understand what we can do better. Could we talk for 20 minutes this "
+            "week?\n\n{{ sender.name }}"
+        ),
     ),
     "renewal-notice": (
-        "Renewal notice",
-        "Your renewal on {{ account.renewal_date }}",
-        "Hi {{ contact.first_name }},\n\nyour subscription renews on {{ account.renewal_date }}. I will reach out "
-        "to review your plan and make sure it still fits.\n\nBest,\n{{ am.name }}",
+        gettext_noop("Renewal notice"),
+        gettext_noop("Your renewal on {{ account.renewal_date }}"),
+        gettext_noop(
+            "Hi {{ contact.first_name }},\n\nyour subscription renews on {{ account.renewal_date }}. I "
+            "will reach out to review your plan and make sure it still fits.\n\nBest,\n{{ am.name }}"
+        ),
     ),
     "ebr-invite": (
-        "Executive business review invitation",
-        "Executive business review for {{ account.name }}",
-        "Hi {{ contact.first_name }},\n\nit is time for our executive business review: results so far, your "
-        "priorities for the next quarter and our roadmap. Which dates work for you?\n\n{{ sender.name }}",
+        gettext_noop("Executive business review invitation"),
+        gettext_noop("Executive business review for {{ account.name }}"),
+        gettext_noop(
+            "Hi {{ contact.first_name }},\n\nit is time for our executive business review: results so "
+            "far, your priorities for the next quarter and our roadmap. Which dates work for you?\n\n{{ "
+            "sender.name }}"
+        ),
     ),
 }
 
 # key: (name, type, description, [(kind, title, role, due offset, template key, auto send, branch condition, skip)])
 PLAYBOOKS: dict[str, tuple[str, str, str, list[tuple]]] = {
     "onboarding-kickoff": (
-        "Onboarding kick-off",
+        gettext_noop("Onboarding kick-off"),
         CtaType.ONBOARDING,
-        "Welcome, kick-off call and go-live plan.",
+        gettext_noop("Welcome, kick-off call and go-live plan."),
         [
-            (E, "Send the welcome email", CSM, 0, "welcome", True, None, 0),
-            (T, "Hold the kick-off call", CSM, 5, None, False, None, 0),
-            (T, "Agree success milestones in the success plan", CSM, 7, None, False, None, 0),
-            (W, "Wait two weeks", OWNER, 14, None, False, None, 0),
-            (T, "Check first-month adoption", CSM, 21, None, False, None, 0),
+            (E, gettext_noop("Send the welcome email"), CSM, 0, "welcome", True, None, 0),
+            (T, gettext_noop("Hold the kick-off call"), CSM, 5, None, False, None, 0),
+            (T, gettext_noop("Agree success milestones in the success plan"), CSM, 7, None, False, None, 0),
+            (W, gettext_noop("Wait two weeks"), OWNER, 14, None, False, None, 0),
+            (T, gettext_noop("Check first-month adoption"), CSM, 21, None, False, None, 0),
         ],
     ),
     "usage-drop": (
-        "Usage drop",
+        gettext_noop("Usage drop"),
         CtaType.RISK,
-        "Find out why usage fell and agree a get-well plan.",
+        gettext_noop("Find out why usage fell and agree a get-well plan."),
         [
-            (T, "Review usage by feature and user", OWNER, 1, None, False, None, 0),
-            (E, "Send a usage check-in", OWNER, 2, "usage-check-in", False, None, 0),
-            (B, "Enterprise account?", OWNER, 0, None, False, {"field": "tier", "op": "eq", "value": "enterprise"}, 1),
-            (N, "Usage drop on an enterprise account", MGR, 0, None, False, None, 0),
-            (T, "Call the champion and agree a get-well plan", OWNER, 7, None, False, None, 0),
+            (T, gettext_noop("Review usage by feature and user"), OWNER, 1, None, False, None, 0),
+            (E, gettext_noop("Send a usage check-in"), OWNER, 2, "usage-check-in", False, None, 0),
+            (
+                B,
+                gettext_noop("Enterprise account?"),
+                OWNER,
+                0,
+                None,
+                False,
+                {"field": "tier", "op": "eq", "value": "enterprise"},
+                1,
+            ),
+            (N, gettext_noop("Usage drop on an enterprise account"), MGR, 0, None, False, None, 0),
+            (T, gettext_noop("Call the champion and agree a get-well plan"), OWNER, 7, None, False, None, 0),
         ],
     ),
     "churn-risk-save": (
-        "Churn risk save",
+        gettext_noop("Churn risk save"),
         CtaType.RISK,
-        "The churn model flags the account: confirm the drivers, tell the manager, agree a save plan.",
+        gettext_noop("The churn model flags the account: confirm the drivers, tell the manager, agree a save plan."),
         [
-            (T, "Review the churn-risk drivers on the account page", OWNER, 1, None, False, None, 0),
-            (N, "Churn risk flagged: review the save plan with the CSM", MGR, 0, None, False, None, 0),
-            (T, "Call the champion about value and blockers", OWNER, 3, None, False, None, 0),
-            (T, "Agree a save plan and log it on the timeline", OWNER, 10, None, False, None, 0),
+            (T, gettext_noop("Review the churn-risk drivers on the account page"), OWNER, 1, None, False, None, 0),
+            (N, gettext_noop("Churn risk flagged: review the save plan with the CSM"), MGR, 0, None, False, None, 0),
+            (T, gettext_noop("Call the champion about value and blockers"), OWNER, 3, None, False, None, 0),
+            (T, gettext_noop("Agree a save plan and log it on the timeline"), OWNER, 10, None, False, None, 0),
         ],
     ),
     "detractor-recovery": (
-        "Detractor recovery",
+        gettext_noop("Detractor recovery"),
         CtaType.RISK,
-        "Close the loop with an NPS detractor.",
+        gettext_noop("Close the loop with an NPS detractor."),
         [
-            (E, "Thank them and ask for a call", OWNER, 1, "detractor-follow-up", False, None, 0),
-            (T, "Call the detractor within 3 days", OWNER, 3, None, False, None, 0),
-            (N, "Detractor: account manager informed", AM, 0, None, False, None, 0),
-            (T, "Log the root cause and the fix agreed", OWNER, 10, None, False, None, 0),
+            (E, gettext_noop("Thank them and ask for a call"), OWNER, 1, "detractor-follow-up", False, None, 0),
+            (T, gettext_noop("Call the detractor within 3 days"), OWNER, 3, None, False, None, 0),
+            (N, gettext_noop("Detractor: account manager informed"), AM, 0, None, False, None, 0),
+            (T, gettext_noop("Log the root cause and the fix agreed"), OWNER, 10, None, False, None, 0),
         ],
     ),
     "renewal-120": (
-        "Renewal at 120 days",
+        gettext_noop("Renewal at 120 days"),
         CtaType.RENEWAL,
-        "Start the renewal: health and stakeholders.",
+        gettext_noop("Start the renewal: health and stakeholders."),
         [
-            (T, "Review health, usage and open risks with the CSM", AM, 7, None, False, None, 0),
-            (T, "Confirm the decision maker and the buying process", AM, 14, None, False, None, 0),
+            (T, gettext_noop("Review health, usage and open risks with the CSM"), AM, 7, None, False, None, 0),
+            (T, gettext_noop("Confirm the decision maker and the buying process"), AM, 14, None, False, None, 0),
         ],
     ),
     "renewal-90": (
-        "Renewal at 90 days",
+        gettext_noop("Renewal at 90 days"),
         CtaType.RENEWAL,
-        "Renewal proposal.",
+        gettext_noop("Renewal proposal."),
         [
-            (E, "Send the renewal notice", AM, 2, "renewal-notice", False, None, 0),
-            (T, "Send the renewal proposal", AM, 10, None, False, None, 0),
+            (E, gettext_noop("Send the renewal notice"), AM, 2, "renewal-notice", False, None, 0),
+            (T, gettext_noop("Send the renewal proposal"), AM, 10, None, False, None, 0),
         ],
     ),
     "renewal-30": (
-        "Renewal at 30 days",
+        gettext_noop("Renewal at 30 days"),
         CtaType.RENEWAL,
-        "Close the renewal.",
+        gettext_noop("Close the renewal."),
         [
-            (N, "Renewal in 30 days", MGR, 0, None, False, None, 0),
-            (T, "Get the order form signed", AM, 14, None, False, None, 0),
+            (N, gettext_noop("Renewal in 30 days"), MGR, 0, None, False, None, 0),
+            (T, gettext_noop("Get the order form signed"), AM, 14, None, False, None, 0),
         ],
     ),
     "champion-left": (
-        "Champion left",
+        gettext_noop("Champion left"),
         CtaType.RISK,
-        "Replace a lost champion or executive sponsor.",
+        gettext_noop("Replace a lost champion or executive sponsor."),
         [
-            (T, "Find out who takes over and introduce yourself", CSM, 3, None, False, None, 0),
-            (N, "Champion or sponsor left", AM, 0, None, False, None, 0),
-            (T, "Re-run onboarding for the new champion", CSM, 14, None, False, None, 0),
+            (T, gettext_noop("Find out who takes over and introduce yourself"), CSM, 3, None, False, None, 0),
+            (N, gettext_noop("Champion or sponsor left"), AM, 0, None, False, None, 0),
+            (T, gettext_noop("Re-run onboarding for the new champion"), CSM, 14, None, False, None, 0),
         ],
     ),
     "expansion-signal": (
-        "Expansion signal",
+        gettext_noop("Expansion signal"),
         CtaType.EXPANSION,
-        "Seats are nearly all used: talk expansion.",
+        gettext_noop("Seats are nearly all used: talk expansion."),
         [
-            (T, "Check seat usage and growth plans with the CSM", AM, 3, None, False, None, 0),
-            (T, "Propose additional seats or an upgrade", AM, 10, None, False, None, 0),
+            (T, gettext_noop("Check seat usage and growth plans with the CSM"), AM, 3, None, False, None, 0),
+            (T, gettext_noop("Propose additional seats or an upgrade"), AM, 10, None, False, None, 0),
         ],
     ),
     "ebr": (
-        "Executive business review",
+        gettext_noop("Executive business review"),
         CtaType.LIFECYCLE,
-        "Prepare and hold an executive business review.",
+        gettext_noop("Prepare and hold an executive business review."),
         [
-            (E, "Invite the executive sponsor", CSM, 3, "ebr-invite", False, None, 0),
-            (T, "Prepare the EBR deck: outcomes, usage, roadmap", CSM, 10, None, False, None, 0),
-            (T, "Hold the EBR and log it on the timeline", CSM, 21, None, False, None, 0),
+            (E, gettext_noop("Invite the executive sponsor"), CSM, 3, "ebr-invite", False, None, 0),
+            (T, gettext_noop("Prepare the EBR deck: outcomes, usage, roadmap"), CSM, 10, None, False, None, 0),
+            (T, gettext_noop("Hold the EBR and log it on the timeline"), CSM, 21, None, False, None, 0),
         ],
     ),
 }
 
-POOL = "Digital success pool"
-POOL_MEMBERS = ["grace", "hiro"]
+POOL = gettext_noop("Digital success pool")
+POOL_MEMBERS = ["grace", "hiro"]  # the demo's low-touch CSMs; on a real company: its active CSMs
 
 # key: (name, trigger, params, conditions, playbook, type, priority, owner role, due days, quiet days, pooled)
 RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str, int, str, int, int, bool]] = [
     (
         "new-account",
-        "New customer: onboarding kick-off",
+        gettext_noop("New customer: onboarding kick-off"),
         "new_account",
         {"days": 30},
         [],
@@ -187,7 +201,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "usage-drop",
-        "Usage dropped 50%",
+        gettext_noop("Usage dropped 50%"),
         "usage_drop",
         {"percent": 50, "days": 30, "min_events": 500},
         [{"field": "tier", "op": "in", "value": ["enterprise", "mid_market"]}],
@@ -201,7 +215,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "usage-drop-smb",
-        "Usage dropped 60% (low touch)",
+        gettext_noop("Usage dropped 60% (low touch)"),
         "usage_drop",
         {"percent": 60, "days": 30, "min_events": 150},
         [{"field": "tier", "op": "eq", "value": "smb"}],
@@ -215,7 +229,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "churn-risk-high",
-        "Churn risk above 60%",
+        gettext_noop("Churn risk above 60%"),
         "churn_risk_above",
         {"percent": 60},
         [{"field": "arr", "op": "gte", "value": 10000}],
@@ -229,7 +243,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "churn-risk-rising",
-        "Churn risk up 20 points in 30 days",
+        gettext_noop("Churn risk up 20 points in 30 days"),
         "churn_risk_rise",
         {"points": 20, "days": 30},
         [],
@@ -243,7 +257,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "nps-detractor",
-        "NPS detractor",
+        gettext_noop("NPS detractor"),
         "nps_detractor",
         {"days": 30, "max_score": 6},
         [],
@@ -257,7 +271,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "renewal-120",
-        "Renewal in 120 days",
+        gettext_noop("Renewal in 120 days"),
         "renewal_within",
         {"days": 120, "min_days": 91},
         [{"field": "tier", "op": "in", "value": ["enterprise", "mid_market"]}],
@@ -271,7 +285,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "renewal-90",
-        "Renewal in 90 days",
+        gettext_noop("Renewal in 90 days"),
         "renewal_within",
         {"days": 90, "min_days": 31},
         [{"field": "arr", "op": "gte", "value": 10000}],
@@ -285,7 +299,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "renewal-30",
-        "Renewal in 30 days",
+        gettext_noop("Renewal in 30 days"),
         "renewal_within",
         {"days": 30, "min_days": 0},
         [{"field": "arr", "op": "gte", "value": 10000}],
@@ -299,7 +313,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "champion-left",
-        "Champion or sponsor left",
+        gettext_noop("Champion or sponsor left"),
         "stakeholder_left",
         {"days": 45},
         [],
@@ -313,7 +327,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "expansion",
-        "Seats nearly all used",
+        gettext_noop("Seats nearly all used"),
         "seat_utilisation",
         {"threshold": 0.75, "days": 30},
         [],
@@ -327,7 +341,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "health-drop",
-        "Health fell 15 points in 30 days",
+        gettext_noop("Health fell 15 points in 30 days"),
         "health_drop",
         {"points": 15, "days": 30},
         [],
@@ -341,7 +355,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "milestone-overdue",
-        "Onboarding milestone overdue",
+        gettext_noop("Onboarding milestone overdue"),
         "milestone_overdue",
         {"grace_days": 7},
         [],
@@ -355,7 +369,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "urgent-ticket",
-        "Urgent ticket open",
+        gettext_noop("Urgent ticket open"),
         "ticket_volume",
         {"count": 1, "days": 14, "priority": "urgent", "open_only": True},
         [],
@@ -369,7 +383,7 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
     ),
     (
         "ebr-due",
-        "Enterprise: time for an executive business review",
+        gettext_noop("Enterprise: time for an executive business review"),
         "no_interaction",
         {"days": 75},
         [{"field": "tier", "op": "eq", "value": "enterprise"}],
@@ -384,57 +398,9 @@ RULES: list[tuple[str, str, str, dict[str, Any], list[dict[str, Any]], str, str,
 ]
 
 
-@write_service
 def install_shipped(*, acting_user: User | None) -> dict[str, int]:
-    """Create or update the shipped templates, playbooks, pool and rules (matched by key)."""
-    from tandem.users.models import User
+    """The demo's step: install the library in the configured language (see ``library_install``)."""
+    from tandem.playbooks.services.library import library_install
 
-    templates = {}
-    for key, (name, subject, body) in TEMPLATES.items():
-        templates[key], _c = EmailTemplate.objects.update_or_create(
-            key=key, defaults={"name": name, "subject": subject, "body": body}
-        )
-    playbooks = {}
-    for key, (name, cta_type, description, steps) in PLAYBOOKS.items():
-        playbook, _c = Playbook.objects.update_or_create(
-            key=key, defaults={"name": name, "cta_type": cta_type, "description": description}
-        )
-        playbook.steps.all().delete()
-        steps_created = PlaybookStep.objects.bulk_create(
-            PlaybookStep(
-                playbook=playbook,
-                position=i,
-                kind=kind,
-                title=title,
-                role=role,
-                due_offset_days=offset,
-                email_template=templates.get(tpl) if tpl else None,
-                auto_send=auto,
-                condition=cond or {},
-                skip_if_false=skip,
-            )
-            for i, (kind, title, role, offset, tpl, auto, cond, skip) in enumerate(steps)
-        )
-        audit_rows_written(model=PlaybookStep, created=steps_created)
-        playbooks[key] = playbook
-    pool, _c = WorkPool.objects.get_or_create(name=POOL, defaults={"strategy": PoolStrategy.LEAST_LOADED})
-    pool.members.add(*User.objects.filter(username__in=POOL_MEMBERS))
-    for key, name, trigger, params, conds, pb, cta_type, priority, role, due, quiet, pooled in RULES:
-        Rule.objects.update_or_create(
-            key=key,
-            defaults={
-                "name": name,
-                "trigger": trigger,
-                "params": params,
-                "conditions": conds,
-                "playbook": playbooks[pb],
-                "cta_type": cta_type,
-                "priority": priority,
-                "owner_role": role,
-                "due_in_days": due,
-                "reopen_after_days": quiet,
-                "pool": pool if pooled else None,
-                "is_active": True,
-            },
-        )
-    return {"templates": len(templates), "playbooks": len(playbooks), "rules": len(RULES)}
+    report = library_install(acting_user=acting_user, with_metrics=False)
+    return {"templates": len(TEMPLATES), "playbooks": len(PLAYBOOKS), "rules": len(RULES), **report.created}

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow.parquet as pq
 from django.db import transaction
+from django.utils import timezone
 
 from tandem.accounts.models import Account, Contact, LifecycleStage
-from tandem.audit.services import audit_rows_written
 from tandem.playbooks.catalog import install_shipped
 from tandem.success.models import SuccessMilestone
+from tandem.success.services import milestone_bulk_create
 from tandem.surveys.models import NpsResponse
+from tandem.surveys.services import nps_response_bulk_create
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -100,10 +102,9 @@ def write_demo_signals(*, seed: int, today: dt.date, home: Path) -> tuple[int, i
                         completed_at=dt.datetime.combine(done_on, dt.time(15), tzinfo=dt.UTC) if reached else None,
                     )
                 )
-    NpsResponse.objects.bulk_create(nps, batch_size=2000)
-    audit_rows_written(model=NpsResponse, created=nps, describe=lambda r: f"{r.account_id} {r.score}")
-    SuccessMilestone.objects.bulk_create(milestones, batch_size=2000)
-    audit_rows_written(model=SuccessMilestone, created=milestones)
+    now = timezone.now()
+    nps_response_bulk_create(acting_user=None, responses=nps, now=now)
+    milestone_bulk_create(acting_user=None, milestones=milestones, now=now)
     return len(nps), len(milestones)
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tandem.playbooks.models import CtaOutcome, Rule
-from tandem.playbooks.triggers import TRIGGERS
+from tandem.playbooks.models import CtaOutcome, Playbook, Rule
 from tandem.users.models import User
 
 
@@ -36,39 +34,14 @@ class ReassignForm(forms.Form):
     )
 
 
-class JSONField(forms.Field):
-    """JSON typed into a text area; an empty one is ``empty``."""
-
-    def __init__(self, *, empty: object, **kwargs: Any) -> None:
-        self.empty = empty
-        super().__init__(widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}), required=False, **kwargs)
-
-    def to_python(self, value: str | None) -> object:
-        value = (value or "").strip()
-        if not value:
-            return self.empty
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc}) from exc
-
-    def prepare_value(self, value: object) -> str:
-        return value if isinstance(value, str) else json.dumps(value)
-
-
 class RuleForm(forms.ModelForm):
-    trigger = forms.ChoiceField(label=_("Trigger"), choices=[])
-    params = JSONField(label=_("Trigger parameters (JSON)"), empty={})
-    conditions = JSONField(label=_("Conditions (JSON list)"), empty=[])
+    """What a rule does when it fires; its trigger, parameters and conditions are the builder's (builder.py)."""
 
     class Meta:
         model = Rule
         fields = [
             "name",
             "description",
-            "trigger",
-            "params",
-            "conditions",
             "playbook",
             "cta_type",
             "priority",
@@ -82,6 +55,8 @@ class RuleForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        trigger = self.fields["trigger"]
-        assert isinstance(trigger, forms.ChoiceField)
-        trigger.choices = [(k, str(s.label)) for k, s in TRIGGERS.items()]
+        playbook = self.fields["playbook"]
+        assert isinstance(playbook, forms.ModelChoiceField)
+        playbook.queryset = Playbook.objects.filter(is_active=True).order_by("name")
+        if not playbook.queryset.exists():
+            playbook.help_text = _("No playbook yet: install the shipped library or create one under Settings.")

@@ -64,6 +64,34 @@ class EmailTemplate(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def text_for(self, language: str | None) -> tuple[str, str]:
+        """Subject and body in ``language`` when a version exists, else the template's own."""
+        if language:
+            for version in self.versions.all():
+                if version.language == language:
+                    return version.subject, version.body
+        return self.subject, self.body
+
+
+class EmailTemplateVersion(TimeStampedModel):
+    """The template in another language: used when an email is sent in that language."""
+
+    template = models.ForeignKey(EmailTemplate, on_delete=models.CASCADE, related_name="versions")
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("body"))
+
+    class Meta:
+        verbose_name = _("email template version")
+        verbose_name_plural = _("email template versions")
+        ordering = ["template", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "language"], name="email_template_version_language_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} [{self.language}]"
+
 
 class Playbook(TimeStampedModel):
     """A reusable, ordered list of steps that a CTA runs."""

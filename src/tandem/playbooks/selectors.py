@@ -1,6 +1,7 @@
 """Reads: the work queues ("My day", team, pools) and a CTA with its tasks.
 
-Queue order (docs/playbooks.md): overdue first, then by ``priority_score * urgency`` where
+Queue order (docs/playbooks.md): the CTA's priority first (critical ... low), then overdue ones,
+then by ``priority_score * urgency`` where
 ``priority_score`` = ARR at stake * risk (fixed when the CTA opened) and urgency is 3 when due within
 3 days, 2 within 14 days, else 1. Queues read only open rows through partial indexes.
 """
@@ -8,8 +9,9 @@ Queue order (docs/playbooks.md): overdue first, then by ``priority_score * urgen
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     Case,
@@ -27,10 +29,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from tandem.access.scoping import restrict
 from tandem.playbooks.models import OPEN_Q, CallToAction, CtaStatus, CtaTask, Rule, StepKind, TaskStatus, WorkPool
 from tandem.users.models import User
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from tandem.accounts.models import Account
     from tandem.opportunities.models import Opportunity
 
 WORK_KINDS = [StepKind.TASK, StepKind.EMAIL]
@@ -54,7 +60,7 @@ def queue_order(qs: QuerySet[CallToAction], *, today: dt.date) -> QuerySet[CallT
         rank=ExpressionWrapper(F("priority_score") * urgency, output_field=FloatField()),
         tasks_total=Count("tasks", filter=Q(tasks__kind__in=WORK_KINDS)),
         tasks_done=Count("tasks", filter=Q(tasks__kind__in=WORK_KINDS, tasks__status=TaskStatus.DONE)),
-    ).order_by("-overdue", "-rank", "due_date", "id")
+    ).order_by("-priority", "-overdue", "-rank", "due_date", "id")
 
 
 def my_day(*, user: User, today: dt.date, limit: int = 100) -> list[CallToAction]:
@@ -83,10 +89,17 @@ class TeamRow:
     open: int
     overdue: int
     due_today: int
+    closed: int = 0  # closed within the outcome window (team_queues' ``closed_days``)
+    on_time: int = 0  # of those, closed by their due date (SLA met)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None
 
 
-def team_queues(*, today: dt.date) -> list[TeamRow]:
-    """Open, overdue (SLA breached) and due-today CTAs per owner; unassigned as its own row."""
+def team_queues(*, today: dt.date, closed_days: int = 365) -> list[TeamRow]:
+    """Per owner: open, overdue (SLA breached) and due-today CTAs, and those closed in the last
+    ``closed_days`` with how many met their due date; unassigned as its own row."""
     rows = (
         CallToAction.objects.filter(OPEN_Q)
         .values("owner_id")
@@ -96,14 +109,58 @@ def team_queues(*, today: dt.date) -> list[TeamRow]:
             due_today=Count("id", filter=Q(due_date=today)),
         )
     )
-    users = User.objects.in_bulk([r["owner_id"] for r in rows if r["owner_id"]])
-    out = [
-        TeamRow(
-            r["owner_id"], str(users[r["owner_id"]]) if r["owner_id"] else "", r["open"], r["overdue"], r["due_today"]
+    closed = {
+        r["owner_id"]: r
+        for r in CallToAction.objects.filter(
+            status=CtaStatus.CLOSED, closed_at__date__gte=today - dt.timedelta(days=closed_days)
         )
-        for r in rows
-    ]
+        .values("owner_id")
+        .annotate(closed=Count("id"), on_time=Count("id", filter=Q(closed_at__date__lte=F("due_date"))))
+    }
+    owners = {r["owner_id"] for r in rows} | set(closed)
+    users = User.objects.in_bulk([o for o in owners if o])
+    open_by_owner = {r["owner_id"]: r for r in rows}
+    out = []
+    for owner in owners:
+        o: Mapping[str, Any] = open_by_owner.get(owner, {})
+        c: Mapping[str, Any] = closed.get(owner, {})
+        out.append(
+            TeamRow(
+                owner,
+                str(users[owner]) if owner else "",
+                o.get("open", 0),
+                o.get("overdue", 0),
+                o.get("due_today", 0),
+                c.get("closed", 0),
+                c.get("on_time", 0),
+            )
+        )
     return sorted(out, key=lambda r: (-r.overdue, -r.open, r.name))
+
+
+@dataclass
+class OutcomeSummary:
+    closed: int
+    on_time: int
+    outcomes: list[tuple[str, str, int]]  # (value, label, count), every outcome
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.closed if self.closed else None
+
+
+def cta_outcomes(*, today: dt.date, days: int = 365) -> OutcomeSummary:
+    """CTAs closed in the last ``days``: how many met their due date, and their outcomes."""
+    from tandem.playbooks.models import CtaOutcome
+
+    qs = CallToAction.objects.filter(status=CtaStatus.CLOSED, closed_at__date__gte=today - dt.timedelta(days=days))
+    totals = qs.aggregate(closed=Count("id"), on_time=Count("id", filter=Q(closed_at__date__lte=F("due_date"))))
+    counts = dict(qs.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n"))
+    return OutcomeSummary(
+        closed=totals["closed"],
+        on_time=totals["on_time"],
+        outcomes=[(value, str(label), counts.get(value, 0)) for value, label in CtaOutcome.choices],
+    )
 
 
 def sla_breaches(*, today: dt.date, limit: int = 25) -> list[CallToAction]:
@@ -132,10 +189,26 @@ def cta_tasks(*, cta_id: int) -> list[CtaTask]:
     )
 
 
-def account_open_ctas(*, account_id: int) -> list[CallToAction]:
-    return list(
-        CallToAction.objects.filter(OPEN_Q, account_id=account_id).select_related("owner").order_by("due_date", "id")
-    )
+def cta_list(
+    *,
+    user: User | AnonymousUser,
+    account_id: int | None = None,
+    status: str | None = None,
+    owner_id: int | None = None,
+    open_only: bool = False,
+) -> QuerySet[CallToAction]:
+    """CTAs this person may see, soonest due first: the REST API's list and the account page's."""
+    qs = CallToAction.objects.select_related("owner")
+    if open_only:
+        qs = qs.filter(OPEN_Q)
+    for name, value in (("account_id", account_id), ("status", status), ("owner_id", owner_id)):
+        if value is not None:
+            qs = qs.filter(**{name: value})
+    return restrict(qs, user=user).order_by("due_date", "id")
+
+
+def account_open_ctas(*, user: User | AnonymousUser, account_id: int) -> list[CallToAction]:
+    return list(cta_list(user=user, account_id=account_id, open_only=True))
 
 
 def rule_list() -> QuerySet[Rule]:
@@ -160,3 +233,65 @@ def cta_expansion_opportunity(*, cta_id: int) -> Opportunity | None:
     from tandem.opportunities.models import Opportunity, OpportunitySource
 
     return Opportunity.objects.filter(source=OpportunitySource.CTA, source_ref=f"cta:{cta_id}").first()
+
+
+def library_status() -> dict[str, tuple[int, int]]:
+    from tandem.playbooks import catalog
+    from tandem.playbooks.models import EmailTemplate, Playbook
+
+    """How much of the shipped library is installed: (installed, shipped) per kind."""
+    return {
+        "email_templates": (
+            EmailTemplate.objects.filter(key__in=list(catalog.TEMPLATES)).count(),
+            len(catalog.TEMPLATES),
+        ),
+        "playbooks": (Playbook.objects.filter(key__in=list(catalog.PLAYBOOKS)).count(), len(catalog.PLAYBOOKS)),
+        "rules": (Rule.objects.filter(key__in=[r[0] for r in catalog.RULES]).count(), len(catalog.RULES)),
+    }
+
+
+@dataclass
+class EmailPreview:
+    subject: str
+    body: str
+    account: Account | None
+    values: dict[str, str]
+    error: str = ""
+    sample: bool = True  # the account was picked as an example, not asked for
+
+
+def email_preview(*, subject: str, body: str, user: User, account: Account | None = None) -> EmailPreview:
+    """The subject and body filled for ``account`` (else a sample account the user may see, with a contact).
+
+    Unknown placeholders are not an error here: the preview names them so the writer can fix them.
+    """
+    from tandem.access.scoping import restrict
+    from tandem.accounts.models import Account, Contact
+    from tandem.playbooks import emails
+
+    sample = account is None
+    if account is None:
+        with_contact = Contact.objects.filter(still_at_company=True).exclude(email="").values("account_id")
+        account = (
+            restrict(Account.objects.filter(pk__in=with_contact), user=user).order_by("-arr", "id").first()
+            or restrict(Account.objects.all(), user=user).order_by("-arr", "id").first()
+        )
+    contact = None
+    if account is not None:
+        account = Account.objects.select_related("csm_owner", "am_owner").get(pk=account.pk)
+        contact = (
+            Contact.objects.filter(account=account, still_at_company=True)
+            .exclude(email="")
+            .order_by("-is_primary", "id")
+            .first()
+        )
+        values = emails.placeholder_values(account=account, contact=contact, sender=user)
+    else:
+        values = {name: f"[{name}]" for name in emails.PLACEHOLDERS}
+    unknown = emails.unknown_placeholders(f"{subject}\n{body}")
+    if unknown:
+        from django.utils.translation import gettext as _
+
+        error = _("Unknown placeholders: %(names)s") % {"names": ", ".join(unknown)}
+        return EmailPreview(subject, body, account, values, error, sample)
+    return EmailPreview(emails.render(subject, values), emails.render(body, values), account, values, "", sample)

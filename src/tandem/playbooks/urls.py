@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tandem.playbooks import views
+from tandem.playbooks import manual_views, setup_views, views
 
 app_name = "playbooks"
 urlpatterns = [
@@ -18,5 +18,18 @@ urlpatterns = [
     path("rules/new/", views.rule_edit, name="rule_new"),
     path("rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
     path("rules/preview/", views.rule_preview, name="rule_preview"),
+    path("rules/builder/", views.rule_builder, name="rule_builder"),
     path("accounts/<int:account_id>/ctas/", views.account_ctas, name="account_ctas"),
+    path("accounts/<int:account_id>/ctas/new/", manual_views.cta_new, name="cta_new"),
+    path("library/", setup_views.library, name="library"),
+    path("playbooks/", setup_views.playbook_list, name="playbooks"),
+    path("playbooks/new/", setup_views.playbook_edit, name="playbook_new"),
+    path("playbooks/<int:playbook_id>/", setup_views.playbook_edit, name="playbook_edit"),
+    path("templates/", setup_views.template_list, name="templates"),
+    path("templates/new/", setup_views.template_edit, name="template_new"),
+    path("templates/<int:template_id>/", setup_views.template_edit, name="template_edit"),
+    path("templates/preview/", setup_views.template_preview, name="template_preview"),
+    path("pools/", setup_views.pool_list, name="pools"),
+    path("pools/new/", setup_views.pool_edit, name="pool_new"),
+    path("pools/<int:pool_id>/edit/", setup_views.pool_edit, name="pool_edit"),
 ]

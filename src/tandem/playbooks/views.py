@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -23,9 +24,10 @@ from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.playbooks import selectors, services
+from tandem.playbooks.builder import RuleBuilder
 from tandem.playbooks.forms import CloseForm, ExpansionOpportunityForm, ReassignForm, RuleForm, SnoozeForm
 from tandem.playbooks.models import CallToAction, CtaTask, Rule, WorkPool
-from tandem.playbooks.triggers import TRIGGERS
+from tandem.playbooks.rules import TRIGGERS
 
 # Default close date offered when an expansion signal becomes an opportunity.
 EXPANSION_CLOSE_DAYS = 60
@@ -52,6 +54,7 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     context = {
         "rows": selectors.team_queues(today=today),
+        "outcomes": selectors.cta_outcomes(today=today),
         "breaches": restrict_list(selectors.sla_breaches(today=today), user=request.user),
         "pools": WorkPool.objects.all(),
         "today": today,
@@ -140,15 +143,53 @@ def task_complete(request: AuthenticatedHttpRequest, task_id: int) -> HttpRespon
 
 @login_required
 @permission_required(CHANGE, raise_exception=True)
-@require_POST
 def task_send_email(request: AuthenticatedHttpRequest, task_id: int) -> HttpResponse:
-    task = get_for_write(CtaTask, user=request.user, pk=task_id)
-    try:
-        services.cta_email_send(acting_user=request.user, task=task)
-        messages.success(request, _("The email is queued for sending."))
-    except DomainError as exc:
-        messages.error(request, str(exc))
-    return redirect("playbooks:cta", cta_id=task.cta_id)
+    """An email step: the email as it will go out (GET), and queueing it (POST).
+
+    Says plainly when no SMTP server is configured: the email is queued and goes out once one is.
+    """
+    from tandem.notifications.delivery import smtp_configured
+
+    task = get_for_write(
+        CtaTask.objects.select_related("cta__account", "step__email_template"), user=request.user, pk=task_id
+    )
+    languages = dict(settings.LANGUAGES)
+    language = str(request.POST.get("language") or request.GET.get("language") or settings.LANGUAGE_CODE)
+    language = language if language in languages else settings.LANGUAGE_CODE
+    if request.method == "POST":
+        try:
+            services.cta_email_send(acting_user=request.user, task=task, language=language)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+        else:
+            if smtp_configured():
+                messages.success(request, _("The email is queued for sending."))
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "The email is queued. No SMTP server is configured yet, so it goes out as soon as an "
+                        "administrator sets one up (TANDEM_SMTP_HOST)."
+                    ),
+                )
+        return redirect("playbooks:cta", cta_id=task.cta_id)
+    template = task.step.email_template if task.step else None
+    preview = None
+    if template is not None:
+        subject, body = template.text_for(language)
+        preview = selectors.email_preview(subject=subject, body=body, user=request.user, account=task.cta.account)
+    available = [settings.LANGUAGE_CODE] + [v.language for v in template.versions.all()] if template else []
+    context = {
+        "task": task,
+        "cta": task.cta,
+        "preview": preview,
+        "template": template,
+        "smtp": smtp_configured(),
+        "language": language,
+        "version_languages": [(code, languages[code]) for code in available if code in languages],
+        "already": getattr(task, "email", None),
+    }
+    return render(request, "playbooks/email_send.html", context)
 
 
 def _cta_action(
@@ -212,50 +253,92 @@ def rules(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "playbooks/rules.html", {"rules": selectors.rule_list(), "triggers": TRIGGERS})
 
 
+def _builder_action(request: AuthenticatedHttpRequest) -> str:
+    return str(request.POST.get("action") or "save")
+
+
+def _rule_page(
+    request: AuthenticatedHttpRequest, rule: Rule | None, form: RuleForm, builder: RuleBuilder, status: int = 200
+) -> HttpResponse:
+    context = {"form": form, "rule": rule, "builder": builder, "triggers": TRIGGERS}
+    return render(request, "playbooks/rule_form.html", context, status=status)
+
+
 @login_required
 def rule_edit(request: AuthenticatedHttpRequest, rule_id: int | None = None) -> HttpResponse:
-    rule = get_object_or_404(Rule, pk=rule_id) if rule_id else None
-    form = RuleForm(request.POST or None, instance=rule)
-    if request.method == "POST":
-        if not _is_manager(request):
+    """A rule: settings, the trigger with its parameters, and conditions built from rows (managers only edit)."""
+    rule = get_object_or_404(Rule.objects.select_related("playbook", "pool"), pk=rule_id) if rule_id else None
+    if request.method != "POST":
+        if rule is None and not _is_manager(request):
             raise PermissionDenied
-        if form.is_valid():
-            try:
-                data = {k: v for k, v in form.cleaned_data.items()}
-                saved = services.rule_save(acting_user=request.user, rule=rule, **data)
-                messages.success(request, _("Rule saved."))
-                return redirect("playbooks:rule_edit", rule_id=saved.pk)
-            except DomainError as exc:
-                for error in exc.errors:
-                    form.add_error(error.field if error.field in form.fields else None, error.message)
-    return render(request, "playbooks/rule_form.html", {"form": form, "rule": rule, "triggers": TRIGGERS})
+        builder = RuleBuilder(
+            rule_trigger=rule.trigger if rule else "",
+            params=rule.params if rule else None,
+            conditions=rule.conditions if rule else None,
+        )
+        return _rule_page(request, rule, RuleForm(instance=rule), builder)
+    if not _is_manager(request):
+        raise PermissionDenied
+    action = _builder_action(request)
+    form = RuleForm(request.POST, instance=rule)
+    builder = RuleBuilder(data=request.POST, action=action)
+    if action != "save":  # add or remove a condition row without JavaScript: nothing is saved
+        return _rule_page(request, rule, RuleForm(request.POST, instance=rule), builder)
+    form_ok, builder_ok = form.is_valid(), builder.is_valid()
+    if form_ok and builder_ok:
+        params, conditions = builder.cleaned()
+        try:
+            saved = services.rule_save(
+                acting_user=request.user,
+                rule=rule,
+                trigger=builder.trigger,
+                params=params,
+                conditions=conditions,
+                **form.cleaned_data,
+            )
+        except DomainError as exc:
+            for error in exc.errors:
+                if error.field in form.fields:
+                    form.add_error(error.field, error.message)
+                else:
+                    builder.errors.append(error.message)
+        else:
+            messages.success(request, _("Rule saved."))
+            return redirect("playbooks:rule_edit", rule_id=saved.pk)
+    return _rule_page(request, rule, form, builder, status=400)
+
+
+@login_required
+@require_POST
+def rule_builder(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The builder again after adding or removing a row, or changing the trigger or a row's field (htmx)."""
+    if not _is_manager(request):
+        raise PermissionDenied
+    builder = RuleBuilder(data=request.POST, action=str(request.POST.get("action") or "refresh"))
+    return render(request, "playbooks/_rule_builder.html", {"builder": builder, "triggers": TRIGGERS})
 
 
 @login_required
 @require_POST
 def rule_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The accounts a rule in the form matches right now (htmx fragment)."""
-    form = RuleForm(request.POST)
-    form.is_valid()  # only trigger, params and conditions matter here
-    data = form.cleaned_data
+    builder = RuleBuilder(data=request.POST, action="preview")
     preview, error = None, ""
-    if {"trigger", "params", "conditions"} <= set(data):
+    if builder.is_valid():
+        params, conditions = builder.cleaned()
         try:
             preview = services.rule_preview(
-                trigger=data["trigger"],
-                params=data["params"],
-                conditions=data["conditions"],
-                today=timezone.localdate(),
+                trigger=builder.trigger, params=params, conditions=conditions, today=timezone.localdate()
             )
         except DomainError as exc:
             error = str(exc)
     else:
-        error = "; ".join(str(e) for f in ("trigger", "params", "conditions") for e in form.errors.get(f, []))
+        error = _("Complete the trigger and the conditions to preview.")
     return render(request, "playbooks/_preview.html", {"preview": preview, "error": error})
 
 
 @login_required
 def account_ctas(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     get_visible_or_404(Account.objects.only("id", "csm_owner_id", "am_owner_id"), user=request.user, pk=account_id)
-    ctas = restrict_list(selectors.account_open_ctas(account_id=account_id), user=request.user)
+    ctas = selectors.account_open_ctas(user=request.user, account_id=account_id)
     return render(request, "playbooks/_account_ctas.html", {"ctas": ctas, "today": timezone.localdate()})

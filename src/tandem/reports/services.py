@@ -71,12 +71,14 @@ def account_report(*, account_id: int, today: dt.date, reader: User | None, clv:
     return AccountReport(
         view=view,
         charts=charts,
-        tickets=account_tickets(account_id=account_id, limit=15),
-        opportunities=mask_rows(account_opportunities(account_id=account_id), user=reader or _operator()),
+        tickets=account_tickets(user=reader or _operator(), account_id=account_id, limit=15),
+        opportunities=mask_rows(
+            account_opportunities(user=reader or _operator(), account_id=account_id), user=reader or _operator()
+        ),
         health=health.get(account_id),
         health_chart=health_chart,
         risk=risk.get(account_id),
-        nps=list(nps_response_list(account_id=account_id)[:10]),
+        nps=list(nps_response_list(user=reader or _operator(), account_id=account_id)[:10]),
         milestones=list(account_milestones(account_id=account_id)[:15]),
         clv=clv if sees_contract_values(reader or _operator()) else None,
     )
@@ -94,9 +96,10 @@ def report_html(
 ) -> str:
     """The report for these accounts as one standalone HTML document."""
     today = today or timezone.localdate()
-    from tandem.revenue.selectors import accounts_clv
+    from tandem.revenue.selectors import stored_accounts_clv
 
-    clv = accounts_clv(account_ids=account_ids, today=today)
+    # The tiers' sBG fits come from the daily pipeline (tandem.revenue.services): no fit per report.
+    clv = stored_accounts_clv(account_ids=account_ids, today=today)
     sections = [account_report(account_id=i, today=today, reader=reader, clv=clv.get(i)) for i in account_ids]
     return render_to_string(
         "reports/report.html",
@@ -108,6 +111,16 @@ def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
     return HTML(string=html).write_pdf()
+
+
+def report_title(*, account_id: int, reader: User | None) -> str:
+    """The title of one account's report, or NotFound when ``reader`` may not see the account."""
+    from tandem.accounts.models import Account
+
+    account = restrict(Account.objects.only("id", "name"), user=reader or _operator()).filter(pk=account_id).first()
+    if account is None:
+        raise NotFound(_("No account with id %(id)s.") % {"id": account_id})
+    return _("Account report: %(name)s") % {"name": account.name}
 
 
 def report_render(

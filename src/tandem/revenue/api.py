@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from tandem.access.masking import mask_rows
-from tandem.access.scoping import restrict
 from tandem.access.shortcuts import (
     HIDDEN_NOTE,
     MaskedDecimal,
@@ -219,13 +218,15 @@ class OpportunityFilters(PageQuery):
 @opportunities_router.get("", response={200: OpportunityListOut, **PROBLEM_RESPONSES})
 def list_opportunities(request: AuthenticatedHttpRequest, filters: Query[OpportunityFilters]) -> dict:
     require_perm(request, "accounts.view_account")
-    from tandem.opportunities.models import Opportunity
+    from tandem.opportunities.selectors import opportunity_list
 
-    qs = restrict(Opportunity.objects.order_by("close_date", "id"), user=request.user)
-    for name in ("kind", "stage", "owner_id", "account_id"):
-        value = getattr(filters, name)
-        if value is not None:
-            qs = qs.filter(**{name: value})
+    qs = opportunity_list(
+        user=request.user,
+        kind=filters.kind,
+        stage=filters.stage,
+        owner_id=filters.owner_id,
+        account_id=filters.account_id,
+    )
     items = mask_rows(qs[filters.offset : filters.offset + filters.limit], user=request.user)
     return {"count": qs.count(), "items": items}
 

@@ -100,29 +100,51 @@ def _validate(cohorts: Sequence[Sequence[int]]) -> list[np.ndarray]:
     return arrays
 
 
-def _neg_log_likelihood(params: np.ndarray, cohorts: list[np.ndarray]) -> float:
-    alpha, beta = np.exp(params)  # optimise on the log scale: both must stay positive
-    total = 0.0
-    base = betaln(alpha, beta)
+@dataclass(frozen=True)
+class _Pooled:
+    """Several cohorts' counts summed per period: the log-likelihood only depends on these totals.
+
+    ``lost[t-1]`` is how many customers of all cohorts left at period ``t``; ``censored[k-1]`` how
+    many were still there at the end of a cohort observed for ``k`` periods. Summing first makes one
+    likelihood evaluation two vectorised ``betaln`` calls however many cohorts there are (the
+    per-cohort loop it replaces made the cohort/CLV page take seconds per segment).
+    """
+
+    t: np.ndarray  # 1 .. K
+    lost: np.ndarray
+    censored: np.ndarray
+
+
+def _pool(cohorts: list[np.ndarray]) -> _Pooled:
+    longest = max(len(n) - 1 for n in cohorts)
+    lost = np.zeros(longest)
+    censored = np.zeros(longest)
     for n in cohorts:
         k = len(n) - 1
-        t = np.arange(1, k + 1)
-        # P(T = t) = B(α + 1, β + t - 1) / B(α, β);  S(k) = B(α, β + k) / B(α, β)
-        log_p = betaln(alpha + 1, beta + t - 1) - base
-        lost = n[:-1] - n[1:]
-        total += float(np.dot(lost, log_p)) + n[-1] * float(betaln(alpha, beta + k) - base)
-    return -total
+        lost[:k] += n[:-1] - n[1:]
+        censored[k - 1] += n[-1]
+    return _Pooled(t=np.arange(1, longest + 1, dtype=float), lost=lost, censored=censored)
+
+
+def _neg_log_likelihood(params: np.ndarray, pooled: _Pooled) -> float:
+    alpha, beta = np.exp(params)  # optimise on the log scale: both must stay positive
+    base = betaln(alpha, beta)
+    # P(T = t) = B(α + 1, β + t - 1) / B(α, β);  S(k) = B(α, β + k) / B(α, β)
+    log_p = betaln(alpha + 1, beta + pooled.t - 1) - base
+    log_s = betaln(alpha, beta + pooled.t) - base
+    return -float(np.dot(pooled.lost, log_p) + np.dot(pooled.censored, log_s))
 
 
 def fit_sbg(cohorts: Sequence[Sequence[int]]) -> SbgFit:
     """Maximum-likelihood α, β from one or more cohorts' survivor counts ``[n0, n1, ..., nk]``."""
     arrays = _validate(cohorts)
+    pooled = _pool(arrays)
     best = None
     for start in ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)):
         result = minimize(
             _neg_log_likelihood,
             np.array(start),
-            args=(arrays,),
+            args=(pooled,),
             method="Nelder-Mead",
             bounds=[LOG_BOUNDS, LOG_BOUNDS],
             options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 5000},

@@ -11,6 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -408,3 +409,147 @@ def accounts_clv(*, account_ids: list[int], today: dt.date) -> dict[int, Decimal
 def account_clv(*, account_id: int, today: dt.date) -> Decimal | None:
     """Residual CLV of one account (see accounts_clv)."""
     return accounts_clv(account_ids=[account_id], today=today).get(account_id)
+
+
+# --- stored results (computed by the daily pipeline: tandem.revenue.services) ---------------------
+
+COHORTS_KIND = "cohorts"
+CLV_GROUPINGS = ("tier", "csm", "am", "currency")
+
+
+def clv_kind(by: str) -> str:
+    return f"clv:{by}"
+
+
+def segment_key(base: RevenueBase, account_id: int, by: str) -> str:
+    """What a stored segment is keyed by: the tier's code (labelled when read), else the group's name."""
+    if by == "tier":
+        info = base.accounts.get(account_id)
+        return info.tier if info is not None else "—"
+    return base.group_of(account_id, by)
+
+
+def _segment_label(key: str, by: str) -> str:
+    from tandem.accounts.models import Tier
+
+    if key == "":
+        return str(_("All accounts"))
+    if by == "tier":
+        return str(dict(Tier.choices).get(key, key))
+    return key
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored analytics result and when it was computed; ``value`` is empty when ``error`` is set."""
+
+    as_of: dt.date
+    computed_at: dt.datetime
+    error: str
+    value: Any
+
+
+def _stored_row(kind: str) -> Any:
+    from tandem.revenue.models import RevenueAnalytics
+
+    return RevenueAnalytics.objects.filter(kind=kind).first()
+
+
+def stored_cohorts() -> Stored | None:
+    """The cohort table of the last daily run, or None before the first one."""
+    row = _stored_row(COHORTS_KIND)
+    if row is None:
+        return None
+    rows = [
+        CohortRow(
+            label=r["label"],
+            start=dt.date.fromisoformat(r["start"]),
+            size=int(r["size"]),
+            starting_mrr=Decimal(r["starting_mrr"]),
+            logos=[int(v) for v in r["logos"]],
+            mrr=[Decimal(v) for v in r["mrr"]],
+        )
+        for r in row.payload.get("rows", [])
+    ]
+    return Stored(as_of=row.as_of, computed_at=row.computed_at, error=row.error, value=rows)
+
+
+def _fit_from(data: dict[str, Any] | None) -> SbgFit | None:
+    return SbgFit(**data) if data else None
+
+
+def _clv_from_segment(segment: dict[str, Any], *, by: str, margin: Decimal, discount_rate: Decimal) -> ClvResult:
+    """CLV of a stored segment: the sums the formulas need were stored, only hyp2f1 runs here."""
+    fit = _fit_from(segment["fit"])
+    customers = int(segment["customers"])
+    mrr = Decimal(segment["mrr"])
+    d = float(discount_rate)
+    clv_new = clv_existing = None
+    if fit is not None and customers and d > 0:
+        avg_arr = mrr * 12 / customers
+        clv_new = to_cents(avg_arr * margin * Decimal(str(fit.del_(discount_rate=d))))
+        residual = sum(
+            (
+                Decimal(amount) * 12 * margin * Decimal(str(fit.derl(discount_rate=d, renewals=int(n))))
+                for n, amount in segment["mrr_by_renewals"].items()
+            ),
+            Decimal("0"),
+        )
+        clv_existing = to_cents(residual / customers)
+    return ClvResult(
+        group=_segment_label(segment["key"], by),
+        fit=fit,
+        error=segment["error"],
+        customers=customers,
+        mrr=mrr,
+        margin=margin,
+        discount_rate=discount_rate,
+        projection=[float(v) for v in segment["projection"]],
+        clv_new=clv_new,
+        clv_existing_avg=clv_existing,
+    )
+
+
+def stored_clv(
+    *, by: str = "tier", margin: Decimal | None = None, discount_rate: Decimal | None = None
+) -> Stored | None:
+    """Every segment's CLV from the last daily run's fits, for any margin and discount rate."""
+    by = by if by in CLV_GROUPINGS else "tier"
+    row = _stored_row(clv_kind(by))
+    if row is None:
+        return None
+    default_margin, default_rate = clv_settings()
+    margin = default_margin if margin is None else margin
+    discount_rate = default_rate if discount_rate is None else discount_rate
+    results = [
+        _clv_from_segment(s, by=by, margin=margin, discount_rate=discount_rate) for s in row.payload.get("segments", [])
+    ]
+    return Stored(as_of=row.as_of, computed_at=row.computed_at, error=row.error, value=results)
+
+
+def stored_accounts_clv(*, account_ids: list[int], today: dt.date) -> dict[int, Decimal]:
+    """Residual CLV of each paying account from the stored sBG fit of its tier (accounts_clv without fitting).
+
+    Falls back to :func:`accounts_clv` (fitting now) before the first daily run.
+    """
+    row = _stored_row(clv_kind("tier"))
+    if row is None or row.error:
+        return {} if row is not None else accounts_clv(account_ids=account_ids, today=today)
+    fits = {s["key"]: _fit_from(s["fit"]) for s in row.payload.get("segments", [])}
+    try:
+        base = revenue_base(rates_on=today, account_ids=account_ids)
+    except DomainError:
+        return {}
+    margin, rate = clv_settings()
+    values: dict[int, Decimal] = {}
+    for account_id in account_ids:
+        timeline = base.timelines.get(account_id)
+        info = base.accounts.get(account_id)
+        if timeline is None or info is None or timeline.at(today).mrr <= 0:
+            continue
+        fit = fits.get(info.tier)
+        if fit is None:
+            continue
+        lifetime = fit.derl(discount_rate=float(rate), renewals=_renewals_survived(timeline, today))
+        values[account_id] = to_cents(timeline.at(today).mrr * 12 * margin * Decimal(str(lifetime)))
+    return values

@@ -19,9 +19,9 @@ from tandem.revenue.selectors import (
     GRANULARITIES,
     GROUP_FIELDS,
     clv_settings,
-    cohort_table,
     revenue_summary,
-    segment_clv,
+    stored_clv,
+    stored_cohorts,
 )
 
 VIEW = "accounts.view_account"
@@ -85,7 +85,11 @@ def retention_page(request: HttpRequest) -> HttpResponse:
             margin = value
         else:
             rate = value
-    rows = cohort_table(today=today)
+    # Cohorts and the sBG fits are computed by the daily pipeline (tandem.revenue.services); the
+    # page only reads them, so it never blocks a server thread on a model fit.
+    cohorts = stored_cohorts()
+    stored = stored_clv(by=by, margin=margin, discount_rate=rate)
+    rows = cohorts.value if cohorts is not None and not cohorts.error else []
     recent = rows[-12:]
     longest = max((len(r.logos) for r in recent), default=0)
     labels = [str(k) for k in range(longest)]
@@ -99,7 +103,7 @@ def retention_page(request: HttpRequest) -> HttpResponse:
         labels,
         [(r.label, r.revenue_retention + [None] * (longest - len(r.logos))) for r in recent[-8:]],
     )
-    clv = segment_clv(today=today, by=by, margin=margin, discount_rate=rate)
+    clv = stored.value if stored is not None and not stored.error else []
     fitted = [c for c in clv if c.fit is not None]
     horizon = max((len(c.projection) for c in fitted), default=0)
     projection = (
@@ -114,7 +118,9 @@ def retention_page(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": recent,
         "longest": range(longest),
-        "charts": [curves, nrr] + ([projection] if projection else []),
+        "charts": ([curves, nrr] if recent else []) + ([projection] if projection else []),
+        "computed": cohorts,
+        "error": (cohorts.error if cohorts is not None else "") or (stored.error if stored is not None else ""),
         "clv": clv,
         "by": by,
         "margin": margin,

@@ -188,39 +188,37 @@ def risk_refresh(*, today: dt.date | None = None) -> RiskRefreshResult:
 
 
 def arr_at_risk() -> dict[str, list[tuple[str, Decimal, Decimal, int]]]:
-    """Expected ARR lost (probability x ARR) by tier, CSM and account manager: (name, at risk, ARR, accounts)."""
-    from tandem.accounts.models import Tier
+    """Expected ARR lost (probability x ARR) by tier, CSM and account manager: (name, at risk, ARR, accounts).
 
-    groups: dict[str, dict[str, list]] = {
-        "tier": defaultdict(lambda: [Decimal(0), Decimal(0), 0]),
-        "csm": defaultdict(lambda: [Decimal(0), Decimal(0), 0]),
-        "am": defaultdict(lambda: [Decimal(0), Decimal(0), 0]),
-    }
+    Three grouped aggregates in the database (not a loop over every scored account in Python, which
+    took a second on the health page at 10,000 accounts)."""
+    from django.db.models import Count, ExpressionWrapper, F, FloatField, Sum
+
+    from tandem.accounts.models import Tier
+    from tandem.core.money import to_cents
+    from tandem.users.models import User
+
     tiers = dict(Tier.choices)
-    rows = AccountRisk.objects.select_related("account__csm_owner", "account__am_owner").only(
-        "probability",
-        "account__arr",
-        "account__tier",
-        "account__csm_owner__username",
-        "account__am_owner__username",
-        "account__csm_owner__first_name",
-        "account__csm_owner__last_name",
-        "account__am_owner__first_name",
-        "account__am_owner__last_name",
-    )
-    for row in rows:
-        arr = row.account.arr
-        risk = arr * Decimal(str(row.probability))
-        for key, name in (
-            ("tier", str(tiers.get(row.account.tier, row.account.tier))),
-            ("csm", str(row.account.csm_owner or "—")),
-            ("am", str(row.account.am_owner or "—")),
-        ):
-            g = groups[key][name]
-            g[0] += risk
-            g[1] += arr
-            g[2] += 1
-    return {
-        key: sorted(((n, v[0].quantize(Decimal("1")), v[1], v[2]) for n, v in g.items()), key=lambda t: -t[1])
-        for key, g in groups.items()
-    }
+    at_risk = ExpressionWrapper(F("account__arr") * F("probability"), output_field=FloatField())
+    out: dict[str, list[tuple[str, Decimal, Decimal, int]]] = {}
+    for key, field in (("tier", "account__tier"), ("csm", "account__csm_owner"), ("am", "account__am_owner")):
+        rows = list(
+            AccountRisk.objects.values(field)
+            .annotate(risk=Sum(at_risk), arr=Sum("account__arr"), n=Count("pk"))
+            .order_by()
+        )
+        users = User.objects.in_bulk([r[field] for r in rows if r[field]]) if key != "tier" else {}
+        merged: dict[str, list] = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+        for r in rows:
+            if key == "tier":
+                name = str(tiers.get(r[field], r[field]))
+            else:
+                name = str(users[r[field]]) if r[field] in users else "—"
+            g = merged[name]
+            g[0] += Decimal(str(r["risk"] or 0))
+            g[1] += to_cents(Decimal(str(r["arr"] or 0)))
+            g[2] += r["n"]
+        out[key] = sorted(
+            ((n, v[0].quantize(Decimal("1")), v[1], v[2]) for n, v in merged.items()), key=lambda t: -t[1]
+        )
+    return out

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from tandem.access.scoping import Action, restrict
+from tandem.access.scoping import Action
 from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.api.auth import require_perm
@@ -26,6 +26,7 @@ from tandem.subscriptions.schemas import (
     SubscriptionOut,
     SubscriptionPatch,
 )
+from tandem.subscriptions.selectors import subscription_list
 
 router = Router(tags=["Subscriptions"])
 
@@ -60,7 +61,7 @@ def _item_inputs(items: list[SubscriptionItemIn]) -> list[services.SubscriptionI
 @paginate(Pagination)
 def list_subscriptions(request: AuthenticatedHttpRequest, filters: Query[SubscriptionFilter]) -> QuerySet[Subscription]:
     require_perm(request, "subscriptions.view_subscription")
-    return filters.filter(restrict(_subscriptions(), user=request.user)).order_by("-start_date", "-id")
+    return filters.filter(subscription_list(user=request.user))
 
 
 @router.get(

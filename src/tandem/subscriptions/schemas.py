@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
 from tandem.access.shortcuts import HIDDEN_NOTE, MaskedDecimal
-from tandem.api.refs import Id
+from tandem.api.refs import Id, ReportsReferences
 from tandem.core.money import to_cents
 from tandem.subscriptions.models import BillingPeriod, SubscriptionItem, SubscriptionStatus
 
@@ -20,7 +21,9 @@ class SubscriptionItemIn(Schema):
     unit_price: Decimal = Field(..., description="Price per unit per billing period.")
 
 
-class SubscriptionIn(Schema):
+class SubscriptionIn(ReportsReferences):
+    references: ClassVar[Mapping[str, str]] = {"account": "accounts.Account"}
+
     account: Id
     external_id: str | None = None
     currency: str | None = Field(None, description="ISO 4217 code; defaults to the account's.")
@@ -33,8 +36,10 @@ class SubscriptionIn(Schema):
     items: list[SubscriptionItemIn] = Field(default_factory=list)
 
 
-class SubscriptionPatch(Schema):
+class SubscriptionPatch(ReportsReferences):
     """Only the fields sent are changed. ``items``, when sent, replaces all line items."""
+
+    references: ClassVar[Mapping[str, str]] = {"account": "accounts.Account"}
 
     account: Id | None = None
     external_id: str | None = None

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from tandem.subscriptions.models import ExchangeRate, Subscription, SubscriptionStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from tandem.users.models import User
 
 
 def reporting_currency() -> str:
@@ -45,17 +51,27 @@ def account_subscriptions(*, account_id: int) -> QuerySet[Subscription]:
     )
 
 
-def account_subscription_terms(*, account_id: int) -> list[Subscription]:
-    """Every contract term of an account, newest first, with line items and products (2 queries)."""
+def subscription_list(*, user: User | AnonymousUser, account_id: int | None = None) -> QuerySet[Subscription]:
+    """Contract terms this person may see, newest first, with line items and products.
+
+    The one read path of the list: the REST API filters it, the account page shows an account's.
+    """
     from django.db.models import Prefetch
 
+    from tandem.access.scoping import restrict
     from tandem.subscriptions.models import SubscriptionItem
 
-    return list(
-        Subscription.objects.filter(account_id=account_id)
-        .prefetch_related(Prefetch("items", queryset=SubscriptionItem.objects.select_related("product")))
-        .order_by("-start_date", "-id")
+    qs = Subscription.objects.prefetch_related(
+        Prefetch("items", queryset=SubscriptionItem.objects.select_related("product"))
     )
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    return restrict(qs, user=user).order_by("-start_date", "-id")
+
+
+def account_subscription_terms(*, user: User | AnonymousUser, account_id: int) -> list[Subscription]:
+    """Every contract term of an account, newest first (2 queries)."""
+    return list(subscription_list(user=user, account_id=account_id))
 
 
 def subscription_is_current(*, subscription: Subscription, on: dt.date) -> bool:

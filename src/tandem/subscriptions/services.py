@@ -15,10 +15,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
 from tandem.audit.services import audit_rows_written
+from tandem.core.bulk import IN_CHUNK
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.money import monthly, to_cents
+from tandem.core.progress import Progress
 from tandem.core.services import (
     blank_to_none,
     model_assign,
@@ -283,3 +286,80 @@ def subscription_delete(*, acting_user: User | None, subscription: Subscription)
     account_id = subscription.account_id
     subscription.delete()
     account_refresh_revenue(account_ids=[account_id])
+
+
+# --- Bulk writes (imports, the demo) -----------------------------------------------------------
+
+
+@write_service
+def subscription_bulk_upsert(
+    *,
+    acting_user: User | None,
+    creates: Sequence[Subscription],
+    updates: Sequence[Subscription],
+    fields: Sequence[str],
+    lines: Sequence[tuple[Subscription, Sequence[SubscriptionItem]]],
+    new_products: Sequence[Product] = (),
+    product_of: Mapping[int, Product] | None = None,
+    refresh_accounts: Iterable[int] = (),
+    today: dt.date,
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> None:
+    """Insert and update contract terms with their line items, then refresh the accounts' revenue.
+
+    Each ``(term, items)`` pair replaces that term's line items. ``new_products`` are inserted
+    first; ``product_of`` maps ``id(item)`` to the new product an item sells. As with
+    :func:`subscription_update`, the accounts' ARR, MRR and renewal date follow their terms, so an
+    account whose currency has no exchange rate refuses the whole write.
+    """
+    if new_products:
+        products = list(new_products)
+        Product.objects.bulk_create(products)
+        audit_rows_written(model=Product, created=products)
+    bulk_save(
+        Subscription,
+        creates=creates,
+        updates=updates,
+        fields=fields,
+        now=now,
+        progress=progress,
+        describe=lambda s: f"{s.external_id} {s.start_date}–{s.end_date or '…'}",
+    )
+    # Replacing the lines of an updated term is simpler and as cheap as diffing them.
+    replaced = [term.pk for term, _items in lines if term.pk is not None]
+    for start in range(0, len(replaced), IN_CHUNK):
+        SubscriptionItem.objects.filter(subscription_id__in=replaced[start : start + IN_CHUNK]).delete()
+    written: list[SubscriptionItem] = []
+    for term, items in lines:
+        for item in items:
+            item.subscription_id = term.pk
+            if item.product_id is None and product_of and id(item) in product_of:
+                item.product_id = product_of[id(item)].pk
+            written.append(item)
+    SubscriptionItem.objects.bulk_create(written, batch_size=1000)
+    account_of = {term.pk: term.account_id for term, _items in lines}
+    audit_rows_written(
+        model=SubscriptionItem,
+        created=written,
+        describe=lambda i: f"{i.product_id} × {i.quantity}",
+        account=lambda i: account_of[i.subscription_id],
+    )
+    accounts = sorted(set(refresh_accounts))
+    if accounts:
+        if progress is not None:
+            progress.stage("Refreshing account revenue", None)
+        account_refresh_revenue(account_ids=accounts, on=today)
+
+
+@write_service
+def exchange_rate_bulk_upsert(
+    *,
+    acting_user: User | None,
+    creates: Sequence[ExchangeRate],
+    updates: Sequence[ExchangeRate],
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> None:
+    """Insert new rates and change the rate of stored (currency, valid_from) pairs."""
+    bulk_save(ExchangeRate, creates=creates, updates=updates, fields=["rate"], now=now, progress=progress)

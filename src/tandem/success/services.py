@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account
+from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
 from tandem.core.services import blank_to_none, model_save, model_validate
 from tandem.success.models import SuccessMilestone
@@ -44,3 +46,11 @@ def milestone_complete(
         milestone.completed_at = when or timezone.now()
         milestone.save(update_fields=["completed_at", "updated_at"])
     return milestone
+
+
+@write_service
+def milestone_bulk_create(
+    *, acting_user: User | None, milestones: Sequence[SuccessMilestone], now: dt.datetime
+) -> None:
+    """Record many milestones at once (a plan imported from another tool, the demo), with their audit entries."""
+    bulk_save(SuccessMilestone, creates=milestones, updates=[], fields=[], now=now)

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from tandem.access.scoping import Action, restrict
+from tandem.access.scoping import Action
 from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account, Contact
 from tandem.api.auth import require_perm
@@ -19,6 +19,7 @@ from tandem.core.http import AuthenticatedHttpRequest
 from tandem.support import services
 from tandem.support.models import Ticket
 from tandem.support.schemas import TicketFilter, TicketIn, TicketOut, TicketPatch
+from tandem.support.selectors import ticket_list
 
 router = Router(tags=["Tickets"])
 
@@ -40,7 +41,7 @@ def list_tickets(
 ) -> QuerySet[Ticket]:
     require_perm(request, "support.view_ticket")
     tie_breaker = "-id" if ordering.startswith("-") else "id"
-    return filters.filter(restrict(Ticket.objects.all(), user=request.user)).order_by(ordering, tie_breaker)
+    return filters.filter(ticket_list(user=request.user)).order_by(ordering, tie_breaker)
 
 
 @router.get("/{ticket_id}", response={200: TicketOut, **PROBLEM_RESPONSES}, summary="Get a ticket")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 
 from ninja import Field, FilterLookup, FilterSchema, Schema
 
-from tandem.api.refs import Id
+from tandem.api.refs import Id, ReportsReferences
 from tandem.support.models import TicketPriority, TicketStatus
 
 
-class TicketIn(Schema):
+class TicketIn(ReportsReferences):
+    references: ClassVar[Mapping[str, str]] = {"account": "accounts.Account"}
+
     account: Id
     contact: Id | None = Field(None, description="The requester; a contact of the account.")
     external_id: str | None = Field(None, description="Id in your helpdesk; unique.")
@@ -23,8 +26,10 @@ class TicketIn(Schema):
     satisfaction: int | None = Field(None, description="CSAT rating, 1-5.")
 
 
-class TicketPatch(Schema):
+class TicketPatch(ReportsReferences):
     """Only the fields sent are changed."""
+
+    references: ClassVar[Mapping[str, str]] = {"account": "accounts.Account"}
 
     account: Id | None = None
     contact: Id | None = None

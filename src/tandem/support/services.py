@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
 from tandem.core.errors import FieldError
+from tandem.core.progress import Progress
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
 from tandem.support.models import Ticket, TicketPriority, TicketStatus
 from tandem.users.models import User
@@ -94,3 +96,17 @@ def ticket_update(*, acting_user: User | None, ticket: Ticket, data: Mapping[str
 def ticket_delete(*, acting_user: User | None, ticket: Ticket) -> None:
     """Delete a ticket."""
     ticket.delete()
+
+
+@write_service
+def ticket_bulk_upsert(
+    *,
+    acting_user: User | None,
+    creates: Sequence[Ticket],
+    updates: Sequence[Ticket],
+    fields: Sequence[str],
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> None:
+    """Insert and update support tickets in batches (imports), with their audit entries."""
+    bulk_save(Ticket, creates=creates, updates=updates, fields=fields, now=now, progress=progress)

@@ -7,7 +7,6 @@ from django.db.models import QuerySet
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from tandem.access.scoping import restrict
 from tandem.access.shortcuts import ensure_created_in_scope
 from tandem.accounts.models import Account, Contact
 from tandem.api.auth import require_perm
@@ -51,7 +50,7 @@ class NpsFilter(Schema):
 @paginate(Pagination)
 def list_nps_responses(request: AuthenticatedHttpRequest, filters: Query[NpsFilter]) -> QuerySet[NpsResponse]:
     require_perm(request, "accounts.view_account")
-    return restrict(nps_response_list(account_id=filters.account, max_score=filters.max_score), user=request.user)
+    return nps_response_list(user=request.user, account_id=filters.account, max_score=filters.max_score)
 
 
 @router.post("/", response={201: NpsResponseOut, **PROBLEM_RESPONSES}, summary="Record an NPS response")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
 from tandem.core.errors import FieldError
 from tandem.core.services import blank_to_none, model_save, model_validate
@@ -41,3 +43,11 @@ def nps_response_create(
     model_validate(response, message=message, extra_errors=extra)
     model_save(response, message=message)
     return response
+
+
+@write_service
+def nps_response_bulk_create(*, acting_user: User | None, responses: Sequence[NpsResponse], now: dt.datetime) -> None:
+    """Record many answers at once (an import from the survey tool, the demo), with their audit entries."""
+    bulk_save(
+        NpsResponse, creates=responses, updates=[], fields=[], now=now, describe=lambda r: f"{r.account_id} {r.score}"
+    )

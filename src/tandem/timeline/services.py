@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import filetype
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tandem.accounts.models import Account, Contact
+from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
-from tandem.core.errors import FieldError
+from tandem.core.errors import DomainError, FieldError
+from tandem.core.progress import Progress
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
-from tandem.timeline.models import Interaction
+from tandem.timeline.models import Interaction, InteractionAttachment
 from tandem.users.models import User
+
+if TYPE_CHECKING:
+    from tandem.playbooks.models import CallToAction
 
 INTERACTION_FIELDS = (
     "account",
@@ -25,6 +37,7 @@ INTERACTION_FIELDS = (
     "summary",
     "duration_minutes",
     "author",
+    "cta",
 )
 
 
@@ -56,6 +69,8 @@ def _foreign_contact_errors(account_id: int | None, contacts: Iterable[Contact])
 def _save_interaction(interaction: Interaction, *, contacts: Iterable[Contact]) -> None:
     message = _("Invalid interaction.")
     extra = _foreign_contact_errors(interaction.account_id, contacts)
+    if interaction.cta is not None and interaction.cta.account_id != interaction.account_id:
+        extra.append(FieldError("cta", _("The call to action belongs to another account.")))
     model_validate(interaction, message=message, extra_errors=extra)
     model_save(interaction, message=message)
 
@@ -74,8 +89,12 @@ def interaction_create(
     author: User | None = None,
     users: Sequence[User] = (),
     contacts: Sequence[Contact] = (),
+    cta: CallToAction | None = None,
 ) -> Interaction:
-    """Log a call, meeting, note... on an account's timeline; its contacts must be the account's."""
+    """Log a call, meeting, note... on an account's timeline; its contacts must be the account's.
+
+    ``cta``: a note written on one of the account's calls to action (shown there and on the timeline).
+    """
     interaction = Interaction()
     model_assign(
         interaction,
@@ -89,6 +108,7 @@ def interaction_create(
                 "summary": summary,
                 "duration_minutes": duration_minutes,
                 "author": author,
+                "cta": cta,
             }
         ),
         fields=INTERACTION_FIELDS,
@@ -110,6 +130,8 @@ def interaction_update(
 ) -> Interaction:
     """Change an interaction; ``users`` and ``contacts``, when given, replace who took part."""
     changed = model_assign(interaction, data=_normalise(dict(data)), fields=INTERACTION_FIELDS)
+    if {"subject", "summary"} & set(changed or ()):
+        interaction.edited_at = timezone.now()
     if changed or contacts is not None:
         kept = contacts if contacts is not None else list(interaction.contacts.all())
         _save_interaction(interaction, contacts=kept)
@@ -121,6 +143,133 @@ def interaction_update(
 
 
 @write_service
+def interaction_pin(*, acting_user: User | None, interaction: Interaction, pinned: bool) -> Interaction:
+    """Pin an entry to the top of its account's timeline, or unpin it."""
+    if pinned == (interaction.pinned_at is not None):
+        return interaction
+    interaction.pinned_at = timezone.now() if pinned else None
+    interaction.pinned_by = acting_user if pinned else None
+    interaction.save(update_fields=["pinned_at", "pinned_by", "updated_at"])
+    return interaction
+
+
+# Types an attachment may have, read from its bytes (the browser's claim is not trusted).
+ACCEPTED_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+    }
+)
+# Text has no signature: these extensions are accepted when the file is valid UTF-8 text.
+TEXT_TYPES = {".txt": "text/plain", ".csv": "text/csv", ".md": "text/markdown"}
+
+
+def _attachment_type(name: str, head: bytes, whole: bytes | None) -> str | None:
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime if kind.mime in ACCEPTED_TYPES else None
+    suffix = Path(name).suffix.lower()
+    if suffix in TEXT_TYPES and whole is not None:
+        try:
+            text = whole.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return TEXT_TYPES[suffix] if "\x00" not in text else None
+    return None
+
+
+@write_service
+def attachment_add(
+    *, acting_user: User | None, interaction: Interaction, upload: UploadedFile
+) -> InteractionAttachment:
+    """Attach a file to an interaction or note, refusing one that is too large or of a type not accepted."""
+    name = Path(upload.name or "file").name[:255] or "file"
+    limit = settings.TANDEM_ATTACHMENT_MAX_BYTES
+    size = upload.size or 0
+    if size > limit:
+        raise DomainError(
+            _("Invalid attachment."),
+            [
+                FieldError(
+                    "attachments",
+                    _("%(name)s is %(size)s; the limit is %(limit)s.")
+                    % {"name": name, "size": filesizeformat(size), "limit": filesizeformat(limit)},
+                )
+            ],
+        )
+    upload.seek(0)
+    whole = upload.read() if size <= 1_000_000 else None
+    upload.seek(0)
+    head = whole[:2048] if whole is not None else upload.read(2048)
+    upload.seek(0)
+    content_type = _attachment_type(name, head, whole)
+    if content_type is None:
+        raise DomainError(
+            _("Invalid attachment."),
+            [
+                FieldError(
+                    "attachments",
+                    _("%(name)s is not a file type Tandem accepts (PDF, images, office documents, text).")
+                    % {"name": name},
+                )
+            ],
+        )
+    attachment = InteractionAttachment(
+        interaction=interaction, filename=name, content_type=content_type, size=size, uploaded_by=acting_user
+    )
+    attachment.file.save(name, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+@write_service
+def attachment_delete(*, acting_user: User | None, attachment: InteractionAttachment) -> None:
+    """Remove an attachment and its file."""
+    storage, path = attachment.file.storage, attachment.file.name
+    attachment.delete()
+    if path:
+        transaction.on_commit(lambda: storage.delete(path))
+
+
+@write_service
 def interaction_delete(*, acting_user: User | None, interaction: Interaction) -> None:
     """Delete an interaction from the timeline."""
     interaction.delete()
+
+
+@write_service
+def interaction_bulk_create(
+    *,
+    acting_user: User | None,
+    interactions: Sequence[Interaction],
+    people: Sequence[tuple[Iterable[int], Iterable[int]]],
+    now: dt.datetime,
+    progress: Progress | None = None,
+) -> None:
+    """Insert interactions in batches with their audit entries, then link the people who took part.
+
+    ``people`` pairs each interaction (same order) with the ids of the colleagues and of the
+    account's contacts involved. The caller vouches that those contacts belong to the account
+    (``interaction_create`` checks it one interaction at a time).
+    """
+    bulk_save(Interaction, creates=interactions, updates=[], fields=[], now=now, progress=progress)
+    user_links = Interaction.users.through
+    contact_links = Interaction.contacts.through
+    pairs = list(zip(interactions, people, strict=True))
+    user_links.objects.bulk_create(
+        [user_links(interaction_id=i.pk, user_id=u) for i, (users, _contacts) in pairs for u in set(users)],
+        batch_size=2000,
+    )
+    contact_links.objects.bulk_create(
+        [contact_links(interaction_id=i.pk, contact_id=c) for i, (_users, contacts) in pairs for c in contacts],
+        batch_size=2000,
+    )

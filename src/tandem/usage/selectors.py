@@ -93,3 +93,54 @@ def catalog_entries() -> list[CatalogEntry]:
 def event_import_find(*, sha256: str) -> EventImport | None:
     """The ledger entry of a file already imported, by content hash."""
     return EventImport.objects.filter(sha256=sha256).first()
+
+
+class UsageUnavailable(Exception):
+    """The event store cannot be read right now (e.g. another process holds it)."""
+
+
+def _end_of(today: dt.date) -> dt.datetime:
+    return dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+
+
+def usage_windows(*, today: dt.date, days: int, store: EventStore | None = None) -> dict[int, tuple[float, float]]:
+    """Event volume per account in the last ``days`` up to ``today`` and in the ``days`` before.
+
+    One aggregate over the event store for every account (the rules' usage-drop trigger).
+    Raises :class:`UsageUnavailable` when the store cannot be read.
+    """
+    end = _end_of(today)
+    mid = end - dt.timedelta(days=days)
+    start = mid - dt.timedelta(days=days)
+    try:
+        table = (store or EventStore.for_settings()).query_arrow(
+            "SELECT account_id, sum(quantity) FILTER (WHERE ts >= ?) AS recent, "
+            "sum(quantity) FILTER (WHERE ts < ?) AS before FROM events "
+            "WHERE ts >= ? AND ts < ? GROUP BY account_id",
+            [mid, mid, start, end],
+        )
+    except Exception as exc:  # duckdb.IOException when another process holds the store
+        raise UsageUnavailable(str(exc)) from exc
+    rows = table.to_pydict()
+    return {
+        int(a): (float(r or 0), float(b or 0))
+        for a, r, b in zip(rows["account_id"], rows["recent"], rows["before"], strict=True)
+    }
+
+
+def active_users_by_account(*, today: dt.date, days: int, store: EventStore | None = None) -> dict[int, int]:
+    """Distinct active users (tracked users, else contacts) per account in the last ``days`` up to ``today``.
+
+    Raises :class:`UsageUnavailable` when the store cannot be read.
+    """
+    end = _end_of(today)
+    try:
+        table = (store or EventStore.for_settings()).query_arrow(
+            "SELECT account_id, count(DISTINCT coalesce(user_id, CAST(contact_id AS VARCHAR))) AS users "
+            "FROM events WHERE ts >= ? AND ts < ? GROUP BY account_id",
+            [end - dt.timedelta(days=days), end],
+        )
+    except Exception as exc:
+        raise UsageUnavailable(str(exc)) from exc
+    rows = table.to_pydict()
+    return {int(a): int(u) for a, u in zip(rows["account_id"], rows["users"], strict=True)}

@@ -19,3 +19,18 @@ def user_sees_all_accounts(*, user: User) -> bool:
     if user.is_superuser:
         return True
     return Role.CS_MANAGER in user_roles(user)
+
+
+def password_set_path(user: User) -> str:
+    """The path where ``user`` sets a password (Django's reset token: valid until used or the password changes)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("users:set_password", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
+
+
+def user_list() -> list[User]:
+    return list(User.objects.prefetch_related("groups").order_by("-is_active", "username"))

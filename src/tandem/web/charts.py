@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -87,7 +88,10 @@ def chart_css() -> str:
         chart.add(str(n), [n])
     match = _STYLE_RE.search(chart.render(is_unicode=True))
     assert match is not None, "pygal wrote no <style>"
-    css = match.group(1).replace(f"#chart-{chart.uuid}", "svg.pygal-chart")
+    # pygal serialises the stylesheet as XML text ("&gt;"); in a .css file or an HTML <style> it is
+    # read as written, so the child combinators must be unescaped or those rules (the transparent
+    # plot background among them) are dropped and the plot turns dark.
+    css = html.unescape(match.group(1)).replace(f"#chart-{chart.uuid}", "svg.pygal-chart")
     extra = ["svg.pygal-chart .tooltip{display:none}"]
     for n in range(CSS_SERIES):
         color = PALETTE[n % len(PALETTE)]
@@ -122,11 +126,13 @@ class Chart:
     legend: tuple[LegendEntry, ...] = ()
 
 
-def _base_config(*, height: int) -> dict:
+def _base_config(*, height: int, width: int = 820) -> dict:
+    """``width``: close to the width the chart is shown at (820 for a full-width card, about 360 for
+    a card in a three-column grid), so that pygal's font sizes come out as set above instead of being
+    scaled down to a few pixels."""
     return {
         "style": STYLE,
-        # Close to the width the chart is shown at, so pygal's font sizes come out as set above.
-        "width": 820,
+        "width": width,
         "height": height,
         # Inline SVG inside HTML: no XML prolog, no pygal.js tooltips (no third-party JS).
         "disable_xml_declaration": True,

@@ -5,4 +5,5 @@ from tandem.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("settings/", views.settings_page, name="settings"),
 ]

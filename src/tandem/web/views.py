@@ -21,6 +21,16 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"overview": overview})
 
 
+@login_required
+def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Every set-up page in one place; each page itself shows forms only to those who may use them."""
+    from tandem.health.models import Scorecard
+    from tandem.playbooks.selectors import library_status
+
+    scorecards = list(Scorecard.objects.filter(is_active=True).order_by("-is_primary", "name")[:10])
+    return render(request, "web/settings.html", {"library": library_status(), "scorecards": scorecards})
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """The site-wide 403: a page in the app's layout saying what was refused, problem JSON for the API."""
     if request.path.startswith("/api/"):

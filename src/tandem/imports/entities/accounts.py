@@ -8,13 +8,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from tandem.accounts.models import Account, LifecycleStage, Tier
+from tandem.accounts.services import account_bulk_upsert
 from tandem.imports.entities.base import (
     Column,
     Context,
     Entity,
     Plan,
     Row,
-    bulk_write,
     clean_model,
     concrete_attnames,
     copy_simple_fields,
@@ -91,29 +91,15 @@ class AccountPlan(Plan):
         self.pending_parent: dict[str | None, str] = {}
 
     def write(self, ctx: Context) -> None:
-        # Create parents before their children so every child is inserted with its parent's
-        # new id (bulk_create returns ids), level by level down the new part of the tree.
-        created: dict[str | None, int] = {}
-        remaining = self.creates
-        while remaining:
-            ready = [
-                a
-                for a in remaining
-                if a.external_id not in self.pending_parent or self.pending_parent[a.external_id] in created
-            ]
-            if not ready:  # unreachable: _check_cycles rejected cycles among new accounts
-                raise RuntimeError("parent cycle among new accounts")
-            for account in ready:
-                if account.external_id in self.pending_parent:
-                    account.parent_id = created[self.pending_parent[account.external_id]]
-            bulk_write(Account, creates=ready, updates=[], fields=self.fields, ctx=ctx)
-            created.update((a.external_id, a.pk) for a in ready)
-            ready_ids = {id(a) for a in ready}
-            remaining = [a for a in remaining if id(a) not in ready_ids]
-        for account in self.updates:
-            if account.external_id in self.pending_parent:
-                account.parent_id = created[self.pending_parent[account.external_id]]
-        bulk_write(Account, creates=[], updates=self.updates, fields=self.fields, ctx=ctx)
+        account_bulk_upsert(
+            acting_user=ctx.acting_user,
+            creates=self.creates,
+            updates=self.updates,
+            fields=self.fields,
+            new_parent_of=self.pending_parent,
+            now=ctx.now,
+            progress=ctx.progress,
+        )
 
 
 def plan_accounts(rows: list[Row], ctx: Context) -> AccountPlan:

@@ -10,24 +10,24 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 
-from tandem.audit.services import audit_rows_written
-from tandem.core.models import column_name, concrete_field
+from tandem.audit.bulk import bulk_save
+from tandem.core.bulk import IN_CHUNK, fetch_in_chunks
+from tandem.core.models import concrete_field
 from tandem.imports.mapping import ColumnMap
 from tandem.imports.progress import Progress
 from tandem.imports.report import RowError
 from tandem.imports.values import Parser, parse_text
 
-# SQLite allows 999 bound parameters per statement in older builds; stay below it.
-IN_CHUNK = 900
-BATCH_SIZE = 1000
+if TYPE_CHECKING:
+    from tandem.users.models import User
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class Context:
     now: dt.datetime
     progress: Progress
     create_products: bool = False
+    acting_user: User | None = None  # who runs the import: the owning apps' bulk services record it
     # Memo of field validation results, see clean_model().
     validated: dict[Any, list[str]] = field(default_factory=dict)
 
@@ -215,16 +216,6 @@ def differs(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
     return False
 
 
-def fetch_in_chunks(
-    queryset: models.QuerySet, lookup: str, keys: Iterable[Any], *fields: str
-) -> Iterator[dict[str, Any]]:
-    """``queryset.filter(<lookup>__in=keys).values(*fields)`` in parameter-safe chunks."""
-    key_list = list(dict.fromkeys(keys))
-    for start in range(0, len(key_list), IN_CHUNK):
-        chunk = key_list[start : start + IN_CHUNK]
-        yield from queryset.filter(**{f"{lookup}__in": chunk}).values(*fields)
-
-
 def concrete_attnames(model: type[models.Model]) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields]
 
@@ -251,81 +242,19 @@ def mark_duplicates(
             ctx.fail(row, field_name, f"duplicate {what} in this file (also on row {others}).")
 
 
-M = TypeVar("M", bound=models.Model)
-
-
 def bulk_write(
-    model: type[M],
+    model: type[models.Model],
     *,
-    creates: list[M],
-    updates: list[M],
+    creates: Sequence[models.Model],
+    updates: Sequence[models.Model],
     fields: Sequence[str],
     ctx: Context,
     describe: Callable[[Any], str] | None = None,
 ) -> None:
-    """Insert and update in batches; updates get ``updated_at`` by hand (there is no save()).
-
-    Each row written gets its audit entry, in the import's transaction: the values a new row was
-    created with, and each changed field's stored value before the update (read here, one query
-    per batch). ``describe`` names a row in its entry when the model's ``str()`` reads a relation.
-    """
-    ctx.progress.stage(f"Writing {model._meta.verbose_name_plural}", len(creates) + len(updates))
-    for start in range(0, len(creates), BATCH_SIZE):
-        batch = creates[start : start + BATCH_SIZE]
-        model._default_manager.bulk_create(batch)
-        ctx.progress.advance(len(batch))
-    if any(pk is None for pk in (c.pk for c in creates[-1:])):
-        _fetch_created_pks(model, creates)
-    audit_rows_written(model=model, created=creates, describe=describe)
-    if not updates:
-        return
-    update_fields = list(fields)
-    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
-        for instance in updates:
-            instance.updated_at = ctx.now  # type: ignore[attr-defined]  # the model has it: checked just above
-        update_fields.append("updated_at")
-    attnames = [column_name(model, name) for name in fields]
-    for start in range(0, len(updates), BATCH_SIZE):
-        batch = updates[start : start + BATCH_SIZE]
-        stored = {
-            values["pk"]: values
-            for values in fetch_in_chunks(
-                model._default_manager.all(), "pk", [obj.pk for obj in batch], "pk", *attnames
-            )
-        }
-        update_rows(model, batch, update_fields)
-        audit_rows_written(
-            model=model,
-            updated=[(stored[obj.pk], obj) for obj in batch],
-            fields=attnames,
-            describe=describe,
-        )
-        ctx.progress.advance(len(batch))
+    """The importer's shorthand for :func:`tandem.audit.bulk.bulk_save` with its clock and progress."""
+    bulk_save(
+        model, creates=creates, updates=updates, fields=fields, now=ctx.now, progress=ctx.progress, describe=describe
+    )
 
 
-def update_rows(model: type[M], instances: list[M], fields: Sequence[str]) -> None:
-    """One parameterised UPDATE per row through executemany.
-
-    QuerySet.bulk_update builds a CASE WHEN expression per field per batch, which costs about
-    half a millisecond a row in Python; executemany of a single prepared statement is ~20x
-    cheaper and still converts every value with the field's own get_db_prep_save().
-    """
-    if not instances:
-        return
-    meta = model._meta
-    columns = [concrete_field(model, name) for name in fields]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(column_name(model, name))} = %s" for name in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(column_name(model, meta.pk.name))} = %s"
-    params = [
-        [c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk] for obj in instances
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-def _fetch_created_pks(model: type[M], creates: list[M]) -> None:
-    """Backends that cannot return ids from a bulk insert: look them up by external_id."""
-    by_key = {obj.external_id: obj for obj in creates}  # type: ignore[attr-defined]  # the imported models have one
-    for values in fetch_in_chunks(model._default_manager.all(), "external_id", by_key, "external_id", "id"):
-        by_key[values["external_id"]].pk = values["id"]
+__all__ = ["IN_CHUNK", "fetch_in_chunks"]

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from tandem.accounts.models import Account, Contact, ContactRole
-from tandem.audit.services import audit_rows_written
+from tandem.accounts.services import contact_bulk_upsert
 from tandem.imports.entities.base import (
     Column,
     Context,
     Entity,
     Plan,
     Row,
-    bulk_write,
     clean_model,
     concrete_attnames,
     copy_simple_fields,
@@ -77,29 +79,16 @@ class ContactPlan(Plan):
         self.replace_roles: list[Contact] = []
 
     def write(self, ctx: Context) -> None:
-        # The one-primary-per-account index is checked row by row, so demote before promoting.
-        demoted = [c for c in self.updates if getattr(c, "_was_primary", False) and not c.is_primary]
-        demoted_ids = {id(c) for c in demoted}
-        bulk_write(Contact, creates=[], updates=demoted, fields=self.fields, ctx=ctx)
-        rest = [c for c in self.updates if id(c) not in demoted_ids]
-        bulk_write(Contact, creates=self.creates, updates=rest, fields=self.fields, ctx=ctx)
-        if self.replace_roles:
-            ids = [c.pk for c in self.replace_roles]
-            for start in range(0, len(ids), 900):
-                ContactRole.objects.filter(contact_id__in=ids[start : start + 900]).delete()
-        written = self.creates + self.replace_roles
-        new_roles = [
-            ContactRole(contact_id=contact.pk, role=role)
-            for contact in written
-            for role in self.roles.get(id(contact), ())
-        ]
-        ContactRole.objects.bulk_create(new_roles, batch_size=1000)
-        account_of = {contact.pk: contact.account_id for contact in written}
-        audit_rows_written(
-            model=ContactRole,
-            created=new_roles,
-            describe=lambda r: f"{r.contact_id}: {r.get_role_display()}",
-            account=lambda r: account_of[r.contact_id],
+        role_sets = [(c, self.roles.get(id(c), ())) for c in self.creates if self.roles.get(id(c))]
+        role_sets += [(c, self.roles.get(id(c), ())) for c in self.replace_roles]
+        contact_bulk_upsert(
+            acting_user=ctx.acting_user,
+            creates=self.creates,
+            updates=self.updates,
+            fields=self.fields,
+            roles=role_sets,
+            now=ctx.now,
+            progress=ctx.progress,
         )
 
 
@@ -147,13 +136,11 @@ def plan_contacts(rows: list[Row], ctx: Context) -> ContactPlan:
         instance = Contact(**stored) if stored else Contact()
         for attname, value in desired.items():
             setattr(instance, attname, value)
-        # Read back by ContactPlan.write (demote before promoting); not a model field.
-        instance._was_primary = bool(stored and stored["is_primary"])  # type: ignore[attr-defined]
         clean_model(instance, row=row, ctx=ctx, fields=plain_fields(Contact, desired))
         prepared.append((row, instance, desired))
     ctx.progress.advance(len(rows))
 
-    _check_primary(prepared, ctx)
+    _check_primary(prepared, ctx, plan)
     _check_emails(prepared, ctx)
 
     for row, instance, desired in prepared:
@@ -182,11 +169,15 @@ def _name(values: dict[str, Any]) -> str:
     return f"{name} (external_id {values['external_id'] or 'none'})"
 
 
-def _check_primary(prepared: list[tuple[Row, Contact, dict[str, Any]]], ctx: Context) -> None:
-    """At most one primary contact per account, counting stored contacts this file leaves alone."""
+def _check_primary(prepared: list[tuple[Row, Contact, dict[str, Any]]], ctx: Context, plan: ContactPlan) -> None:
+    """At most one primary contact per account in the file; a new primary takes over from the stored one.
+
+    The same rule as a form or the API (``contact_bulk_upsert`` demotes the stored primary); the
+    plan notes which accounts change primary so a dry run shows it.
+    """
     claims: dict[int, list[Row]] = defaultdict(list)
     in_file: dict[str | None, Contact] = {}
-    for row, contact, _ in prepared:
+    for row, contact, _desired in prepared:
         if row.valid:
             in_file[contact.external_id] = contact
             if contact.is_primary:
@@ -195,9 +186,15 @@ def _check_primary(prepared: list[tuple[Row, Contact, dict[str, Any]]], ctx: Con
         if len(group) > 1:
             for row in group:
                 others = ", ".join(str(r.number) for r in group if r is not row)
-                ctx.fail(row, "is_primary", f"the account has another primary contact on row {others}.")
+                ctx.fail(
+                    row,
+                    "is_primary",
+                    _("an account has one primary contact; this file also makes row %(rows)s primary.")
+                    % {"rows": others},
+                )
     single = {account_id: group[0] for account_id, group in claims.items() if len(group) == 1}
-    stored_primaries = fetch_in_chunks(
+    superseded = []
+    for holder in fetch_in_chunks(
         Contact.objects.filter(is_primary=True),
         "account_id",
         single,
@@ -206,39 +203,43 @@ def _check_primary(prepared: list[tuple[Row, Contact, dict[str, Any]]], ctx: Con
         "first_name",
         "last_name",
         "email",
-    )
-    for holder in stored_primaries:
+    ):
         row = single[holder["account_id"]]
-        key = holder["external_id"]
-        if key == row.values["external_id"]:
+        if holder["external_id"] is not None and holder["external_id"] == row.values["external_id"]:
             continue
-        override = in_file.get(key) if key is not None else None
+        override = in_file.get(holder["external_id"]) if holder["external_id"] is not None else None
         if override is not None and not (override.is_primary and override.account_id == holder["account_id"]):
-            continue  # demoted or moved by this same import
-        ctx.fail(
-            row,
-            "is_primary",
-            f"the account already has a primary contact: {_name(holder)}; set is_primary to false on it in this file.",
+            continue  # demoted or moved by this same file
+        superseded.append(_name(holder))
+    if superseded:
+        shown = ", ".join(sorted(superseded)[:10]) + (", …" if len(superseded) > 10 else "")
+        plan.notes.append(
+            ngettext(
+                "%(count)d account gets a new primary contact; no longer primary: %(names)s.",
+                "%(count)d accounts get a new primary contact; no longer primary: %(names)s.",
+                len(superseded),
+            )
+            % {"count": len(superseded), "names": shown}
         )
 
 
 def _check_emails(prepared: list[tuple[Row, Contact, dict[str, Any]]], ctx: Context) -> None:
     """An email appears once per account (the database enforces it; say which rows clash)."""
-    valid = [(row, c) for row, c, _ in prepared if row.valid and c.email]
+    valid = [(row, c) for row, c, _desired in prepared if row.valid and c.email]
     by_row = {id(row): c for row, c in valid}
     mark_duplicates(
-        [row for row, _ in valid],
+        [row for row, _contact in valid],
         ctx,
         key=lambda r: (by_row[id(r)].account_id, by_row[id(r)].email),
         field_name="email",
         what="email for the same account",
     )
     wanted = {(c.account_id, c.email): row for row, c in valid if row.valid}
-    new_email = {c.external_id: (c.account_id, c.email) for _, c, _ in prepared}
+    new_email = {c.external_id: (c.account_id, c.email) for _row, c, _desired in prepared}
     for holder in fetch_in_chunks(
         Contact.objects.exclude(email=""),
         "account_id",
-        {account_id for account_id, _ in wanted},
+        {account_id for account_id, _email in wanted},
         "account_id",
         "email",
         "external_id",

@@ -11,7 +11,6 @@ from tandem.imports.entities.base import (
     Entity,
     Plan,
     Row,
-    bulk_write,
     clean_model,
     copy_simple_fields,
     differs,
@@ -19,6 +18,7 @@ from tandem.imports.entities.base import (
 )
 from tandem.imports.values import parse_currency, parse_date, parse_decimal
 from tandem.subscriptions.models import ExchangeRate
+from tandem.subscriptions.services import exchange_rate_bulk_upsert
 
 COLUMNS = (
     Column("currency", parse_currency, required=True, description="ISO 4217 code."),
@@ -39,7 +39,9 @@ class ExchangeRatePlan(Plan):
         self.updates: list[ExchangeRate] = []
 
     def write(self, ctx: Context) -> None:
-        bulk_write(ExchangeRate, creates=self.creates, updates=self.updates, fields=["rate"], ctx=ctx)
+        exchange_rate_bulk_upsert(
+            acting_user=ctx.acting_user, creates=self.creates, updates=self.updates, now=ctx.now, progress=ctx.progress
+        )
 
 
 def _key(row: Row) -> tuple[str, Any] | None:

@@ -15,16 +15,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from tandem.accounts.models import Account
-from tandem.audit.services import audit_rows_written
 from tandem.core.money import monthly, to_cents
 from tandem.imports.entities.base import (
-    IN_CHUNK,
     Column,
     Context,
     Entity,
     Plan,
     Row,
-    bulk_write,
     clean_model,
     concrete_attnames,
     copy_simple_fields,
@@ -49,7 +46,7 @@ from tandem.subscriptions.models import (
     SubscriptionStatus,
 )
 from tandem.subscriptions.selectors import exchange_rates_as_of
-from tandem.subscriptions.services import account_refresh_revenue, subscription_totals
+from tandem.subscriptions.services import subscription_bulk_upsert, subscription_totals
 
 COLUMNS = (
     Column("account_external_id", required=True, description="external_id of the account."),
@@ -119,40 +116,19 @@ class SubscriptionPlan(Plan):
         self.touched_accounts: set[int] = set()
 
     def write(self, ctx: Context) -> None:
-        if self.new_products:
-            products = list(self.new_products.values())
-            Product.objects.bulk_create(products)
-            audit_rows_written(model=Product, created=products)
-        bulk_write(
-            Subscription,
+        subscription_bulk_upsert(
+            acting_user=ctx.acting_user,
             creates=self.creates,
             updates=self.updates,
             fields=WRITTEN,
-            ctx=ctx,
-            describe=lambda s: f"{s.external_id} {s.start_date}–{s.end_date or '…'}",
+            lines=[(term, self.items[id(term)]) for term in [*self.creates, *self.updates]],
+            new_products=list(self.new_products.values()),
+            product_of={item: self.new_products[code] for item, code in self.product_code_of.items()},
+            refresh_accounts=self.touched_accounts,
+            today=ctx.today,
+            now=ctx.now,
+            progress=ctx.progress,
         )
-        # Replacing the lines of an updated term is simpler and as cheap as diffing them.
-        updated_ids = [s.pk for s in self.updates]
-        for start in range(0, len(updated_ids), IN_CHUNK):
-            SubscriptionItem.objects.filter(subscription_id__in=updated_ids[start : start + IN_CHUNK]).delete()
-        lines: list[SubscriptionItem] = []
-        for subscription in self.creates + self.updates:
-            for item in self.items[id(subscription)]:
-                item.subscription_id = subscription.pk
-                if item.product_id is None:
-                    item.product_id = self.new_products[self.product_code_of[id(item)]].pk
-                lines.append(item)
-        SubscriptionItem.objects.bulk_create(lines, batch_size=1000)
-        account_of = {s.pk: s.account_id for s in self.creates + self.updates}
-        audit_rows_written(
-            model=SubscriptionItem,
-            created=lines,
-            describe=lambda i: f"{i.product_id} × {i.quantity}",
-            account=lambda i: account_of[i.subscription_id],
-        )
-        if self.touched_accounts:
-            ctx.progress.stage("Refreshing account revenue", None)
-            account_refresh_revenue(account_ids=sorted(self.touched_accounts), on=ctx.today)
 
 
 def plan_subscriptions(rows: list[Row], ctx: Context) -> SubscriptionPlan:

@@ -11,7 +11,6 @@ from tandem.imports.entities.base import (
     Entity,
     Plan,
     Row,
-    bulk_write,
     clean_model,
     concrete_attnames,
     copy_simple_fields,
@@ -23,6 +22,7 @@ from tandem.imports.entities.base import (
 from tandem.imports.entities.contacts import account_ids_for
 from tandem.imports.values import choice_parser, parse_datetime, parse_int
 from tandem.support.models import Ticket, TicketPriority, TicketStatus
+from tandem.support.services import ticket_bulk_upsert
 
 COLUMNS = (
     Column("external_id", required=True, description="Your identifier; the upsert key."),
@@ -46,7 +46,14 @@ class TicketPlan(Plan):
         self.fields: list[str] = []
 
     def write(self, ctx: Context) -> None:
-        bulk_write(Ticket, creates=self.creates, updates=self.updates, fields=self.fields, ctx=ctx)
+        ticket_bulk_upsert(
+            acting_user=ctx.acting_user,
+            creates=self.creates,
+            updates=self.updates,
+            fields=self.fields,
+            now=ctx.now,
+            progress=ctx.progress,
+        )
 
 
 def plan_tickets(rows: list[Row], ctx: Context) -> TicketPlan:

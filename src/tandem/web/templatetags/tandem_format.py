@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from babel import Locale
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_compact_currency, format_currency, format_decimal
 from django import template
 from django.conf import settings
@@ -103,6 +103,15 @@ def local_date(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
         value = timezone.localtime(value) if timezone.is_aware(value) else value
         value = value.date()
     return format_date(value, format=fmt, locale=babel_locale())
+
+
+@register.filter
+def local_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
+    """A moment in the server's time zone, in the active language (``3 Dec 2026, 06:00:12``)."""
+    if not value:
+        return ""
+    value = timezone.localtime(value) if timezone.is_aware(value) else value
+    return format_datetime(value, format=fmt, locale=babel_locale())
 
 
 @register.filter

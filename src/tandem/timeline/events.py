@@ -1,0 +1,102 @@
+"""Recording timeline events: called by the owning apps' write services, inside their transaction.
+
+An app that changes something worth seeing on an account's timeline calls :func:`record` (one
+event) or :func:`record_many` (bulk paths: the rules engine, imports, the daily pipeline, the demo)
+from the service that made the change, so the entry is written in the same transaction and exists
+only if the change does. Signals are not used: a bulk write or a queryset update would skip them.
+
+``data`` is what the timeline shows, taken when it happened (a CTA's title, a stage before and
+after, an amount and its currency). Amounts go under keys listed in :data:`VALUE_KEYS`, which the
+timeline masks for readers who may not see contract values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model
+
+from tandem.timeline.models import EventKind, TimelineEvent
+
+# Keys of ``data`` that hold contract values (ARR, MRR, an opportunity's amount).
+VALUE_KEYS = frozenset({"arr", "arr_before", "mrr", "mrr_before", "amount", "amount_before"})
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event for :func:`record_many`."""
+
+    account_id: int
+    kind: EventKind
+    occurred_at: dt.datetime
+    actor_id: int | None = None
+    contact_id: int | None = None
+    target: Model | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _jsonable(data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dt.date | dt.datetime):
+            out[key] = value.isoformat()
+        elif value is None or isinstance(value, bool | int | float | str | list):
+            out[key] = value
+        else:  # Decimal, enums, lazy strings: stored as text
+            out[key] = str(value)
+    return out
+
+
+def _build(event: Event, types: dict[type[Model], ContentType]) -> TimelineEvent:
+    target_type = target_id = None
+    if event.target is not None:
+        model = type(event.target)
+        if model not in types:
+            types[model] = ContentType.objects.get_for_model(model)
+        target_type, target_id = types[model], event.target.pk
+    return TimelineEvent(
+        account_id=event.account_id,
+        contact_id=event.contact_id,
+        kind=event.kind,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        target_type=target_type,
+        target_id=target_id,
+        data=_jsonable(event.data),
+    )
+
+
+def record(
+    *,
+    account_id: int,
+    kind: EventKind,
+    occurred_at: dt.datetime,
+    actor_id: int | None = None,
+    contact_id: int | None = None,
+    target: Model | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> TimelineEvent:
+    """Record one event on an account's timeline (and its contact's, when ``contact_id`` is given)."""
+    event = Event(account_id, kind, occurred_at, actor_id, contact_id, target, data or {})
+    row = _build(event, {})
+    row.save()
+    return row
+
+
+def record_many(events: Iterable[Event], *, batch_size: int = 2000) -> int:
+    """Record many events in batches; returns how many were written."""
+    types: dict[type[Model], ContentType] = {}
+    rows = [_build(e, types) for e in events]
+    TimelineEvent.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)
+
+
+def already_recorded(target: Model, kind: EventKind) -> bool:
+    """Whether an event of this kind already points at this object (keeps re-runs from doubling entries)."""
+    return TimelineEvent.objects.filter(
+        target_type=ContentType.objects.get_for_model(type(target)), target_id=target.pk, kind=kind
+    ).exists()
