@@ -29,7 +29,7 @@ from tandem.playbooks.services import (
     work_pool_save,
 )
 from tandem.playbooks.services.emails import queued_emails_release
-from tandem.timeline.models import Interaction
+from tandem.timeline.models import EventKind, Interaction, TimelineEvent
 from tandem.users.services import user_create
 from tests.factories import AccountFactory, ContactFactory, as_fixture
 
@@ -174,9 +174,11 @@ def test_a_closed_cta_is_on_the_timeline_and_not_a_customer_interaction(manager)
             due_date=timezone.localdate() + dt.timedelta(days=3), owner=manager,
         )  # fmt: skip
         cta_close(acting_user=manager, cta=cta, outcome="success", reason="Renewed early")
-    note = Interaction.objects.get(account=account)
-    assert note.kind == "note" and "Save Acme" in note.subject and "Renewed early" in note.summary
-    assert note.external_id == f"cta:{cta.pk}:closed"
+    # An event on the timeline, not an interaction: it must not count as talking to the customer.
+    assert not Interaction.objects.filter(account=account).exists()
+    [event] = TimelineEvent.objects.filter(account=account, kind=EventKind.CTA_CLOSED)
+    assert event.data == {"title": "Save Acme", "outcome": "success", "reason": "Renewed early"}
+    assert event.actor == manager and event.target_id == cta.pk
     assert not CtaTask.objects.filter(status="pending").exists()
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -21,11 +21,31 @@ from tandem.core.errors import DomainError, FieldError
 from tandem.core.markdown import mentioned_usernames
 from tandem.notifications.messages import Message
 from tandem.notifications.services import NotificationDraft, notifications_send
+from tandem.timeline import events
+from tandem.timeline.models import EventKind, TimelineEvent
 
 if TYPE_CHECKING:
     from tandem.users.models import User
 
 MAX_LENGTH = 10_000
+EXCERPT_LENGTH = 300  # of the body, kept in the timeline event for the API and exports
+
+
+def _subject_of(target: Model) -> str:
+    """What the comment is about, as the timeline names it (nothing for the account's own thread)."""
+    if target._meta.label == "accounts.Account":
+        return ""
+    for attribute in ("name", "title", "subject"):
+        value = getattr(target, attribute, "")
+        if value:
+            return str(value)[:200]
+    return str(target)[:200]
+
+
+def _comment_events(comment: Comment) -> QuerySet[TimelineEvent]:
+    return TimelineEvent.objects.filter(
+        kind=EventKind.COMMENT, target_type=ContentType.objects.get_for_model(Comment), target_id=comment.pk
+    )
 
 
 def may_comment(user: User, target: Model) -> bool:
@@ -118,6 +138,14 @@ def comment_post(*, acting_user: User, target: Model, body: str, parent: Comment
         body=text,
     )
     Mention.objects.bulk_create([Mention(comment=comment, user=u) for u in mentioned])
+    events.record(
+        account_id=comment.account_id,
+        kind=EventKind.COMMENT,
+        occurred_at=comment.created_at,
+        actor_id=acting_user.pk,
+        target=comment,
+        data={"text": text[:EXCERPT_LENGTH], "on": _subject_of(target), "on_kind": spec.name},
+    )
     _notify(comment, mentioned, author=acting_user, url=spec.url(target))
     return comment
 
@@ -136,6 +164,9 @@ def comment_edit(*, acting_user: User, comment: Comment, body: str) -> Comment:
     comment.body, comment.edited_at = text, timezone.now()
     comment.save(update_fields=["body", "edited_at"])
     comment.mentions.exclude(user__in=mentioned).delete()
+    for event in _comment_events(comment):
+        event.data = {**event.data, "text": text[:EXCERPT_LENGTH]}
+        event.save(update_fields=["data"])
     new = [u for u in mentioned if u.pk not in before]
     Mention.objects.bulk_create([Mention(comment=comment, user=u) for u in new])
     _notify(comment, new, author=acting_user, url=target_of(target).url(target))
@@ -146,6 +177,12 @@ def comment_edit(*, acting_user: User, comment: Comment, body: str) -> Comment:
 def comment_delete(*, acting_user: User, comment: Comment) -> None:
     """Its author, an admin or a CS manager removes a comment (its replies go with it)."""
     ensure_may_delete(acting_user, comment)
+    replies = list(Comment.objects.filter(parent=comment).values_list("pk", flat=True))
+    TimelineEvent.objects.filter(
+        kind=EventKind.COMMENT,
+        target_type=ContentType.objects.get_for_model(Comment),
+        target_id__in=[comment.pk, *replies],
+    ).delete()  # the event points at the comment without a foreign key, so it would outlive it
     comment.delete()
 
 

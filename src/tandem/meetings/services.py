@@ -23,11 +23,26 @@ from tandem.core.errors import DomainError, FieldError
 from tandem.meetings import jobs
 from tandem.meetings.crypto import encrypt
 from tandem.meetings.models import CalDavSettings, CalendarFeed, Meeting, MeetingKind, MeetingStatus
-from tandem.timeline.models import Interaction, InteractionKind
+from tandem.timeline import events
+from tandem.timeline.models import EventKind, Interaction, InteractionKind
 from tandem.timeline.services import interaction_create, interaction_update
 from tandem.users.models import User
 
 EDITABLE = ("kind", "title", "starts_at", "ends_at", "location", "video_url", "agenda")
+
+
+def _record(meeting: Meeting, kind: EventKind, *, acting_user: User | None, moved: bool = False) -> None:
+    data: dict[str, Any] = {"title": meeting.title, "starts_at": meeting.starts_at, "kind": meeting.kind}
+    if kind == EventKind.MEETING_SCHEDULED:
+        data["moved"] = moved
+    events.record(
+        account_id=meeting.account_id,
+        kind=kind,
+        occurred_at=timezone.now(),
+        actor_id=acting_user.pk if acting_user is not None else None,
+        target=meeting,
+        data=data,
+    )
 
 
 def _validate(
@@ -85,6 +100,7 @@ def meeting_schedule(
     meeting.save()
     meeting.contacts.set(contacts)
     meeting.colleagues.set(colleagues)
+    _record(meeting, EventKind.MEETING_SCHEDULED, acting_user=acting_user)
     jobs.after_change(meeting)
     return meeting
 
@@ -120,6 +136,8 @@ def meeting_update(
     if people_changed:
         meeting.contacts.set(new_contacts)
         meeting.colleagues.set(new_colleagues)
+    if "starts_at" in changed:  # other changes reach the attendees by the updated invitation only
+        _record(meeting, EventKind.MEETING_SCHEDULED, acting_user=acting_user, moved=True)
     jobs.after_change(meeting)
     return meeting
 
@@ -133,6 +151,7 @@ def meeting_cancel(*, acting_user: User | None, meeting: Meeting) -> Meeting:
     meeting.cancelled_at = timezone.now()
     meeting.sequence += 1
     meeting.save()
+    _record(meeting, EventKind.MEETING_CANCELLED, acting_user=acting_user)
     jobs.after_change(meeting)
     return meeting
 

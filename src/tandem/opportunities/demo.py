@@ -38,9 +38,17 @@ from tandem.opportunities.models import (
     Stage,
 )
 from tandem.opportunities.selectors import quarter_bounds
-from tandem.opportunities.services import churn_reasons_ensure_defaults
+from tandem.opportunities.services import churn_reasons_ensure_defaults, opportunity_history_record
 from tandem.subscriptions.models import ExchangeRate, Subscription
 from tandem.subscriptions.selectors import reporting_currency
+from tandem.timeline.models import EventKind, TimelineEvent
+
+OPPORTUNITY_EVENTS = (
+    EventKind.OPPORTUNITY_OPENED,
+    EventKind.OPPORTUNITY_CHANGED,
+    EventKind.OPPORTUNITY_WON,
+    EventKind.OPPORTUNITY_LOST,
+)
 
 if TYPE_CHECKING:
     from tandem.demo.pipeline import DemoContext
@@ -76,6 +84,9 @@ def build_demo_opportunities(ctx: DemoContext) -> None:
     with transaction.atomic():
         churn_reasons_ensure_defaults(acting_user=None)
         Opportunity.objects.filter(account__external_id__startswith=DEMO_PREFIX).delete()
+        TimelineEvent.objects.filter(
+            account__external_id__startswith=DEMO_PREFIX, kind__in=OPPORTUNITY_EVENTS
+        ).delete()  # they pointed at the opportunities just deleted
         rates = _Rates()
         reasons = list(ChurnReason.objects.filter(is_active=True).order_by("code"))
         terms = list(
@@ -133,6 +144,7 @@ def build_demo_opportunities(ctx: DemoContext) -> None:
                 closed.append(opportunity)
         Opportunity.objects.bulk_create(closed, batch_size=2000)
         audit_rows_written(model=Opportunity, created=closed)
+        opportunity_history_record(opportunities=closed)
 
         _expansion_pipeline(rng, today)
         _quotas(today, rates, terms)
@@ -192,6 +204,7 @@ def _expansion_pipeline(rng: np.random.Generator, today: dt.date) -> None:
         )
     Opportunity.objects.bulk_create(deals, batch_size=2000)
     audit_rows_written(model=Opportunity, created=deals)
+    opportunity_history_record(opportunities=deals)
 
 
 def _quotas(today: dt.date, rates: _Rates, terms: list[Subscription]) -> None:

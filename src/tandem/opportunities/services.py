@@ -35,6 +35,8 @@ from tandem.opportunities.models import (
 from tandem.subscriptions.models import Subscription
 from tandem.subscriptions.selectors import exchange_rates_as_of, subscriptions_current
 from tandem.subscriptions.services import SubscriptionItemInput, subscription_create, subscription_update
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 
 if TYPE_CHECKING:
     from tandem.accounts.models import Account
@@ -83,6 +85,86 @@ def _check_expansion_kind(kind: str) -> None:
         )
 
 
+def _record(opportunity: Opportunity, kind: EventKind, *, acting_user: User | None, **data: object) -> None:
+    """Put a change of the opportunity on its account's timeline (amounts in the reporting currency)."""
+    events.record(
+        account_id=opportunity.account_id,
+        kind=kind,
+        occurred_at=timezone.now(),
+        actor_id=acting_user.pk if acting_user is not None else None,
+        target=opportunity,
+        data={"name": opportunity.name, "currency": settings.TANDEM_REPORTING_CURRENCY, **data},
+    )
+
+
+def _record_stage_move(
+    opportunity: Opportunity, *, acting_user: User | None, stage_before: str, amount_before: Decimal
+) -> None:
+    if opportunity.stage == stage_before and opportunity.amount == amount_before:
+        return
+    if opportunity.stage == Stage.CLOSED_WON:
+        _record(opportunity, EventKind.OPPORTUNITY_WON, acting_user=acting_user, amount=opportunity.amount)
+    elif opportunity.stage == Stage.CLOSED_LOST:
+        reason = opportunity.churn_reason.name if opportunity.churn_reason_id and opportunity.churn_reason else ""
+        _record(opportunity, EventKind.OPPORTUNITY_LOST, acting_user=acting_user, amount=amount_before, reason=reason)
+    else:
+        _record(
+            opportunity,
+            EventKind.OPPORTUNITY_CHANGED,
+            acting_user=acting_user,
+            stage_before=stage_before,
+            stage=opportunity.stage,
+            amount_before=amount_before,
+            amount=opportunity.amount,
+        )
+
+
+def opportunity_history_record(*, opportunities: Sequence[Opportunity]) -> int:
+    """Timeline events for opportunities written in bulk as they were (the demo's past year, a
+    migration): each is opened, and a closed one won or lost on its closing day."""
+    currency = settings.TANDEM_REPORTING_CURRENCY
+    found: list[events.Event] = []
+    for o in opportunities:
+        closed = o.closed_on is not None and o.stage in (Stage.CLOSED_WON, Stage.CLOSED_LOST)
+        if o.kind != OpportunityKind.RENEWAL:
+            opened_on = (o.closed_on or timezone.localdate()) - dt.timedelta(days=45 if closed else 20)
+            found.append(
+                events.Event(
+                    account_id=o.account_id,
+                    kind=EventKind.OPPORTUNITY_OPENED,
+                    occurred_at=timezone.make_aware(dt.datetime.combine(opened_on, dt.time(10))),
+                    actor_id=o.owner_id,
+                    target=o,
+                    data={
+                        "name": o.name,
+                        "type": o.kind,
+                        "stage": Stage.QUALIFY,
+                        "amount": o.amount,
+                        "currency": currency,
+                    },
+                )
+            )
+        if closed:
+            assert o.closed_on is not None
+            won = o.stage == Stage.CLOSED_WON
+            found.append(
+                events.Event(
+                    account_id=o.account_id,
+                    kind=EventKind.OPPORTUNITY_WON if won else EventKind.OPPORTUNITY_LOST,
+                    occurred_at=timezone.make_aware(dt.datetime.combine(o.closed_on, dt.time(16))),
+                    actor_id=o.owner_id,
+                    target=o,
+                    data={
+                        "name": o.name,
+                        "amount": o.amount if won else (o.current_arr or o.amount),
+                        "currency": currency,
+                        "reason": o.churn_reason.name if not won and o.churn_reason is not None else "",
+                    },
+                )
+            )
+    return events.record_many(found)
+
+
 @write_service
 def opportunity_create(
     *,
@@ -126,6 +208,14 @@ def opportunity_create(
     )
     model_validate(opportunity, message=_("Invalid opportunity."))
     model_save(opportunity, message=_("Invalid opportunity."))
+    _record(
+        opportunity,
+        EventKind.OPPORTUNITY_OPENED,
+        acting_user=acting_user,
+        type=opportunity.kind,
+        stage=opportunity.stage,
+        amount=opportunity.amount,
+    )
     return opportunity
 
 
@@ -137,6 +227,7 @@ def opportunity_move_stage(
     _check_expansion_kind(opportunity.kind)
     if stage not in Stage.values:
         raise DomainError(_("Invalid stage."), [FieldError("stage", _("Unknown stage."))])
+    stage_before, amount_before = opportunity.stage, opportunity.amount
     opportunity.stage = stage
     opportunity.probability = STAGE_PROBABILITY[Stage(stage)]
     if stage in OPEN_STAGES:
@@ -147,6 +238,7 @@ def opportunity_move_stage(
         opportunity.forecast_category = ForecastCategory.COMMIT if won else ForecastCategory.OMITTED
         opportunity.closed_on = closed_on or timezone.localdate()
     model_save(opportunity, message=_("Invalid opportunity."))
+    _record_stage_move(opportunity, acting_user=acting_user, stage_before=stage_before, amount_before=amount_before)
     return opportunity
 
 
@@ -159,12 +251,17 @@ def renewal_set_forecast(
         raise DomainError(_("Invalid renewal."), [FieldError("non_field", _("Only open renewals have a forecast."))])
     if forecast_category not in ForecastCategory.values:
         raise DomainError(_("Invalid renewal."), [FieldError("forecast_category", _("Unknown forecast category."))])
+    amount_before = opportunity.amount
     opportunity.forecast_category = forecast_category
     opportunity.probability = RENEWAL_PROBABILITY[ForecastCategory(forecast_category)]
     if amount is not None:
         opportunity.amount = amount
     model_validate(opportunity, message=_("Invalid renewal."))
     model_save(opportunity, message=_("Invalid renewal."))
+    if opportunity.amount != amount_before:  # a new forecast category alone is the AM's view, not a change
+        _record_stage_move(
+            opportunity, acting_user=acting_user, stage_before=opportunity.stage, amount_before=amount_before
+        )
     return opportunity
 
 
@@ -204,6 +301,7 @@ def renewal_close(
         raise DomainError(_("Invalid renewal."), [FieldError("non_field", _("This renewal is already closed."))])
     term = opportunity.subscription
     closed_on = closed_on or timezone.localdate()
+    stage_before, amount_before = opportunity.stage, opportunity.amount
     if churned:
         if churn_reason is None:
             raise DomainError(_("Invalid renewal."), [FieldError("churn_reason", _("Choose a churn reason."))])
@@ -255,6 +353,7 @@ def renewal_close(
         opportunity.probability = Decimal("100")
     opportunity.closed_on = closed_on
     model_save(opportunity, message=_("Invalid renewal."))
+    _record_stage_move(opportunity, acting_user=acting_user, stage_before=stage_before, amount_before=amount_before)
     return opportunity
 
 
@@ -345,6 +444,24 @@ def renewals_open_due(*, acting_user: User | None, today: dt.date | None = None)
         )
     Opportunity.objects.bulk_create(created, batch_size=2000)
     audit_rows_written(model=Opportunity, created=created)
+    now = timezone.now()
+    events.record_many(
+        events.Event(
+            account_id=o.account_id,
+            kind=EventKind.OPPORTUNITY_OPENED,
+            occurred_at=now,
+            actor_id=acting_user.pk if acting_user is not None else None,
+            target=o,
+            data={
+                "name": o.name,
+                "type": o.kind,
+                "stage": o.stage,
+                "amount": o.amount,
+                "currency": settings.TANDEM_REPORTING_CURRENCY,
+            },
+        )
+        for o in created
+    )
     return created
 
 

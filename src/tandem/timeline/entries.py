@@ -164,9 +164,8 @@ def describe(event: TimelineEvent, *, show_values: bool) -> tuple[str, str]:
         from tandem.playbooks.models import CtaOutcome
 
         outcome = _label(CtaOutcome, d.get("outcome")) if d.get("outcome") else ""
-        return _("Call to action closed: %(title)s") % {"title": d.get("title", "")}, (
-            _("Outcome: %(outcome)s") % {"outcome": outcome} if outcome else ""
-        )
+        parts = [_("Outcome: %(outcome)s") % {"outcome": outcome} if outcome else "", str(d.get("reason") or "")]
+        return _("Call to action closed: %(title)s") % {"title": d.get("title", "")}, " · ".join(p for p in parts if p)
     if kind == EventKind.TASK_DONE:
         return _("Task done: %(title)s") % {"title": d.get("title", "")}, d.get("cta_title", "")
     if kind == EventKind.EMAIL_SENT:

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -31,6 +30,8 @@ from tandem.playbooks.models import (
     TaskStatus,
 )
 from tandem.playbooks.rules import priority_score
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 from tandem.users.models import User
 
 if TYPE_CHECKING:
@@ -58,6 +59,15 @@ def cta_task_complete(*, acting_user: User | None, task: CtaTask) -> CtaTask:
     if task.status == TaskStatus.PENDING:
         task.status, task.completed_at, task.completed_by = TaskStatus.DONE, timezone.now(), acting_user
         task.save(update_fields=["status", "completed_at", "completed_by"])
+        cta = CallToAction.objects.only("account_id", "title").get(pk=task.cta_id)
+        events.record(
+            account_id=cta.account_id,
+            kind=EventKind.TASK_DONE,
+            occurred_at=task.completed_at,
+            actor_id=acting_user.pk if acting_user is not None else None,
+            target=cta,
+            data={"title": task.title, "cta_title": cta.title},
+        )
     return task
 
 
@@ -97,35 +107,20 @@ def cta_close(*, acting_user: User | None, cta: CallToAction, outcome: str, reas
         values={"status": TaskStatus.SKIPPED.value},
         account_field="cta__account_id",
     )
-    _log_outcome(acting_user=acting_user, cta=cta)
+    _record_outcome(acting_user=acting_user, cta=cta)
     return cta
 
 
-def _log_outcome(*, acting_user: User | None, cta: CallToAction) -> None:
-    """Put the outcome on the account's timeline (a note, written in the company's language).
-
-    Its external id starts with ``cta:``, which the no-interaction trigger leaves out: closing a
-    CTA is not a conversation with the customer.
-    """
-    from tandem.timeline.models import InteractionKind
-    from tandem.timeline.services import interaction_create
-
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("Call to action closed: %(title)s (%(outcome)s)") % {
-            "title": cta.title,
-            "outcome": CtaOutcome(cta.outcome).label,
-        }
-        summary = "\n\n".join(part for part in (cta.close_reason, cta.reason_display) if part)
-    interaction_create(
-        acting_user=acting_user,
-        account=Account.objects.get(pk=cta.account_id),
-        kind=InteractionKind.NOTE,
+def _record_outcome(*, acting_user: User | None, cta: CallToAction) -> None:
+    """Put the closing on the account's timeline as an event, not an interaction: closing a CTA is
+    not a conversation with the customer, so it must not count for the no-interaction trigger."""
+    events.record(
+        account_id=cta.account_id,
+        kind=EventKind.CTA_CLOSED,
         occurred_at=cta.closed_at or timezone.now(),
-        subject=subject[:300],
-        summary=summary,
-        external_id=f"cta:{cta.pk}:closed",
-        author=acting_user,
-        users=[acting_user] if acting_user is not None else [],
+        actor_id=acting_user.pk if acting_user is not None else None,
+        target=cta,
+        data={"title": cta.title, "outcome": cta.outcome, "reason": cta.close_reason},
     )
 
 
@@ -249,6 +244,14 @@ def cta_create(
         priority_score=priority_score(arr=float(account.arr), priority=priority, health_score=health),
     )
     CtaTask.objects.create(cta=cta, position=1, kind=StepKind.TASK, title=title, assignee=owner, due_date=due_date)
+    events.record(
+        account_id=account.pk,
+        kind=EventKind.CTA_OPENED,
+        occurred_at=cta.created_at,
+        actor_id=acting_user.pk if acting_user is not None else None,
+        target=cta,
+        data={"title": cta.title, "priority": cta.priority},
+    )
     return cta
 
 
@@ -259,6 +262,35 @@ def cta_create(
 def cta_bulk_record(*, acting_user: User | None, ctas: Sequence[CallToAction], now: dt.datetime) -> None:
     """Record CTAs opened (and usually closed) earlier or elsewhere, as they were, with their audit entries."""
     bulk_save(CallToAction, creates=ctas, updates=[], fields=[], now=now, describe=lambda c: c.title)
+    events.record_many(_history_events(ctas))
+
+
+def _history_events(ctas: Sequence[CallToAction]) -> list[events.Event]:
+    """Each recorded CTA's opening (on the day it was opened) and closing, for the timeline."""
+    found: list[events.Event] = []
+    for cta in ctas:
+        opened = timezone.make_aware(dt.datetime.combine(cta.opened_on, dt.time(9)))
+        found.append(
+            events.Event(
+                account_id=cta.account_id,
+                kind=EventKind.CTA_OPENED,
+                occurred_at=opened,
+                target=cta,
+                data={"title": cta.title, "priority": cta.priority},
+            )
+        )
+        if cta.closed_at is not None:
+            found.append(
+                events.Event(
+                    account_id=cta.account_id,
+                    kind=EventKind.CTA_CLOSED,
+                    occurred_at=cta.closed_at,
+                    actor_id=cta.owner_id,
+                    target=cta,
+                    data={"title": cta.title, "outcome": cta.outcome, "reason": cta.close_reason},
+                )
+            )
+    return found
 
 
 @write_service

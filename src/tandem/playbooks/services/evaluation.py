@@ -45,6 +45,8 @@ from tandem.playbooks.rules import (
     priority_score,
     rule_match,
 )
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 from tandem.users.models import User
 
 if TYPE_CHECKING:
@@ -267,6 +269,22 @@ def _open_for_rule(*, rule: Rule, matches: Matches, ctx: EvalContext) -> int:
         audit_tasks=False,
     )
     _audit_ctas_opened(created=created, rows=rows, tasks=tasks)
+    playbook_name = ctx.memo(("playbook_name", rule.playbook_id), lambda: rule.playbook.name if rule.playbook else "")
+    events.record_many(
+        events.Event(
+            account_id=c.account_id,
+            kind=EventKind.CTA_OPENED,
+            occurred_at=now,
+            target=CallToAction(pk=c.id),
+            data={
+                "title": titles[c.account_id],
+                "priority": rule.priority,
+                "rule": rule.name,
+                "playbook": playbook_name,
+            },
+        )
+        for c in created
+    )
     new_cta = Msgid(gettext_noop("New call to action: %(title)s"))
     notifications_send(
         drafts=[
