@@ -23,7 +23,7 @@ from tandem.playbooks.services import cta_bulk_record, cta_close, cta_create, ct
 from tandem.timeline.models import EventKind, Interaction, TimelineEvent
 from tandem.timeline.selectors import timeline_page
 from tandem.users.services import user_create
-from tests.factories import AccountFactory, ContactFactory, as_fixture
+from tests.factories import AccountFactory, as_fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.audit_via("fixture")]
 
@@ -70,7 +70,11 @@ def test_a_comment_on_an_opportunity_is_on_the_account_timeline_with_what_it_is_
     comment = comment_post(acting_user=am, target=deal, body="Usage looks right for this, @casey?")
     [event] = _events(account, EventKind.COMMENT)
     assert event.actor == am and event.target_id == comment.pk
-    assert event.data == {"text": "Usage looks right for this, @casey?", "on": "Analytics add-on", "on_kind": "opportunity"}
+    assert event.data == {
+        "text": "Usage looks right for this, @casey?",
+        "on": "Analytics add-on",
+        "on_kind": "opportunity",
+    }
     [item] = [i for i in timeline_page(user=csm, account_id=account.pk, types=["comment"]).items]
     assert item.title == "Comment on Analytics add-on" and "Usage looks right" in item.body_html
     assert item.url == f"/opportunities/{deal.pk}/#comment-{comment.pk}"
@@ -108,7 +112,9 @@ def test_scheduling_moving_and_cancelling_a_meeting_are_on_the_timeline(account,
     meeting_update(acting_user=csm, meeting=meeting, data={"agenda": "Adoption, renewal"})
     assert len(_events(account)) == 1  # not a move: the attendees get the updated invitation only
     later = start + dt.timedelta(days=1)
-    meeting_update(acting_user=csm, meeting=meeting, data={"starts_at": later, "ends_at": later + dt.timedelta(hours=1)})
+    meeting_update(
+        acting_user=csm, meeting=meeting, data={"starts_at": later, "ends_at": later + dt.timedelta(hours=1)}
+    )
     meeting_cancel(acting_user=csm, meeting=meeting)
     meeting_cancel(acting_user=csm, meeting=meeting)  # cancelling twice records it once
     kinds = [(e.kind, e.data.get("moved")) for e in _events(account)]
@@ -147,7 +153,11 @@ def test_a_cta_opened_by_hand_its_task_and_its_closing_are_on_the_timeline(accou
         (EventKind.CTA_CLOSED, csm.pk),
     ]
     closed = _events(account)[-1]
-    assert closed.data == {"title": "Plan the adoption workshop", "outcome": "success", "reason": "Workshop booked for March"}
+    assert closed.data == {
+        "title": "Plan the adoption workshop",
+        "outcome": "success",
+        "reason": "Workshop booked for March",
+    }
     # An event, not an interaction: closing a CTA is no conversation with the customer.
     assert not Interaction.objects.filter(account=account).exists()
     [item] = [i for i in timeline_page(user=csm, account_id=account.pk, types=["cta"]).items if i.kind == "cta_closed"]
@@ -209,7 +219,8 @@ def test_opportunities_written_in_bulk_are_opened_and_closed_on_their_days(accou
         Opportunity(account=account, kind="upsell", name="Seats", stage="closed_won", amount=Decimal("500"),
                     probability=Decimal("100"), close_date=lost_on, closed_on=lost_on),
         Opportunity(account=account, kind="renewal", name="Renewal", stage="closed_lost", amount=Decimal("0"),
-                    probability=Decimal("0"), current_arr=Decimal("9000"), close_date=lost_on, closed_on=lost_on, churn_reason=reason),
+                    probability=Decimal("0"), current_arr=Decimal("9000"), close_date=lost_on, closed_on=lost_on,
+                    churn_reason=reason),
     ]  # fmt: skip
     with as_fixture():
         Opportunity.objects.bulk_create(deals)
