@@ -206,6 +206,7 @@ WRITE_PAGES: dict[str, list[Page]] = {
     ],
     "accounts:contact": [Page("GET", Cap.VIEW, _on("contact", "/accounts/contacts/{pk}/"))],
     "accounts:contacts": [Page("GET", Cap.LIST, _fixed("/accounts/contacts/", {"q": "a"}))],
+    "accounts:contacts_export": [Page("GET", Cap.LIST, _fixed("/accounts/contacts/export.csv"))],
     "accounts:contact_new_any": [
         Page("GET", Cap.WRITE, _fixed("/accounts/contacts/new/")),
         Page(
@@ -317,6 +318,7 @@ PAGES: dict[str, list[Page]] = {
     "set_language": [Page("POST", Cap.PUBLIC, _fixed("/i18n/setlang/", {"language": "en", "next": "/"}))],
     "web:home": [Page("GET", Cap.SIGNED_IN, _fixed("/"))],
     "accounts:list": [Page("GET", Cap.LIST, _fixed("/accounts/", {"q": "Inside"}))],
+    "accounts:export": [Page("GET", Cap.LIST, _fixed("/accounts/export.csv"))],
     "accounts:detail": [Page("GET", Cap.VIEW, _on("account", "/accounts/{pk}/"))],
     "accounts:usage_chart": [Page("GET", Cap.VIEW, _on("account", "/accounts/{pk}/usage-chart/"))],
     "health:portfolio": [Page("GET", Cap.LIST, _fixed("/health/"))],
@@ -345,8 +347,10 @@ PAGES: dict[str, list[Page]] = {
         Page("GET", Cap.CONFIG_VIEW, _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/backtest/", {})))
     ],
     "opportunities:renewals": [Page("GET", Cap.LIST, _fixed("/opportunities/renewals/"))],
+    "opportunities:renewals_export": [Page("GET", Cap.LIST, _fixed("/opportunities/renewals/export.csv"))],
     "opportunities:renewals_open": [Page("POST", Cap.CONFIG_CHANGE, _fixed("/opportunities/renewals/open-due/"))],
     "opportunities:pipeline": [Page("GET", Cap.LIST, _fixed("/opportunities/pipeline/"))],
+    "opportunities:pipeline_export": [Page("GET", Cap.LIST, _fixed("/opportunities/pipeline/export.csv"))],
     "opportunities:create": [
         Page("GET", Cap.COMMERCIAL_FORM, _fixed("/opportunities/new/")),
         Page(

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from tandem.accounts.forms import (
     picker_search,
 )
 from tandem.accounts.models import Account, Contact
+from tandem.accounts.selectors import contact_search
 from tandem.core.errors import DomainError
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.support.models import Ticket
@@ -133,23 +134,9 @@ CONTACTS_PER_PAGE = 50
 def contact_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Everyone at the accounts one may see, searchable, with the total, one page at a time."""
     form = ContactSearchForm(request.GET)
-    contacts = restrict(Contact.objects.select_related("account").prefetch_related("roles"), user=request.user).filter(
-        account__archived_at__isnull=True
-    )
     values = form.cleaned_data if form.is_valid() else {}
-    text = (values.get("q") or "").strip()
-    if text:
-        contacts = contacts.filter(
-            Q(first_name__icontains=text)
-            | Q(last_name__icontains=text)
-            | Q(email__icontains=text)
-            | Q(title__icontains=text)
-        )
-    if not values.get("left"):
-        contacts = contacts.filter(still_at_company=True)
-    page = Paginator(contacts.order_by("last_name", "first_name", "id"), CONTACTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    contacts = contact_search(user=request.user, text=values.get("q") or "", include_left=bool(values.get("left")))
+    page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "accounts/contact_list.html", {"form": form, "page": page})
 
 

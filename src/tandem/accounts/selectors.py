@@ -80,6 +80,27 @@ def contact_list(*, user: User | AnonymousUser, account_id: int | None = None) -
     return restrict(qs, user=user).order_by("-still_at_company", "-is_primary", "last_name", "first_name", "id")
 
 
+def contact_search(*, user: User | AnonymousUser, text: str = "", include_left: bool = False) -> QuerySet[Contact]:
+    """The contacts list (page and CSV export): people at the live accounts one may see, by name.
+
+    ``text`` is looked for in the name, email and job title; people who left are left out unless
+    ``include_left``."""
+    contacts = restrict(Contact.objects.select_related("account").prefetch_related("roles"), user=user).filter(
+        account__archived_at__isnull=True
+    )
+    text = text.strip()
+    if text:
+        contacts = contacts.filter(
+            Q(first_name__icontains=text)
+            | Q(last_name__icontains=text)
+            | Q(email__icontains=text)
+            | Q(title__icontains=text)
+        )
+    if not include_left:
+        contacts = contacts.filter(still_at_company=True)
+    return contacts.order_by("last_name", "first_name", "id")
+
+
 def account_country_codes() -> list[str]:
     """Country codes in use on accounts, cached for a few minutes."""
     codes = cache.get(COUNTRY_CODES_CACHE_KEY)

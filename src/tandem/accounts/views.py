@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import EmptyPage
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.vary import vary_on_headers
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
@@ -14,8 +18,9 @@ from django_tables2.paginators import LazyPaginator
 from tandem.access.masking import sees_contract_values
 from tandem.access.scoping import Action, can, can_model, restrict
 from tandem.accounts.models import Account
-from tandem.accounts.selectors import account_360, account_filterset
+from tandem.accounts.selectors import account_360, account_filterset, contact_search
 from tandem.accounts.tables import AccountTable
+from tandem.core.export import csv_response, filter_errors_response
 from tandem.core.filters import PageForm, filter_values
 from tandem.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from tandem.subscriptions.models import Subscription
@@ -53,6 +58,115 @@ def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     total = filterset.qs.count()
     context = {"filter": filterset, "table": table, "partial": partial, "page_form": page_form, "total": total}
     return render(request, "accounts/_results.html" if partial else "accounts/list.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def account_export(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The accounts list as CSV: the same filters, sort, scope and hidden columns as the page, every page."""
+    filterset = account_filterset(filters=request.GET, user=request.user)
+    refused = filter_errors_response(filterset.form)
+    if refused is not None:
+        return refused
+    values = sees_contract_values(request.user)
+    table = AccountTable(filterset.qs, exclude=() if values else ("arr",))
+    RequestConfig(request, paginate=False).configure(table)
+    header = [
+        _("ID"),
+        _("Name"),
+        _("Domain"),
+        _("External id"),
+        _("CRM id"),
+        _("Tier"),
+        _("Stage"),
+        _("Country"),
+        _("Industry"),
+        _("CSM"),
+        _("Account manager"),
+        *([_("ARR"), _("Currency")] if values else []),
+        _("Renewal"),
+        _("Health"),
+        _("Health band"),
+        _("Churn risk (%)"),
+        _("Archived"),
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        for a in table.data.data.iterator(chunk_size=2000):
+            health = getattr(a, "health", None)
+            risk = getattr(a, "risk", None)
+            yield [
+                a.pk,
+                a.name,
+                a.domain,
+                a.external_id,
+                a.crm_id,
+                a.get_tier_display(),
+                a.get_lifecycle_stage_display(),
+                a.country.name if a.country else "",
+                a.industry,
+                a.csm_owner.get_full_name() or a.csm_owner.username if a.csm_owner else "",
+                a.am_owner.get_full_name() or a.am_owner.username if a.am_owner else "",
+                *([a.arr, a.currency] if values else []),
+                a.renewal_date,
+                round(health.score) if health is not None else None,
+                health.get_band_display() if health is not None else "",
+                round(risk.probability * 100, 1) if risk is not None else None,
+                a.archived_at,
+            ]
+
+    # Translators: the first word of a downloaded file's name (accounts-2026-12-06.csv).
+    return csv_response(name=_("accounts"), header=header, rows=rows())
+
+
+@login_required
+@permission_required("accounts.view_contact", raise_exception=True)
+def contact_export(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The contacts list as CSV: the same search and scope as the page, every page."""
+    from tandem.accounts.forms import ContactSearchForm
+
+    form = ContactSearchForm(request.GET)
+    refused = filter_errors_response(form)
+    if refused is not None:
+        return refused
+    values = form.cleaned_data
+    contacts = contact_search(user=request.user, text=values.get("q") or "", include_left=bool(values.get("left")))
+    header = [
+        _("ID"),
+        _("First name"),
+        _("Last name"),
+        _("Email"),
+        _("Phone"),
+        _("Job title"),
+        _("Account"),
+        _("Account ID"),
+        _("Primary contact"),
+        _("Stakeholder roles"),
+        _("Still at the company"),
+        _("Left on"),
+        _("External id"),
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        for c in contacts.iterator(chunk_size=2000):
+            yield [
+                c.pk,
+                c.first_name,
+                c.last_name,
+                c.email,
+                c.phone,
+                c.title,
+                c.account.name,
+                c.account_id,
+                c.is_primary,
+                ", ".join(str(r.get_role_display()) for r in c.roles.all()),
+                c.still_at_company,
+                c.left_on,
+                c.external_id,
+            ]
+
+    # Translators: the first word of a downloaded file's name (contacts-2026-12-06.csv).
+    return csv_response(name=_("contacts"), header=header, rows=rows())
 
 
 @login_required

@@ -6,22 +6,24 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Page, Paginator
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tandem.access.masking import mask_rows
+from tandem.access.masking import mask_rows, sees_contract_values
 from tandem.access.scoping import Action, can, ensure_model, restrict
 from tandem.access.shortcuts import ensure_company_figures, ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
+from tandem.core.export import csv_response, filter_errors_response
 from tandem.core.filters import MAX_ID, OwnerFilterForm, RenewalFilterForm, filter_values
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.opportunities.models import (
@@ -35,7 +37,7 @@ from tandem.opportunities.models import (
     RenewalPolicy,
     Stage,
 )
-from tandem.opportunities.selectors import forecast, pipeline_board, quarter_bounds, renewal_center
+from tandem.opportunities.selectors import RenewalCenter, forecast, pipeline_board, quarter_bounds, renewal_center
 from tandem.opportunities.services import (
     opportunity_create,
     opportunity_move_stage,
@@ -98,18 +100,29 @@ def _account_managers() -> list[User]:
     return list(User.objects.filter(groups__name=Role.ACCOUNT_MANAGER.group_name).order_by("username"))
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
-def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+def _renewal_center_for(
+    request: AuthenticatedHttpRequest,
+) -> tuple[RenewalFilterForm, RenewalCenter, int, int | None, bool]:
+    """The renewal center as the page's filters ask for it (the page and its CSV export)."""
     filters = RenewalFilterForm(request.GET)
     values = filter_values(filters)
     horizon = values.get("horizon") or 180
     owner_id = values.get("owner")
     mine = request.GET.get("mine") == "1"  # the home page's "Renewals in 90 days" of the user's book
     center = renewal_center(
-        today=today, user=request.user, horizon_days=horizon, owner_id=owner_id, book_of=request.user if mine else None
+        today=timezone.localdate(),
+        user=request.user,
+        horizon_days=horizon,
+        owner_id=owner_id,
+        book_of=request.user if mine else None,
     )
+    return filters, center, horizon, owner_id, mine
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
+    filters, center, horizon, owner_id, mine = _renewal_center_for(request)
     context = {
         "mine": mine,
         "filters": filters,
@@ -119,10 +132,59 @@ def renewals(request: AuthenticatedHttpRequest) -> HttpResponse:
         "horizon": horizon,
         "owner_id": owner_id,
         "owners": _account_managers(),
-        "today": today,
+        "today": timezone.localdate(),
         "forecast_labels": [(k.value, RENEWAL_FORECAST_LABELS[k]) for k in ForecastCategory],
     }
     return render(request, "opportunities/renewals.html", context)
+
+
+def _owner_name(user: User | None) -> str:
+    return (user.get_full_name() or user.username) if user is not None else ""
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def renewals_export(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The open renewals of the renewal center as CSV, with the page's filters, scope and masking."""
+    filters, center, _horizon, _owner, _mine = _renewal_center_for(request)
+    refused = filter_errors_response(filters)
+    if refused is not None:
+        return refused
+    values = sees_contract_values(request.user)
+    header = [
+        _("Opportunity ID"),
+        _("Account"),
+        _("Account ID"),
+        _("Tier"),
+        _("Term ends"),
+        _("Forecast"),
+        *([_("Current ARR"), _("Expected ARR"), _("Change"), _("Currency")] if values else []),
+        _("Health"),
+        _("Churn risk (%)"),
+        _("Owner"),
+    ]
+    currency = settings.TANDEM_REPORTING_CURRENCY
+    rows = (
+        [
+            row.opportunity.pk,
+            row.opportunity.account.name,
+            row.opportunity.account_id,
+            row.opportunity.account.get_tier_display(),
+            row.opportunity.close_date,
+            row.opportunity.forecast_label,
+            *(
+                [row.opportunity.current_arr, row.opportunity.amount, row.opportunity.arr_change, currency]
+                if values
+                else []
+            ),
+            round(row.health.score) if row.health is not None else None,
+            round(row.risk.probability * 100, 1) if row.risk is not None else None,
+            _owner_name(row.opportunity.owner),
+        ]
+        for row in center.open
+    )
+    # Translators: the first word of a downloaded file's name (renewals-2026-12-06.csv).
+    return csv_response(name=_("renewals"), header=header, rows=rows)
 
 
 @login_required
@@ -219,6 +281,53 @@ def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     template = "opportunities/_board.html" if request.htmx else "opportunities/pipeline.html"
     return render(request, template, context)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def pipeline_export(request: AuthenticatedHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Every card of the expansion pipeline board as CSV (all pages), with its filters, scope and masking."""
+    filters = OwnerFilterForm(request.GET)
+    refused = filter_errors_response(filters)
+    if refused is not None:
+        return refused
+    owner_id = filter_values(filters).get("owner")
+    today = timezone.localdate()
+    columns = pipeline_board(user=request.user, owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
+    values = sees_contract_values(request.user)
+    header = [
+        _("Opportunity ID"),
+        _("Name"),
+        _("Account"),
+        _("Account ID"),
+        _("Kind"),
+        _("Stage"),
+        *([_("Amount"), _("Currency")] if values else []),
+        _("Probability (%)"),
+        _("Close date"),
+        _("Closed on"),
+        _("Owner"),
+    ]
+    currency = settings.TANDEM_REPORTING_CURRENCY
+    rows = (
+        [
+            o.pk,
+            o.name,
+            o.account.name,
+            o.account_id,
+            o.get_kind_display(),
+            column.label,
+            *([o.amount, currency] if values else []),
+            o.probability,
+            o.close_date,
+            o.closed_on,
+            _owner_name(o.owner),
+        ]
+        for column in columns
+        for o in column.opportunities
+    )
+    # Translators: the first word of a downloaded file's name (pipeline-2026-12-06.csv).
+    return csv_response(name=_("pipeline"), header=header, rows=rows)
 
 
 @login_required
