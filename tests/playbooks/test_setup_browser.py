@@ -1,5 +1,6 @@
 """Set-up without the demo, in a real Chromium: an admin invites a CSM and an AM, installs the shipped
-playbooks, writes an email template and a rule with the condition builder, and previews it."""
+playbooks, writes an email template and a rule with the condition builder, and previews it; the CSM
+sets her password from the invitation and closes the CTA the rule opened."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from tandem.accounts.models import Tier
-from tandem.playbooks.models import EmailTemplate, Playbook, Rule
+from tandem.playbooks.models import CallToAction, CtaStatus, EmailTemplate, Playbook, Rule, TaskStatus
+from tandem.playbooks.services import rules_evaluate
 from tandem.users.models import User
 from tandem.users.services import user_create
 from tests.factories import AccountFactory, ContactFactory, as_fixture
@@ -99,3 +102,51 @@ def test_an_admin_sets_up_a_fresh_company_in_the_browser(live_server, browser) -
         {"field": "arr", "op": "gte", "value": 100000.0},
     ]
     assert re.search(r"/playbooks/rules/\d+/$", page.url)
+
+    # The admin gives the account to the CSM they invited, on the account's edit form.
+    page.goto(f"{live_server.url}/accounts/{account.pk}/edit/")
+    cara = User.objects.get(username="cara")
+    page.select_option("#id_csm_owner", str(cara.pk))
+    page.click("#account-form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/accounts/{account.pk}/")
+    account.refresh_from_db()
+    assert account.csm_owner == cara
+    page.close()
+
+    # The rules run (the daily job a worker runs calls this service): the new rule opens a CTA.
+    with as_fixture():
+        report = rules_evaluate(acting_user=None, today=timezone.localdate())
+    cta = CallToAction.objects.get(account=account, rule=rule)
+    assert report.opened >= 1 and cta.owner == cara and cta.status == CtaStatus.OPEN
+
+    # The CSM sets her password with the invitation link, finds the CTA in My day and closes it.
+    csm = browser.new_page(viewport=VIEWPORT, locale="en-US")
+    csm.set_default_timeout(30_000)
+    csm.goto(link)
+    csm.fill("#id_new_password1", "cara-chooses-a-long-one")
+    csm.fill("#id_new_password2", "cara-chooses-a-long-one")
+    csm.click(".login-card button[type=submit]")
+    csm.wait_for_url(f"{live_server.url}/login/")
+    csm.fill("#id_username", "cara")
+    csm.fill("#id_password", "cara-chooses-a-long-one")
+    csm.click(".login-card button[type=submit]")
+    csm.wait_for_url(f"{live_server.url}/")
+    csm.click(".primary-nav >> text=My day")
+    row = csm.locator("[data-testid=queue-row]", has_text="Acme Logistics")
+    row.locator("a").first.click()
+    csm.wait_for_url(f"{live_server.url}/playbooks/ctas/{cta.pk}/")
+    assert "Enterprise accounts without a recent touch" in csm.content()
+    mark_done = csm.locator("[data-testid=cta-task] button", has_text="Mark done")
+    assert mark_done.count() >= 1
+    while mark_done.count():  # the playbook's to-dos (its email steps wait for their own button)
+        done = csm.locator(".cta-task.task-done").count()
+        mark_done.first.click()
+        csm.wait_for_function(f"() => document.querySelectorAll('.cta-task.task-done').length === {done + 1}")
+    csm.select_option("#id_outcome", "success")
+    csm.fill("#id_reason", "EBR booked with the sponsor.")
+    csm.click("#close-form button[type=submit]")
+    csm.wait_for_selector("[data-testid=cta-outcome]")
+    cta.refresh_from_db()
+    assert (cta.status, cta.outcome) == (CtaStatus.CLOSED, "success")
+    csm.screenshot(path=str(RESULTS / "setup-cta-closed-by-csm.png"), full_page=True)
+    csm.close()
