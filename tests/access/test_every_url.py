@@ -147,6 +147,15 @@ def _metric() -> Any:
     return metric
 
 
+def _measure(w: World) -> Any:
+    from tandem.audit.context import audit_context
+    from tandem.health.models import ScorecardMeasure
+
+    with audit_context(via="fixture"):
+        measure, _created = ScorecardMeasure.objects.get_or_create(scorecard=w.scorecard, metric=_metric())
+    return measure
+
+
 def _history_path(obj: Any) -> str:
     return f"/audit/history/{ContentType.objects.get_for_model(obj).pk}/{obj.pk}/"
 
@@ -339,6 +348,20 @@ PAGES: dict[str, list[Page]] = {
     "health:scorecard": [
         Page("GET", Cap.CONFIG_VIEW, _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/", {}))),
         Page("POST", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/", {}))),
+    ],
+    "health:scorecard_new": [
+        Page("GET", Cap.CONFIG_CHANGE, _fixed("/health/scorecards/new/")),
+        Page("POST", Cap.CONFIG_CHANGE, _fixed("/health/scorecards/new/", {"name": ""})),
+    ],
+    "health:measure_add": [
+        Page("POST", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/measures/", {})))
+    ],
+    "health:measure_remove": [
+        Page(
+            "POST",
+            Cap.CONFIG_CHANGE,
+            _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/measures/{_measure(w).pk}/remove/", {})),
+        )
     ],
     "health:scorecard_preview": [
         Page("POST", Cap.CONFIG_VIEW, _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/preview/", {})))
@@ -1029,6 +1052,15 @@ OPERATIONS: dict[str, Operation] = {
     "get_account_health": Operation(Cap.VIEW, _api_on("account", "/health/accounts/{pk}")),
     "list_current": Operation(Cap.LIST, _fixed("/health/current")),
     "list_scorecards": Operation(Cap.CONFIG_VIEW, _fixed("/health/scorecards")),
+    "create_scorecard": Operation(Cap.CONFIG_CHANGE, _fixed("/health/scorecards", {"name": "Second opinion"})),
+    "add_measure": Operation(
+        Cap.CONFIG_CHANGE,
+        _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/measures", {"metric": _metric().key})),
+    ),
+    "remove_measure": Operation(
+        Cap.CONFIG_CHANGE,
+        _with(lambda w, r, i: (f"/health/scorecards/{w.scorecard.pk}/measures/{_measure(w).pk}", {})),
+    ),
     "list_event_types": Operation(Cap.ADMIN, _fixed("/webhooks/event-types")),
     "list_endpoints": Operation(Cap.ADMIN, _fixed("/webhooks/endpoints")),
     "create_endpoint": Operation(

@@ -25,7 +25,7 @@ PICKER_LIMIT = 20
 _ID_SUFFIX = re.compile(r"\(#(\d{1,18})\)\s*$")
 
 
-def add_domain_errors(form: forms.Form, exc: DomainError, *, aliases: dict[str, str] | None = None) -> None:
+def add_domain_errors(form: forms.BaseForm, exc: DomainError, *, aliases: dict[str, str] | None = None) -> None:
     """Show a refused write's field errors on the form's fields (others above the form)."""
     aliases = aliases or {}
     if not exc.errors:

@@ -1,20 +1,28 @@
-"""REST endpoints for health scores and churn risk (read-only)."""
+"""REST endpoints for health scores and churn risk, and for setting up scorecards (managers)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema, Status
 
-from tandem.access.scoping import restrict
+from tandem.access.scoping import Action, ensure_model, restrict
 from tandem.access.shortcuts import get_visible_or_404
+from tandem.accounts.models import Tier
 from tandem.api.auth import require_perm
 from tandem.api.pagination import MAX_LIMIT, PageQuery
 from tandem.api.problems import PROBLEM_RESPONSES
 from tandem.api.refs import Id
-from tandem.health.models import Band, HealthScoreCurrent, Scorecard
+from tandem.core.errors import DomainError, FieldError
+from tandem.core.http import AuthenticatedHttpRequest
+from tandem.health.models import Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScorecardMeasure, ScoringMethod
+from tandem.health.services import scorecard_create, scorecard_measure_add, scorecard_measure_remove
+from tandem.metrics.models import MetricDefinition
 from tandem.risk.models import AccountRisk
+from tandem.users.models import User
 
 router = Router(tags=["Health and risk"])
 
@@ -59,7 +67,9 @@ class ScorecardOut(Schema):
     name: str
     segment: str
     is_primary: bool
-    measures: list[dict]
+    measures: list[dict] = Field(
+        ..., description="Each measure: id, metric (key), group, weight, method, poor_value, good_value."
+    )
 
 
 @router.get(
@@ -128,28 +138,117 @@ def list_current(request: HttpRequest, filters: Query[CurrentFilter]) -> list[Cu
     ]
 
 
+class MeasureOut(Schema):
+    id: int
+    metric: str
+    group: str
+    weight: float
+    method: str
+    poor_value: float | None
+    good_value: float | None
+
+
+class MeasureIn(Schema):
+    metric: str = Field(..., max_length=60, description="The metric's key (GET /metrics/definitions).")
+    group: str = Field("", max_length=60)
+    weight: float = Field(1.0, ge=0, le=1000)
+    method: ScoringMethod = ScoringMethod.PERCENTILE
+    poor_value: float | None = Field(None, description="Thresholds: the value that scores 0.")
+    good_value: float | None = Field(None, description="Thresholds: the value that scores 100.")
+
+
+class ScorecardIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    description: str = ""
+    segment: Tier | None = Field(None, description="Score only this tier's accounts; null for every account.")
+    is_primary: bool = Field(False, description="Use it as the health score (the previous primary one stops being).")
+    good_threshold: float = Field(65.0, ge=0, le=100)
+    poor_threshold: float = Field(40.0, ge=0, le=100)
+    missing_policy: MissingPolicy = MissingPolicy.NEUTRAL
+    measures: list[MeasureIn] = Field([], max_length=100)
+
+
+def _measure_out(m: ScorecardMeasure) -> MeasureOut:
+    return MeasureOut(
+        id=m.pk,
+        metric=m.metric.key,
+        group=m.group,
+        weight=m.weight,
+        method=m.method,
+        poor_value=m.poor_value,
+        good_value=m.good_value,
+    )
+
+
+def _scorecard_out(card: Scorecard) -> ScorecardOut:
+    return ScorecardOut(
+        id=card.pk,
+        name=card.name,
+        segment=card.segment,
+        is_primary=card.is_primary,
+        measures=[_measure_out(m).dict() for m in card.measures.select_related("metric").order_by("group", "id")],
+    )
+
+
+def _metric(key: str, *, field: str) -> MetricDefinition:
+    metric = MetricDefinition.objects.filter(key=key, is_active=True).first()
+    if metric is None:
+        raise DomainError(
+            "Unknown metric.", [FieldError(field, f"No active metric has the key {key!r} (GET /metrics/definitions).")]
+        )
+    return metric
+
+
+def _add_measure(card: Scorecard, payload: MeasureIn, *, user: User, field: str) -> ScorecardMeasure:
+    data = payload.dict()
+    data["metric"] = _metric(payload.metric, field=f"{field}.metric")
+    try:
+        return scorecard_measure_add(acting_user=user, scorecard=card, **data)
+    except DomainError as exc:  # name the measure the error is in
+        exc.errors = [FieldError(f"{field}.{e.field}", e.message) for e in exc.errors]
+        raise
+
+
 @router.get(
     "/scorecards", response={200: list[ScorecardOut], **PROBLEM_RESPONSES}, summary="Scorecards and their measures"
 )
 def list_scorecards(request: HttpRequest) -> list[ScorecardOut]:
     require_perm(request, "accounts.view_account")
-    return [
-        ScorecardOut(
-            id=c.pk,
-            name=c.name,
-            segment=c.segment,
-            is_primary=c.is_primary,
-            measures=[
-                {
-                    "metric": m.metric.key,
-                    "group": m.group,
-                    "weight": m.weight,
-                    "method": m.method,
-                    "poor_value": m.poor_value,
-                    "good_value": m.good_value,
-                }
-                for m in c.measures.select_related("metric")
-            ],
-        )
-        for c in Scorecard.objects.prefetch_related("measures")
-    ]
+    return [_scorecard_out(c) for c in Scorecard.objects.all()]
+
+
+@router.post("/scorecards", response={201: ScorecardOut, **PROBLEM_RESPONSES}, summary="Create a scorecard")
+def create_scorecard(request: AuthenticatedHttpRequest, payload: ScorecardIn) -> Status:
+    """A scorecard with its measures, in one transaction: an error in any measure saves nothing."""
+    ensure_model(request.user, Action.CHANGE, Scorecard)  # configuration: CS managers and admins
+    data = payload.dict(exclude={"measures"})
+    data["segment"] = data["segment"] or ""
+    with transaction.atomic():
+        card = scorecard_create(acting_user=request.user, **data)
+        for index, measure in enumerate(payload.measures):
+            _add_measure(card, measure, user=request.user, field=f"measures.{index}")
+    return Status(201, _scorecard_out(card))
+
+
+@router.post(
+    "/scorecards/{scorecard_id}/measures",
+    response={201: MeasureOut, **PROBLEM_RESPONSES},
+    summary="Add a measure to a scorecard",
+)
+def add_measure(request: AuthenticatedHttpRequest, scorecard_id: Id, payload: MeasureIn) -> Status:
+    ensure_model(request.user, Action.CHANGE, Scorecard)
+    card = get_object_or_404(Scorecard, pk=scorecard_id)
+    measure = _add_measure(card, payload, user=request.user, field="body")
+    return Status(201, _measure_out(measure))
+
+
+@router.delete(
+    "/scorecards/{scorecard_id}/measures/{measure_id}",
+    response={204: None, **PROBLEM_RESPONSES},
+    summary="Remove a measure from a scorecard",
+)
+def remove_measure(request: AuthenticatedHttpRequest, scorecard_id: Id, measure_id: Id) -> Status:
+    ensure_model(request.user, Action.CHANGE, Scorecard)
+    measure = get_object_or_404(ScorecardMeasure, pk=measure_id, scorecard_id=scorecard_id)
+    scorecard_measure_remove(acting_user=request.user, measure=measure)
+    return Status(204, None)

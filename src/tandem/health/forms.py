@@ -1,15 +1,19 @@
-"""Parsing the scorecard editor's form into an (unsaved) scorecard spec."""
+"""The scorecard editor's forms: the edited spec (weights, methods, thresholds), a new scorecard, a new measure."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
+from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tandem.core.errors import DomainError, FieldError
-from tandem.health.models import MissingPolicy, ScoringMethod
+from tandem.health.models import MissingPolicy, Scorecard, ScoringMethod
 from tandem.health.scoring import ScorecardSpec
+from tandem.metrics.models import MetricDefinition
 
 
 def _float(data: Mapping[str, str], name: str, errors: list[FieldError], *, required: bool) -> float | None:
@@ -53,3 +57,41 @@ def spec_from_form(saved: ScorecardSpec, measure_ids: list[int], data: Mapping[s
     return dataclasses.replace(
         saved, measures=tuple(measures), good_threshold=good_t, poor_threshold=poor_t, missing_policy=policy
     )
+
+
+class ScorecardForm(forms.ModelForm):
+    """A new scorecard: its name, the segment it scores and its bands; measures are added on its page."""
+
+    class Meta:
+        model = Scorecard
+        fields = ["name", "description", "segment", "is_primary", "good_threshold", "poor_threshold", "missing_policy"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class MeasureForm(forms.Form):
+    """One metric added to a scorecard."""
+
+    metric = forms.ModelChoiceField(label=gettext_lazy("Metric"), queryset=MetricDefinition.objects.none())
+    group = forms.CharField(
+        label=gettext_lazy("Group"),
+        required=False,
+        max_length=60,
+        help_text=gettext_lazy("e.g. Adoption, Support, Relationship."),
+    )
+    weight = forms.FloatField(label=gettext_lazy("Weight"), min_value=0, initial=1.0)
+    method = forms.ChoiceField(
+        label=gettext_lazy("Scoring"), choices=ScoringMethod.choices, initial=ScoringMethod.PERCENTILE
+    )
+    poor_value = forms.FloatField(
+        label=gettext_lazy("Poor at"), required=False, help_text=gettext_lazy("Thresholds: scores 0 here.")
+    )
+    good_value = forms.FloatField(
+        label=gettext_lazy("Good at"), required=False, help_text=gettext_lazy("Thresholds: scores 100 here.")
+    )
+
+    def __init__(self, *args: Any, scorecard: Scorecard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        used = scorecard.measures.values("metric_id")
+        metric_field = self.fields["metric"]
+        assert isinstance(metric_field, forms.ModelChoiceField)
+        metric_field.queryset = MetricDefinition.objects.filter(is_active=True).exclude(pk__in=used).order_by("name")

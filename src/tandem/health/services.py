@@ -12,14 +12,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tandem.audit.context import write_service
 from tandem.core import bulk
-from tandem.core.errors import DomainError, FieldError
+from tandem.core.errors import DomainError, FieldError, field_errors_from_validation
 from tandem.health import backtest as bt
-from tandem.health.models import AccountHealth, HealthScoreCurrent, Scorecard, ScorecardMeasure
+from tandem.health.models import (
+    AccountHealth,
+    HealthScoreCurrent,
+    MissingPolicy,
+    Scorecard,
+    ScorecardMeasure,
+    ScoringMethod,
+)
 from tandem.health.outcomes import Outcomes, account_outcomes, label_frame
 from tandem.health.scoring import MeasureSpec, ScorecardSpec, ScoreResult, reasons, score_snapshot
 from tandem.metrics import store
@@ -386,3 +395,101 @@ def scorecard_update(*, acting_user: User | None, scorecard: Scorecard, spec: Sc
             lambda: (health_score_dates(dates=dates[-1:], scorecards=[scorecard]), health_update_current())
         )
     return scorecard
+
+
+def _validated(row: Scorecard | ScorecardMeasure) -> None:
+    try:
+        row.full_clean()
+    except ValidationError as exc:
+        raise DomainError(_("Please correct the errors below."), field_errors_from_validation(exc)) from None
+
+
+@write_service
+def scorecard_create(
+    *,
+    acting_user: User | None,
+    name: str,
+    description: str = "",
+    segment: str = "",
+    is_primary: bool = False,
+    good_threshold: float = 65.0,
+    poor_threshold: float = 40.0,
+    missing_policy: str = MissingPolicy.NEUTRAL,
+) -> Scorecard:
+    """A new, empty scorecard; measures are added with :func:`scorecard_measure_add`.
+
+    Made primary, it takes over from the previous primary one (there is one health score per account)."""
+    card = Scorecard(
+        name=name.strip(),
+        description=description,
+        segment=segment,
+        is_primary=is_primary,
+        good_threshold=good_threshold,
+        poor_threshold=poor_threshold,
+        missing_policy=missing_policy,
+    )
+    if poor_threshold > good_threshold:
+        raise DomainError(
+            _("The scorecard has errors."),
+            [FieldError("poor_threshold", _("Thresholds must satisfy 0 ≤ poor ≤ good ≤ 100."))],
+        )
+    if is_primary:  # before validating: one primary scorecard at a time (a refusal below rolls this back)
+        for previous in Scorecard.objects.select_for_update().filter(is_primary=True):
+            previous.is_primary = False
+            previous.save(update_fields=["is_primary", "updated_at"])
+    _validated(card)
+    card.save()
+    return card
+
+
+@write_service
+def scorecard_measure_add(
+    *,
+    acting_user: User | None,
+    scorecard: Scorecard,
+    metric: MetricDefinition,
+    group: str = "",
+    weight: float = 1.0,
+    method: str = ScoringMethod.PERCENTILE,
+    poor_value: float | None = None,
+    good_value: float | None = None,
+) -> ScorecardMeasure:
+    """Add a metric to a scorecard; it counts from the next scoring (the daily run, or a save)."""
+    errors: list[FieldError] = []
+    if scorecard.measures.filter(metric=metric).exists():
+        errors.append(FieldError("metric", _("This metric is already on the scorecard.")))
+    if method == ScoringMethod.THRESHOLDS:
+        for field_name, value in (("poor_value", poor_value), ("good_value", good_value)):
+            if value is None:
+                errors.append(FieldError(field_name, _("Thresholds scoring needs a poor and a good value.")))
+        if poor_value is not None and good_value is not None and poor_value == good_value:
+            errors.append(FieldError("good_value", _("The good value must differ from the poor value.")))
+    if errors:
+        raise DomainError(_("The measure has errors."), errors)
+    measure = ScorecardMeasure(
+        scorecard=scorecard,
+        metric=metric,
+        group=group.strip(),
+        weight=weight,
+        method=method,
+        poor_value=poor_value,
+        good_value=good_value,
+    )
+    _validated(measure)
+    measure.save()
+    scorecard.save(update_fields=["updated_at"])  # the scorecard's version changes with its measures
+    return measure
+
+
+@write_service
+def scorecard_measure_remove(*, acting_user: User | None, measure: ScorecardMeasure) -> None:
+    """Take a metric off its scorecard; stored scores keep what it contributed until then."""
+    card = measure.scorecard
+    others = card.measures.exclude(pk=measure.pk)
+    if not others.filter(weight__gt=0).exists():
+        raise DomainError(
+            _("A scorecard needs at least one measure with a positive weight: add another before removing this one."),
+            [FieldError("measure", _("This is the scorecard's last weighted measure."))],
+        )
+    measure.delete()
+    card.save(update_fields=["updated_at"])

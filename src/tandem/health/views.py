@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tandem.access.scoping import AccessDenied, Action, ensure, ensure_model, restrict
+from tandem.access.scoping import AccessDenied, Action, can, ensure, ensure_model, restrict
 from tandem.access.shortcuts import ensure_company_figures, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
@@ -27,7 +27,7 @@ from tandem.health.computations import (
     backtest_params,
     spec_to_json,
 )
-from tandem.health.forms import spec_from_form
+from tandem.health.forms import MeasureForm, spec_from_form
 from tandem.health.models import AccountHealth, Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScoringMethod
 from tandem.health.selectors import account_health_trend, account_scores_current, primary_scorecard
 from tandem.health.services import scorecard_spec, scorecard_update
@@ -144,25 +144,39 @@ def _editor_context(card: Scorecard) -> dict:
     }
 
 
+def scorecard_page(
+    request: AuthenticatedHttpRequest,
+    card: Scorecard,
+    *,
+    errors: list | None = None,
+    measure_form: MeasureForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The scorecard page: its measures (an editor for managers) and the form that adds one."""
+    context = _editor_context(card)
+    context["errors"] = errors
+    if can(request.user, Action.CHANGE, card):
+        context["measure_form"] = measure_form or MeasureForm(scorecard=card)
+    return render(request, "health/scorecard.html", context, status=status)
+
+
 @login_required
 @permission_required("accounts.view_account", raise_exception=True)
 def scorecard_edit(request: AuthenticatedHttpRequest, scorecard_id: int) -> HttpResponse:
     card = get_object_or_404(Scorecard, pk=scorecard_id)
-    context = _editor_context(card)
     if request.method == "POST":
         ensure(request.user, Action.CHANGE, card)  # scorecards are configuration: managers
-        ids = [m.pk for m in context["measures"]]
+        ids = list(card.measures.order_by("group", "id").values_list("pk", flat=True))
         try:
             spec = spec_from_form(scorecard_spec(card), ids, request.POST)
             scorecard_update(acting_user=request.user, scorecard=card, spec=spec)
         except DomainError as exc:
-            context["errors"] = exc.errors
-            return render(request, "health/scorecard.html", context, status=400)
+            return scorecard_page(request, card, errors=exc.errors, status=400)
         messages.success(
             request, _("Saved. New scores apply from the latest snapshot on; stored history is unchanged.")
         )
         return redirect("health:scorecard", scorecard_id=card.pk)
-    return render(request, "health/scorecard.html", context)
+    return scorecard_page(request, card)
 
 
 @login_required
