@@ -147,6 +147,15 @@ def _metric() -> Any:
     return metric
 
 
+def _product() -> Any:
+    from tandem.audit.context import audit_context
+    from tandem.subscriptions.models import Product
+
+    with audit_context(via="fixture"):
+        product, _created = Product.objects.get_or_create(code="access-check", defaults={"name": "Check"})
+    return product
+
+
 def _measure(w: World) -> Any:
     from tandem.audit.context import audit_context
     from tandem.health.models import ScorecardMeasure
@@ -296,6 +305,18 @@ WRITE_PAGES: dict[str, list[Page]] = {
     "subscriptions:edit": [
         Page("GET", Cap.COMMERCIAL, _on("subscription", "/subscriptions/{pk}/edit/")),
         Page("POST", Cap.COMMERCIAL, _on("subscription", "/subscriptions/{pk}/edit/", _CONTRACT)),
+    ],
+    "subscriptions:products": [
+        Page("GET", Cap.CONFIG_VIEW, _fixed("/subscriptions/products/")),
+        Page("POST", Cap.CONFIG_CHANGE, _fixed("/subscriptions/products/", {"code": ""})),
+    ],
+    "subscriptions:product_edit": [
+        Page("GET", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/subscriptions/products/{_product().pk}/", {}))),
+        Page(
+            "POST",
+            Cap.CONFIG_CHANGE,
+            _with(lambda w, r, i: (f"/subscriptions/products/{_product().pk}/", {"name": ""})),
+        ),
     ],
     "subscriptions:new": [
         Page("GET", Cap.COMMERCIAL, _on("account", "/subscriptions/accounts/{pk}/new/")),
@@ -1052,6 +1073,11 @@ OPERATIONS: dict[str, Operation] = {
     "get_account_health": Operation(Cap.VIEW, _api_on("account", "/health/accounts/{pk}")),
     "list_current": Operation(Cap.LIST, _fixed("/health/current")),
     "list_scorecards": Operation(Cap.CONFIG_VIEW, _fixed("/health/scorecards")),
+    "list_products": Operation(Cap.CONFIG_VIEW, _fixed("/products/")),
+    "create_product": Operation(Cap.CONFIG_CHANGE, _fixed("/products/", {"code": "gold", "name": "Gold"})),
+    "update_product": Operation(
+        Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/products/{_product().pk}", {"name": "Gold"}))
+    ),
     "create_scorecard": Operation(Cap.CONFIG_CHANGE, _fixed("/health/scorecards", {"name": "Second opinion"})),
     "add_measure": Operation(
         Cap.CONFIG_CHANGE,

@@ -18,6 +18,7 @@ from tandem.meetings.api import router as meetings_router
 from tandem.playbooks.api import router as playbooks_router
 from tandem.revenue.api import opportunities_router
 from tandem.revenue.api import router as revenue_router
+from tandem.subscriptions.api import products_router
 from tandem.subscriptions.api import router as subscriptions_router
 from tandem.support.api import router as tickets_router
 from tandem.surveys.api import router as nps_router
@@ -103,6 +104,7 @@ install_problem_handlers(api)
 api.add_router("/accounts/", accounts_router)
 api.add_router("/contacts/", contacts_router)
 api.add_router("/subscriptions/", subscriptions_router)
+api.add_router("/products/", products_router)
 api.add_router("/tickets/", tickets_router)
 api.add_router("/interactions/", interactions_router)
 api.add_router("/nps-responses/", nps_router)

@@ -12,14 +12,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.audit.context import write_service
 from tandem.core import bulk
-from tandem.core.errors import DomainError, FieldError, field_errors_from_validation
+from tandem.core.errors import DomainError, FieldError
+from tandem.core.services import model_validate
 from tandem.health import backtest as bt
 from tandem.health.models import (
     AccountHealth,
@@ -397,13 +397,6 @@ def scorecard_update(*, acting_user: User | None, scorecard: Scorecard, spec: Sc
     return scorecard
 
 
-def _validated(row: Scorecard | ScorecardMeasure) -> None:
-    try:
-        row.full_clean()
-    except ValidationError as exc:
-        raise DomainError(_("Please correct the errors below."), field_errors_from_validation(exc)) from None
-
-
 @write_service
 def scorecard_create(
     *,
@@ -437,7 +430,7 @@ def scorecard_create(
         for previous in Scorecard.objects.select_for_update().filter(is_primary=True):
             previous.is_primary = False
             previous.save(update_fields=["is_primary", "updated_at"])
-    _validated(card)
+    model_validate(card, message=_("The scorecard has errors."))
     card.save()
     return card
 
@@ -475,7 +468,7 @@ def scorecard_measure_add(
         poor_value=poor_value,
         good_value=good_value,
     )
-    _validated(measure)
+    model_validate(measure, message=_("The measure has errors."))
     measure.save()
     scorecard.save(update_fields=["updated_at"])  # the scorecard's version changes with its measures
     return measure

@@ -4,11 +4,12 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from tandem.access.scoping import Action
+from tandem.access.scoping import Action, ensure_model
 from tandem.access.shortcuts import ensure_created_in_scope, get_for_write, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.api.auth import require_perm
@@ -20,6 +21,9 @@ from tandem.core.http import AuthenticatedHttpRequest
 from tandem.subscriptions import services
 from tandem.subscriptions.models import Product, Subscription, SubscriptionItem
 from tandem.subscriptions.schemas import (
+    ProductIn,
+    ProductOut,
+    ProductPatch,
     SubscriptionFilter,
     SubscriptionIn,
     SubscriptionItemIn,
@@ -119,3 +123,28 @@ def delete_subscription(request: AuthenticatedHttpRequest, subscription_id: Id) 
     subscription = get_for_write(Subscription, user=request.user, action=Action.DELETE, pk=subscription_id)
     services.subscription_delete(acting_user=request.user, subscription=subscription)
     return Status(204, None)
+
+
+products_router = Router(tags=["Subscriptions"])
+
+
+@products_router.get("/", response={200: list[ProductOut], **PROBLEM_RESPONSES}, summary="List products")
+@paginate(Pagination)
+def list_products(request: AuthenticatedHttpRequest, active: bool | None = None) -> QuerySet[Product]:
+    """The catalogue of plans and add-ons; line items name a product by its id."""
+    require_perm(request, "subscriptions.view_subscription")
+    products = Product.objects.order_by("kind", "name", "id")
+    return products if active is None else products.filter(is_active=active)
+
+
+@products_router.post("/", response={201: ProductOut, **PROBLEM_RESPONSES}, summary="Add a product")
+def create_product(request: AuthenticatedHttpRequest, payload: ProductIn) -> Status:
+    ensure_model(request.user, Action.CHANGE, Product)  # configuration: CS managers and admins
+    return Status(201, services.product_save(acting_user=request.user, data=payload.dict()))
+
+
+@products_router.patch("/{product_id}", response={200: ProductOut, **PROBLEM_RESPONSES}, summary="Change a product")
+def update_product(request: AuthenticatedHttpRequest, product_id: Id, payload: ProductPatch) -> Product:
+    ensure_model(request.user, Action.CHANGE, Product)
+    product = get_object_or_404(Product, pk=product_id)
+    return services.product_save(acting_user=request.user, product=product, data=payload.dict(exclude_unset=True))

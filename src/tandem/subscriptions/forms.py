@@ -89,3 +89,21 @@ def add_contract_errors(terms: TermsForm, items: BaseItemFormSet, exc: DomainErr
             terms.add_error(error.field if error.field in terms.fields else None, error.message)
     if not exc.errors:
         terms.add_error(None, exc.message)
+
+
+class ProductForm(forms.ModelForm):
+    """A plan or add-on of the catalogue (the code is fixed once the product exists)."""
+
+    class Meta:
+        model = Product
+        fields = ["code", "name", "kind", "unit_label", "is_active"]
+        help_texts = {
+            "code": _("How imports and billing recognise it, e.g. pro-plan. Cannot change later."),
+            "unit_label": _("What a quantity counts, e.g. seat, user, GB."),
+            "is_active": _("Offered on new and edited terms; terms that sell it keep it either way."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True

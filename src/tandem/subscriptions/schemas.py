@@ -12,7 +12,7 @@ from ninja import Field, FilterLookup, FilterSchema, Schema
 from tandem.access.shortcuts import HIDDEN_NOTE, MaskedDecimal
 from tandem.api.refs import Id, ReportsReferences
 from tandem.core.money import to_cents
-from tandem.subscriptions.models import BillingPeriod, SubscriptionItem, SubscriptionStatus
+from tandem.subscriptions.models import BillingPeriod, ProductKind, SubscriptionItem, SubscriptionStatus
 
 
 class SubscriptionItemIn(Schema):
@@ -99,3 +99,31 @@ class SubscriptionFilter(FilterSchema):
     renewal_after: Annotated[dt.date | None, FilterLookup("renewal_date__gte")] = Field(
         None, description="Renewing on or after this date."
     )
+
+
+class ProductOut(Schema):
+    id: int
+    code: str
+    name: str
+    kind: ProductKind
+    unit_label: str
+    is_active: bool
+
+
+class ProductIn(Schema):
+    code: str = Field(
+        ..., min_length=1, max_length=50, pattern=r"^[-a-zA-Z0-9_]+$", description="Set once; imports match by it."
+    )
+    name: str = Field(..., min_length=1, max_length=100)
+    kind: ProductKind = ProductKind.PLAN
+    unit_label: str = Field("seat", min_length=1, max_length=30, description="What a quantity counts.")
+    is_active: bool = Field(True, description="Offered on new and edited terms.")
+
+
+class ProductPatch(Schema):
+    """Only the fields sent are changed; the code cannot change."""
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    kind: ProductKind | None = None
+    unit_label: str | None = Field(None, min_length=1, max_length=30)
+    is_active: bool | None = None

@@ -26,6 +26,7 @@ from tandem.core.services import (
     blank_to_none,
     model_assign,
     model_save,
+    model_validate,
     raise_if_errors,
     validation_problems,
 )
@@ -363,3 +364,27 @@ def exchange_rate_bulk_upsert(
 ) -> None:
     """Insert new rates and change the rate of stored (currency, valid_from) pairs."""
     bulk_save(ExchangeRate, creates=creates, updates=updates, fields=["rate"], now=now, progress=progress)
+
+
+PRODUCT_FIELDS = ("code", "name", "kind", "unit_label", "is_active")
+
+
+@write_service
+def product_save(*, acting_user: User | None, product: Product | None = None, data: Mapping[str, Any]) -> Product:
+    """Add a plan or add-on to the catalogue, or change one (its name, kind, unit, whether it is offered).
+
+    The code is how imports and billing recognise a product, so it is set once: a change is refused.
+    A product taken out of the catalogue (``is_active=False``) stays on the terms that sell it."""
+    product = product or Product()
+    data = dict(data)
+    if product.pk and "code" in data and data["code"] != product.code:
+        raise DomainError(
+            _("The product has errors."),
+            [FieldError("code", _("A product's code cannot change: imports and billing find the product by it."))],
+        )
+    if "code" in data:
+        data["code"] = str(data["code"] or "").strip()
+    model_assign(product, data=data, fields=PRODUCT_FIELDS)
+    model_validate(product, message=_("The product has errors."))
+    model_save(product, message=_("The product has errors."))
+    return product
