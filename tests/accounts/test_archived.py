@@ -419,3 +419,14 @@ def test_live_account_q_reaches_accounts_through_a_path():
     assert list(Account.objects.live()) == [live] and list(Account.objects.archived()) == [gone]
     assert list(Account.objects.filter(live_account_q(""))) == [live]
     assert set(Account.objects.by_archived("all")) == {live, gone}
+
+
+def test_a_book_of_business_report_covers_live_accounts_only(am, event_store):  # noqa: F811
+    from tandem.reports.services import report_render
+
+    AccountFactory(name="Live Book", am_owner=am)
+    AccountFactory(name="Gone Book", am_owner=am, archived_at=timezone.now())
+
+    html, _name = report_render(book_username=am.username, fmt="html", reader=None)
+
+    assert "Live Book" in html.decode() and "Gone Book" not in html.decode()
