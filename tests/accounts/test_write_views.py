@@ -166,7 +166,7 @@ def test_archived_accounts_leave_the_list_until_asked_for(csm_client, csm):
     assert account.is_archived
 
     listed = csm_client.get("/accounts/").content.decode()
-    assert "Initech" not in listed and "Hooli" in listed and "list-total\">1 account ·" in listed
+    assert "Initech" not in listed and "Hooli" in listed and 'list-total">1 account ·' in listed
     assert "Initech" in csm_client.get("/accounts/", {"archived": "archived"}).content.decode()
     both = csm_client.get("/accounts/", {"archived": "all"}).content.decode()
     assert "Initech" in both and "2 accounts" in both

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from tandem.accounts.models import Tier
-from tandem.playbooks.models import CallToAction, CtaStatus, EmailTemplate, Playbook, Rule, TaskStatus
+from tandem.playbooks.models import CallToAction, CtaStatus, EmailTemplate, Playbook, Rule
 from tandem.playbooks.services import rules_evaluate
 from tandem.users.models import User
 from tandem.users.services import user_create

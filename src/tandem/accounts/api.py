@@ -47,7 +47,8 @@ def _account_ordering(ordering: AccountOrdering) -> list:
     response={200: list[AccountOut], **PROBLEM_RESPONSES},
     summary="List accounts",
     description="Accounts, filtered and ordered; `q` searches name, domain and external id. "
-    "Look an account up by your own identifier with `external_id=`.",
+    "Look an account up by your own identifier with `external_id=`. Archived accounts are left out "
+    "unless `archived=archived` (only them) or `archived=all` (live and archived) asks for them.",
 )
 @paginate(Pagination)
 def list_accounts(
@@ -62,10 +63,11 @@ def list_accounts(
             [FieldError("ordering", _("Your access rule hides contract values; order by another field."))],
             status=422,
         )
-    accounts = selectors.accounts_visible(user=request.user)
+    accounts = selectors.accounts_visible(user=request.user, archived=filters.archived)
     if filters.q:
         accounts = selectors.account_search(accounts, filters.q)
-    return filters.model_copy(update={"q": None}).filter(accounts).order_by(*_account_ordering(ordering))
+    rest = filters.model_copy(update={"q": None, "archived": None})
+    return rest.filter(accounts).order_by(*_account_ordering(ordering))
 
 
 @accounts_router.get("/{account_id}", response={200: AccountOut, **PROBLEM_RESPONSES}, summary="Get an account")

@@ -80,8 +80,8 @@ class AccountFilterSet(django_filters.FilterSet):
         return queryset
 
     def filter_archived(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
-        # Live accounts only unless asked: the selector already leaves archived ones out by default.
-        return queryset.filter(archived_at__isnull=False) if value == "archived" else queryset
+        # The selector reads the choice (accounts_visible(archived=...)): live accounts unless asked.
+        return queryset
 
     def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         from tandem.accounts.selectors import account_search

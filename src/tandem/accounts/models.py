@@ -29,6 +29,34 @@ class LifecycleStage(models.TextChoices):
     CHURNED = "churned", _("Churned")
 
 
+def live_account_q(path: str = "account") -> models.Q:
+    """Rows whose account (reached through ``path``; ``""`` for accounts themselves) is not archived.
+
+    Archived accounts are no longer worked: every list of daily work (queues, renewals, the pipeline,
+    the forecast's open amounts, the home page, the health portfolio) reads through this filter,
+    while history (closed CTAs, won and lost deals, revenue and retention) keeps them.
+    """
+    return models.Q(**{f"{path}__archived_at__isnull" if path else "archived_at__isnull": True})
+
+
+class AccountQuerySet(models.QuerySet["Account"]):
+    def live(self) -> AccountQuerySet:
+        """Accounts still worked: not archived (see :func:`live_account_q`)."""
+        return self.filter(live_account_q(""))
+
+    def archived(self) -> AccountQuerySet:
+        return self.filter(archived_at__isnull=False)
+
+    def by_archived(self, archived: str | None) -> AccountQuerySet:
+        """The accounts list's and the API's ``archived`` filter: live ones unless ``archived``
+        (archived only) or ``all`` (both) is asked for."""
+        if archived == "archived":
+            return self.archived()
+        if archived == "all":
+            return self
+        return self.live()
+
+
 class Account(TimeStampedModel):
     """A customer company. ``mrr``/``arr``/``renewal_date`` are denormalised from its subscriptions."""
 
@@ -99,6 +127,8 @@ class Account(TimeStampedModel):
     # Set when the account is archived (no longer worked: a lost prospect, a merged duplicate...):
     # lists and the account picker hide it unless asked; its history stays.
     archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("account")

@@ -103,6 +103,12 @@ class AccountFilter(FilterSchema):
     am_owner: Id | None = None
     parent: Id | None = None
     updated_since: Annotated[dt.datetime | None, FilterLookup("updated_at__gte")] = None
+    # Read by the selector (accounts_visible), like the accounts page's "Archived" filter.
+    archived: Literal["archived", "all"] | None = Field(
+        None,
+        description="Archived accounts are left out unless asked for: `archived` lists only them, "
+        "`all` lists live and archived accounts.",
+    )
 
 
 AccountOrdering = Literal["name", "-name", "arr", "-arr", "renewal_date", "-renewal_date", "updated_at", "-updated_at"]

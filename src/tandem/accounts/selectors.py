@@ -14,7 +14,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from tandem.access.masking import HIDDEN, mask_instance, mask_rows, sees_contract_values
 from tandem.access.scoping import restrict
-from tandem.accounts.models import Account, Contact, ContactRole, LifecycleStage
+from tandem.accounts.models import Account, AccountQuerySet, Contact, ContactRole, LifecycleStage
 from tandem.subscriptions.models import Subscription
 from tandem.subscriptions.selectors import (
     account_subscription_terms,
@@ -37,7 +37,7 @@ COUNTRY_CODES_CACHE_KEY = "accounts:country-codes"
 COUNTRY_CODES_TTL_SECONDS = 600
 
 
-def account_list_base() -> QuerySet[Account]:
+def account_list_base() -> AccountQuerySet:
     """Accounts with what a list row shows joined in, so rendering a page is one query."""
     # health/risk: one-row-per-account tables (issue #4), LEFT JOINed: no extra query per page.
     return Account.objects.select_related("csm_owner", "am_owner", "health", "risk")
@@ -47,9 +47,8 @@ def account_filterset(*, filters: Mapping[str, Any] | None, user: User | Anonymo
     """The bound filter set of the accounts this person may see: ``.qs`` for the rows, ``.form`` to render."""
     from tandem.accounts.filters import AccountFilterSet  # the filter set imports this module
 
-    accounts = accounts_visible(user=user)
-    if (filters or {}).get("archived") not in ("archived", "all"):
-        accounts = accounts.filter(archived_at__isnull=True)  # archived accounts are hidden unless asked for
+    # Archived accounts are hidden unless asked for (the filter set's ``archived`` only renders the choice).
+    accounts = accounts_visible(user=user, archived=(filters or {}).get("archived"))
     return AccountFilterSet(data=filters or None, queryset=accounts)
 
 
@@ -58,9 +57,11 @@ def account_list(*, filters: Mapping[str, Any] | None = None, user: User | Anony
     return account_filterset(filters=filters, user=user).qs
 
 
-def accounts_visible(*, user: User | AnonymousUser) -> QuerySet[Account]:
-    """The accounts this person may see, with what a list row shows: the page and the REST API read it."""
-    return restrict(account_list_base(), user=user)
+def accounts_visible(*, user: User | AnonymousUser, archived: str | None = None) -> QuerySet[Account]:
+    """The accounts this person may see, with what a list row shows: the page and the REST API read it.
+
+    Live accounts only, unless ``archived`` is ``"archived"`` (archived only) or ``"all"`` (both)."""
+    return restrict(account_list_base().by_archived(archived), user=user)
 
 
 def account_search(queryset: QuerySet[Account], text: str) -> QuerySet[Account]:
@@ -173,12 +174,14 @@ def account_360(*, account_id: int, today: dt.date, user: User | AnonymousUser) 
 
 
 def account_portfolio(*, user: User, sees_all: bool | None = None) -> QuerySet[Account]:
-    """The accounts a user looks after: all for admins and CS managers, else those they own."""
+    """The live accounts a user looks after: all for admins and CS managers, else those they own.
+
+    Archived accounts are not part of anyone's book (they are no longer worked)."""
     if sees_all is None:
         sees_all = user_sees_all_accounts(user=user)
     if sees_all:
-        return Account.objects.all()
-    return Account.objects.filter(Q(csm_owner=user) | Q(am_owner=user))
+        return Account.objects.live()
+    return Account.objects.live().filter(Q(csm_owner=user) | Q(am_owner=user))
 
 
 @dataclass(frozen=True)
@@ -211,10 +214,10 @@ def portfolio_overview(
     # Renewals are the open renewal opportunities closing within the window (overdue ones too):
     # the same rows the renewal center shows with that horizon, so the two pages agree. Evergreen
     # monthly terms never come up for renewal and get no renewal opportunity.
-    from tandem.opportunities.models import OPEN_STAGES, Opportunity, OpportunityKind
+    from tandem.opportunities.selectors import renewals_open
 
     horizon = today + dt.timedelta(days=renewal_window_days)
-    due = Opportunity.objects.filter(kind=OpportunityKind.RENEWAL, stage__in=OPEN_STAGES, close_date__lte=horizon)
+    due = renewals_open().filter(close_date__lte=horizon)
     if not sees_all:
         due = due.filter(account__in=accounts)
     renewal_totals = due.aggregate(n=Count("id"), arr=Sum("current_arr"))

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tandem.accounts.models import (
     Account,
@@ -130,7 +131,15 @@ def account_update(*, acting_user: User | None, account: Account, data: Mapping[
 
 @write_service
 def account_archive(*, acting_user: User | None, account: Account, archived: bool = True) -> Account:
-    """Archive an account (lists and pickers hide it; its history stays) or bring it back."""
+    """Archive an account, or bring it back (``archived=False``).
+
+    An archived account is no longer worked: lists, pickers, queues, renewals, the pipeline and the
+    rules leave it out (``Account.objects.live()``, ``live_account_q``); its history stays.
+    Archiving closes its open calls to action in this transaction, each through ``cta_close`` (so
+    each gets its audit entries and timeline event, as ``acting_user``'s) with the outcome "No action
+    needed" and the note ARCHIVE_CLOSE_NOTE. Restoring brings the account back; those CTAs stay
+    closed, and each rule opens a new one once its quiet period since the closing has passed.
+    """
     from django.utils import timezone
 
     if archived and account.archived_at is None:
@@ -140,7 +149,28 @@ def account_archive(*, acting_user: User | None, account: Account, archived: boo
     else:
         return account
     account.save(update_fields=["archived_at", "updated_at"])
+    if archived:
+        _close_open_ctas(acting_user=acting_user, account=account)
     return account
+
+
+# The closing note of the CTAs an archiving closes, stored in the site's language like a rule's reason.
+ARCHIVE_CLOSE_NOTE = gettext_noop("Account archived.")
+
+
+def _close_open_ctas(*, acting_user: User | None, account: Account) -> int:
+    from django.conf import settings
+    from django.utils import translation
+
+    from tandem.playbooks.models import OPEN_Q, CallToAction, CtaOutcome
+    from tandem.playbooks.services import cta_close
+
+    with translation.override(settings.LANGUAGE_CODE):
+        note = _(ARCHIVE_CLOSE_NOTE)
+    open_ctas = list(CallToAction.objects.filter(OPEN_Q, account=account).order_by("id"))
+    for cta in open_ctas:
+        cta_close(acting_user=acting_user, cta=cta, outcome=CtaOutcome.NOT_NEEDED, reason=note)
+    return len(open_ctas)
 
 
 @write_service

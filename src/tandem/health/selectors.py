@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
+from django.db.models import QuerySet
 
 from tandem.health.models import AccountHealth, HealthScoreCurrent, Scorecard
 from tandem.metrics import store
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from tandem.users.models import User
 
 KIND = "health"
 
@@ -36,6 +43,16 @@ def account_health_current(*, account_ids: Iterable[int] | None = None) -> dict[
         )
         for row in qs
     }
+
+
+def health_portfolio(*, user: User | AnonymousUser) -> QuerySet[AccountHealth]:
+    """Current health of the live accounts this person may see: the health portfolio's rows.
+
+    Archived accounts are no longer part of the book; their scores stay in the history."""
+    from tandem.access.scoping import restrict
+    from tandem.accounts.models import live_account_q
+
+    return restrict(AccountHealth.objects.filter(live_account_q()), user=user)
 
 
 def primary_scorecard() -> Scorecard | None:

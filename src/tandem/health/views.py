@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tandem.access.scoping import AccessDenied, Action, can, ensure, ensure_model, restrict
+from tandem.access.scoping import AccessDenied, Action, can, ensure, ensure_model
 from tandem.access.shortcuts import ensure_company_figures, get_visible_or_404
 from tandem.accounts.models import Account
 from tandem.core.errors import DomainError
@@ -28,8 +28,8 @@ from tandem.health.computations import (
     spec_to_json,
 )
 from tandem.health.forms import MeasureForm, spec_from_form
-from tandem.health.models import AccountHealth, Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScoringMethod
-from tandem.health.selectors import account_health_trend, account_scores_current, primary_scorecard
+from tandem.health.models import Band, HealthScoreCurrent, MissingPolicy, Scorecard, ScoringMethod
+from tandem.health.selectors import account_health_trend, account_scores_current, health_portfolio, primary_scorecard
 from tandem.health.services import scorecard_spec, scorecard_update
 from tandem.jobs.computations import computation_start, progress_fragment
 from tandem.jobs.models import Computation, JobStatus
@@ -58,7 +58,7 @@ def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
     from tandem.risk.services import arr_at_risk, risk_report
 
     card = primary_scorecard()
-    visible = restrict(AccountHealth.objects.all(), user=request.user)
+    visible = health_portfolio(user=request.user)
     scores = list(visible.values_list("score", flat=True))
     heat: dict[str, dict[str, int]] = {t: {b: 0 for b in Band.values} for t in Tier.values}
     for tier, band, n in visible.values_list("account__tier", "band").annotate(n=Count("account")):

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from tandem.access.masking import HIDDEN, mask_rows, sees_contract_values
 from tandem.access.scoping import restrict
+from tandem.accounts.models import live_account_q
 from tandem.core.money import to_cents
 from tandem.health.selectors import HealthSnapshot, account_health_current
 from tandem.opportunities.models import (
@@ -45,6 +46,23 @@ def opportunities_base() -> QuerySet[Opportunity]:
     return Opportunity.objects.select_related("account", "owner", "churn_reason")
 
 
+def open_work_q() -> Q:
+    """Open opportunities of live accounts: the work the renewal center, the pipeline board, the
+    forecast's open amounts and the home page show. An archived account's open deals drop out (and
+    come back when it is restored); closed ones stay in the history and the closed-won figures."""
+    return live_account_q() & Q(stage__in=OPEN_STAGES)
+
+
+def opportunities_open() -> QuerySet[Opportunity]:
+    """Open opportunities of live accounts (see :func:`open_work_q`)."""
+    return Opportunity.objects.filter(open_work_q())
+
+
+def renewals_open() -> QuerySet[Opportunity]:
+    """Open renewals of live accounts: the home page counts these, the renewal center lists them."""
+    return opportunities_open().filter(kind=OpportunityKind.RENEWAL)
+
+
 @dataclass
 class RenewalRow:
     opportunity: Opportunity
@@ -72,18 +90,24 @@ def renewal_center(
     """Open renewals closing within ``horizon_days`` (and overdue ones), plus recently closed ones.
 
     ``book_of``: only accounts that user owns as CSM or AM (what the home page counts for them)."""
-    qs = restrict(opportunities_base().filter(kind=OpportunityKind.RENEWAL), user=user)
-    if owner_id:
-        qs = qs.filter(owner_id=owner_id)
-    if book_of is not None:
-        qs = qs.filter(Q(account__csm_owner=book_of) | Q(account__am_owner=book_of))
+
+    def scoped(qs: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+        qs = restrict(qs.select_related("account", "owner", "churn_reason"), user=user)
+        if owner_id:
+            qs = qs.filter(owner_id=owner_id)
+        if book_of is not None:
+            qs = qs.filter(Q(account__csm_owner=book_of) | Q(account__am_owner=book_of))
+        return qs
+
+    # Open: the live accounts' renewals (as the home page counts them); closed: history, archived too.
     open_qs = list(
-        qs.filter(stage__in=OPEN_STAGES, close_date__lte=today + dt.timedelta(days=horizon_days)).order_by(
-            "close_date", "id"
-        )
+        scoped(renewals_open())
+        .filter(close_date__lte=today + dt.timedelta(days=horizon_days))
+        .order_by("close_date", "id")
     )
     closed = list(
-        qs.filter(closed_on__gte=today - dt.timedelta(days=closed_days))
+        scoped(Opportunity.objects.filter(kind=OpportunityKind.RENEWAL))
+        .filter(closed_on__gte=today - dt.timedelta(days=closed_days))
         .exclude(stage__in=OPEN_STAGES)
         .order_by("-closed_on", "-id")
     )
@@ -122,7 +146,14 @@ def pipeline_board(
     *, user: User | AnonymousUser, owner_id: int | None = None, closed_since: dt.date | None = None
 ) -> list[BoardColumn]:
     """Expansion opportunities in one column per stage (closed columns only since ``closed_since``)."""
-    qs = restrict(opportunities_base().filter(kind__in=EXPANSION_KINDS).order_by("close_date", "id"), user=user)
+    # An archived account's open deals are not worked: they leave the open columns (closed ones stay).
+    qs = restrict(
+        opportunities_base()
+        .filter(kind__in=EXPANSION_KINDS)
+        .filter(open_work_q() | ~Q(stage__in=OPEN_STAGES))
+        .order_by("close_date", "id"),
+        user=user,
+    )
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     by_stage: dict[str, list[Opportunity]] = defaultdict(list)
@@ -221,7 +252,7 @@ def forecast(*, period_start: dt.date, period_end: dt.date) -> tuple[list[Foreca
     ):
         row_for(quota.owner).quota += quota.amount
     closed = Opportunity.objects.filter(closed_on__range=(period_start, period_end)).exclude(stage__in=OPEN_STAGES)
-    open_ = Opportunity.objects.filter(stage__in=OPEN_STAGES, close_date__range=(period_start, period_end))
+    open_ = opportunities_open().filter(close_date__range=(period_start, period_end))  # live accounts' open deals
     owners = {o.pk: o for o in _owners(closed, open_)}
     for owner_id, kind, stage, amount in (
         closed.values("owner_id", "kind", "stage")

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tandem.accounts.models import live_account_q
 from tandem.audit.context import write_service
 from tandem.audit.services import audit_rows_written
 from tandem.core.errors import DomainError, FieldError
@@ -186,12 +187,17 @@ def opportunity_create(
 
     ``amount`` is the ARR it adds, in the reporting currency. ``owner`` defaults to the account's
     AM; ``probability`` and ``forecast_category`` default from the stage. Other apps (for example
-    expansion CTAs) call this with ``source="cta"`` and their own id in ``source_ref``. Raises
-    DomainError naming each invalid field; nothing is written then.
+    expansion CTAs) call this with ``source="cta"`` and their own id in ``source_ref``. An archived
+    account takes none. Raises DomainError naming each invalid field; nothing is written then.
     """
     _check_expansion_kind(kind)
     if stage not in OPEN_STAGES:
         raise DomainError(_("Invalid opportunity."), [FieldError("stage", _("A new opportunity must be open."))])
+    if account.is_archived:  # no longer worked: its deal would show on no board
+        raise DomainError(
+            _("Invalid opportunity."),
+            [FieldError("account", _("The account is archived; restore it to open work on it."))],
+        )
     opportunity = Opportunity(
         account=account,
         kind=kind,
@@ -406,7 +412,8 @@ def renewals_open_due(*, acting_user: User | None, today: dt.date | None = None)
     """Open a renewal opportunity for every fixed-term contract within its tier's lead time of ending.
 
     A term qualifies when it is current, has an end date, no later term of the account follows
-    it, and it has no renewal opportunity yet. Idempotent: running it twice opens nothing new.
+    it, it has no renewal opportunity yet and its account is not archived (a restored account's
+    term gets its renewal on the next run). Idempotent: running it twice opens nothing new.
     """
     today = today or timezone.localdate()
     lead = renewal_lead_days()
@@ -414,7 +421,7 @@ def renewals_open_due(*, acting_user: User | None, today: dt.date | None = None)
     later = Subscription.objects.filter(account_id=OuterRef("account_id"), start_date__gt=OuterRef("start_date"))
     terms = (
         subscriptions_current(on=today)
-        .filter(end_date__isnull=False)
+        .filter(live_account_q(), end_date__isnull=False)
         .exclude(Exists(Opportunity.objects.filter(kind=OpportunityKind.RENEWAL, subscription_id=OuterRef("pk"))))
         .exclude(Exists(later))
         .select_related("account")

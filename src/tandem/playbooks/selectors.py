@@ -30,6 +30,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from tandem.access.scoping import restrict
+from tandem.accounts.models import live_account_q
 from tandem.playbooks.models import OPEN_Q, CallToAction, CtaStatus, CtaTask, Rule, StepKind, TaskStatus, WorkPool
 from tandem.users.models import User
 
@@ -42,10 +43,16 @@ if TYPE_CHECKING:
 WORK_KINDS = [StepKind.TASK, StepKind.EMAIL]
 
 
-def _visible_open(today: dt.date) -> Q:
+def _open_work() -> Q:
+    """Open CTAs of live accounts: what the queues count and list. Archiving an account closes its
+    CTAs; the account filter guards the reads all the same (docs/daily-work.md, "Archive")."""
     # OPEN_Q repeats the partial indexes' own predicate so the planner may use them (see models.py);
     # without it SQLite walks every CTA of the owner, closed ones too.
-    return OPEN_Q & (Q(status=CtaStatus.OPEN) | Q(status=CtaStatus.SNOOZED, snoozed_until__lte=today))
+    return OPEN_Q & live_account_q()
+
+
+def _visible_open(today: dt.date) -> Q:
+    return _open_work() & (Q(status=CtaStatus.OPEN) | Q(status=CtaStatus.SNOOZED, snoozed_until__lte=today))
 
 
 def queue_order(qs: QuerySet[CallToAction], *, today: dt.date) -> QuerySet[CallToAction]:
@@ -101,7 +108,7 @@ def team_queues(*, today: dt.date, closed_days: int = 365) -> list[TeamRow]:
     """Per owner: open, overdue (SLA breached) and due-today CTAs, and those closed in the last
     ``closed_days`` with how many met their due date; unassigned as its own row."""
     rows = (
-        CallToAction.objects.filter(OPEN_Q)
+        CallToAction.objects.filter(_open_work())
         .values("owner_id")
         .annotate(
             open=Count("id"),
@@ -166,7 +173,7 @@ def cta_outcomes(*, today: dt.date, days: int = 365) -> OutcomeSummary:
 def sla_breaches(*, today: dt.date, limit: int = 25) -> list[CallToAction]:
     """The longest-overdue open CTAs across the team."""
     return list(
-        CallToAction.objects.filter(OPEN_Q, status=CtaStatus.OPEN, due_date__lt=today)
+        CallToAction.objects.filter(_open_work(), status=CtaStatus.OPEN, due_date__lt=today)
         .select_related("account", "owner")
         .order_by("due_date", "-priority_score")[:limit]
     )

@@ -145,7 +145,8 @@ def report_render(
             message = _("No user named %(u)s.") % {"u": book_username}
             raise DomainError(_("Unknown user."), [FieldError("book", message)])
         ids = list(
-            restrict(Account.objects.filter(Q(csm_owner=user) | Q(am_owner=user)), user=reader or _operator())
+            # The user's current book: live accounts (an archived one is no longer theirs to work).
+            restrict(Account.objects.live().filter(Q(csm_owner=user) | Q(am_owner=user)), user=reader or _operator())
             .order_by("-arr", "name")
             .values_list("pk", flat=True)[:MAX_BOOK_ACCOUNTS]
         )

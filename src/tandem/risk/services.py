@@ -190,11 +190,12 @@ def risk_refresh(*, today: dt.date | None = None) -> RiskRefreshResult:
 def arr_at_risk() -> dict[str, list[tuple[str, Decimal, Decimal, int]]]:
     """Expected ARR lost (probability x ARR) by tier, CSM and account manager: (name, at risk, ARR, accounts).
 
-    Three grouped aggregates in the database (not a loop over every scored account in Python, which
-    took a second on the health page at 10,000 accounts)."""
+    Live accounts only: an archived one is no longer in the book. Three grouped aggregates in the
+    database (not a loop over every scored account in Python, which took a second on the health
+    page at 10,000 accounts)."""
     from django.db.models import Count, ExpressionWrapper, F, FloatField, Sum
 
-    from tandem.accounts.models import Tier
+    from tandem.accounts.models import Tier, live_account_q
     from tandem.core.money import to_cents
     from tandem.users.models import User
 
@@ -203,7 +204,8 @@ def arr_at_risk() -> dict[str, list[tuple[str, Decimal, Decimal, int]]]:
     out: dict[str, list[tuple[str, Decimal, Decimal, int]]] = {}
     for key, field in (("tier", "account__tier"), ("csm", "account__csm_owner"), ("am", "account__am_owner")):
         rows = list(
-            AccountRisk.objects.values(field)
+            AccountRisk.objects.filter(live_account_q())
+            .values(field)
             .annotate(risk=Sum(at_risk), arr=Sum("account__arr"), n=Count("pk"))
             .order_by()
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import BooleanField, Case, QuerySet, Value, When
 
 from tandem.access.scoping import restrict
+from tandem.accounts.models import live_account_q
 from tandem.support.models import OPEN_TICKET_STATUSES, Ticket
 
 if TYPE_CHECKING:
@@ -39,8 +40,8 @@ def account_tickets(*, user: User | AnonymousUser, account_id: int, limit: int =
 
 
 def tickets_open_recent(*, accounts: QuerySet | None = None, limit: int = 10) -> list[Ticket]:
-    """Open tickets most recently opened, optionally only on ``accounts`` (a queryset of them)."""
-    tickets = Ticket.objects.filter(status__in=OPEN_TICKET_STATUSES)
+    """Open tickets of live accounts most recently opened, optionally only on ``accounts`` (a queryset of them)."""
+    tickets = Ticket.objects.filter(live_account_q(), status__in=OPEN_TICKET_STATUSES)
     if accounts is not None:
         tickets = tickets.filter(account__in=accounts.values("pk"))
     return list(tickets.select_related("account").order_by("-opened_at", "-id")[:limit])

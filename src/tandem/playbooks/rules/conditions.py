@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from tandem.accounts.models import Account, LifecycleStage
+from tandem.accounts.models import Account, LifecycleStage, live_account_q
 from tandem.playbooks.rules.context import EvalContext
 
 # --- conditions ---------------------------------------------------------------------------------
@@ -78,8 +78,9 @@ def validate_conditions(conditions: Any) -> list[str]:
 
 
 def candidate_ids(ctx: EvalContext, conditions: list[dict[str, Any]]) -> set[int]:
-    """Accounts meeting every condition; churned accounts only when a condition asks for them."""
-    q = Q()
+    """Accounts meeting every condition; churned accounts only when a condition asks for them, and
+    never archived ones (they are no longer worked: no rule opens a CTA on them)."""
+    q = live_account_q("")
     asks_stage = False
     for cond in conditions:
         if "field" in cond:

@@ -215,12 +215,15 @@ def cta_create(
     """Open a task or call to action by hand on an account, with one to-do for its owner.
 
     No rule and no playbook: the one task (the CTA's title, for the owner, due the same day) is
-    what the owner ticks off; closing the CTA records the outcome as for any other.
+    what the owner ticks off; closing the CTA records the outcome as for any other. An archived
+    account takes none (restore it first).
     """
     from tandem.health.models import AccountHealth
 
     title = (title or "").strip()
     errors: list[FieldError] = []
+    if account.is_archived:  # no longer worked: its CTA would show in no queue
+        errors.append(FieldError("account", _("The account is archived; restore it to open work on it.")))
     if not title:
         errors.append(FieldError("title", _("This field cannot be blank.")))
     if type not in CtaType.values:
