@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
@@ -186,8 +187,13 @@ def _scorecard_out(card: Scorecard) -> ScorecardOut:
         name=card.name,
         segment=card.segment,
         is_primary=card.is_primary,
-        measures=[_measure_out(m).dict() for m in card.measures.select_related("metric").order_by("group", "id")],
+        measures=[_measure_out(m).dict() for m in card.measures.all()],
     )
+
+
+def _scorecards() -> QuerySet[Scorecard]:
+    ordered = ScorecardMeasure.objects.select_related("metric").order_by("group", "id")
+    return Scorecard.objects.prefetch_related(Prefetch("measures", queryset=ordered))
 
 
 def _metric(key: str, *, field: str) -> MetricDefinition:
@@ -214,7 +220,7 @@ def _add_measure(card: Scorecard, payload: MeasureIn, *, user: User, field: str)
 )
 def list_scorecards(request: HttpRequest) -> list[ScorecardOut]:
     require_perm(request, "accounts.view_account")
-    return [_scorecard_out(c) for c in Scorecard.objects.all()]
+    return [_scorecard_out(c) for c in _scorecards()]
 
 
 @router.post("/scorecards", response={201: ScorecardOut, **PROBLEM_RESPONSES}, summary="Create a scorecard")
@@ -227,7 +233,7 @@ def create_scorecard(request: AuthenticatedHttpRequest, payload: ScorecardIn) ->
         card = scorecard_create(acting_user=request.user, **data)
         for index, measure in enumerate(payload.measures):
             _add_measure(card, measure, user=request.user, field=f"measures.{index}")
-    return Status(201, _scorecard_out(card))
+    return Status(201, _scorecard_out(_scorecards().get(pk=card.pk)))
 
 
 @router.post(
