@@ -13,13 +13,16 @@ timeline masks for readers who may not see contract values.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Model
 
+from tandem.core import bulk
+from tandem.core.models import concrete_field
 from tandem.timeline.models import EventKind, TimelineEvent
 
 # Keys of ``data`` that hold contract values (ARR, MRR, an opportunity's amount).
@@ -87,12 +90,40 @@ def record(
     return row
 
 
-def record_many(events: Iterable[Event], *, batch_size: int = 2000) -> int:
-    """Record many events in batches; returns how many were written."""
-    types: dict[type[Model], ContentType] = {}
-    rows = [_build(e, types) for e in events]
-    TimelineEvent.objects.bulk_create(rows, batch_size=batch_size)
-    return len(rows)
+_COLUMNS = ("account", "contact", "kind", "occurred_at", "actor", "target_type", "target_id", "data")
+
+
+def record_many(events: Iterable[Event]) -> int:
+    """Record many events in batches; returns how many were written.
+
+    The bulk paths (imports, the demo, the daily pipeline) write tens of thousands at once, so the
+    rows go in as prepared tuples (``tandem.core.bulk.executemany_rows``), not model instances:
+    a few microseconds an event instead of the ~60 that ``bulk_create`` spends preparing each.
+    """
+    types: dict[type[Model], int] = {}
+    when = concrete_field(TimelineEvent, "occurred_at")
+    to_json = bulk.json_adapter()
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for event in events:
+            target_type = target_id = None
+            if event.target is not None:
+                model = type(event.target)
+                if model not in types:
+                    types[model] = ContentType.objects.get_for_model(model).pk
+                target_type, target_id = types[model], event.target.pk
+            yield (
+                event.account_id,
+                event.contact_id,
+                str(event.kind),
+                when.get_db_prep_save(event.occurred_at, connection),
+                event.actor_id,
+                target_type,
+                target_id,
+                to_json(_jsonable(event.data)),
+            )
+
+    return bulk.executemany_rows(TimelineEvent, _COLUMNS, rows())
 
 
 def already_recorded(target: Model, kind: EventKind) -> bool:
