@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import Model
@@ -97,12 +98,17 @@ def record_many(events: Iterable[Event]) -> int:
     """Record many events in batches; returns how many were written.
 
     The bulk paths (imports, the demo, the daily pipeline) write tens of thousands at once, so the
-    rows go in as prepared tuples (``tandem.core.bulk.executemany_rows``), not model instances:
-    a few microseconds an event instead of the ~60 that ``bulk_create`` spends preparing each.
+    rows go in as prepared tuples, many per statement (``tandem.core.bulk.insert_rows``), not as
+    model instances: under ten microseconds an event instead of the ~60 of ``bulk_create``.
     """
     types: dict[type[Model], int] = {}
-    when = concrete_field(TimelineEvent, "occurred_at")
-    to_json = bulk.json_adapter()
+    occurred = concrete_field(TimelineEvent, "occurred_at")
+    moments: dict[dt.datetime, Any] = {}  # bulk paths share moments (the daily run's, a sync's): prepared once
+
+    def when(moment: dt.datetime) -> Any:
+        if moment not in moments:
+            moments[moment] = occurred.get_db_prep_save(moment, connection)
+        return moments[moment]
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for event in events:
@@ -116,14 +122,16 @@ def record_many(events: Iterable[Event]) -> int:
                 event.account_id,
                 event.contact_id,
                 str(event.kind),
-                when.get_db_prep_save(event.occurred_at, connection),
+                when(event.occurred_at),
                 event.actor_id,
                 target_type,
                 target_id,
-                to_json(_jsonable(event.data)),
+                orjson.dumps(_jsonable(event.data)).decode(),  # JSON text: insert_rows takes it for JSON columns
             )
 
-    return bulk.executemany_rows(TimelineEvent, _COLUMNS, rows())
+    prepared = list(rows())
+    bulk.insert_rows(model=TimelineEvent, fields=_COLUMNS, rows=prepared)
+    return len(prepared)
 
 
 def already_recorded(target: Model, kind: EventKind) -> bool:
