@@ -32,6 +32,10 @@ NOT_WRITE_SERVICES: dict[str, str] = {
     "core.services.raise_if_errors": "validation",
     "core.services.validation_problems": "validation",
     "daily.services.daily_run_key": "pure",
+    # Timeline events (not audited) for rows written earlier in bulk, in the caller's transaction.
+    "accounts.services.account_stage_history_record": "timeline events of past stages, not audited",
+    "health.services.health_band_history_record": "timeline events of scored history, not audited",
+    "opportunities.services.opportunity_history_record": "timeline events of bulk-written deals, not audited",
     # Health scores, current scores and backtests: computed from audited inputs, rebuilt daily.
     "health.services.account_segments": "read",
     "health.services.health_backtest": "read and compute",

@@ -12,9 +12,12 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count
 
+from tandem.accounts.models import Account
 from tandem.accounts.selectors import portfolio_overview
-from tandem.audit.models import AuditEntry
-from tandem.demo.builder import DemoResult, build_demo
+from tandem.audit.context import audit_context
+from tandem.audit.models import AuditEntry, AuditVia
+from tandem.demo.builder import DemoResult, SilentPhases, build_demo
+from tandem.demo.pipeline import DemoContext, run_post_build_steps
 from tandem.health.selectors import account_health_current
 from tandem.opportunities.forecast import derive_forecast
 from tandem.opportunities.models import EXPANSION_KINDS, OPEN_STAGES, Opportunity, OpportunityKind, Stage
@@ -23,6 +26,10 @@ from tandem.playbooks.models import OPEN_Q, CallToAction, CtaStatus, StepRole
 from tandem.playbooks.selectors import cta_outcomes, my_day, team_queues
 from tandem.risk.selectors import account_risk_current
 from tandem.subscriptions.models import Subscription
+from tandem.success.models import SuccessMilestone
+from tandem.support.models import Ticket
+from tandem.surveys.models import NpsResponse
+from tandem.timeline.models import EventKind, TimelineEvent
 from tandem.usage.eventstore import EventStore
 from tandem.users.models import User
 
@@ -120,3 +127,72 @@ def test_evergreen_terms_are_never_due_for_renewal_and_home_agrees_with_the_rene
         assert {a.pk for a in overview.renewals} <= {row.opportunity.account_id for row in center.open}
         if not isinstance(center.totals.get("current_arr"), str) and center.open:
             assert overview.renewals_arr == center.totals["current_arr"]
+
+
+DATA_KINDS = (
+    EventKind.TICKET_OPENED,
+    EventKind.TICKET_SOLVED,
+    EventKind.SURVEY_ANSWERED,
+    EventKind.MILESTONE_REACHED,
+    EventKind.STAGE_CHANGED,
+    EventKind.HEALTH_CHANGED,
+    EventKind.CONTRACT_CHANGED,
+)
+
+
+def _data_events() -> dict[str, int]:
+    rows = TimelineEvent.objects.filter(kind__in=DATA_KINDS).values_list("kind").annotate(n=Count("id"))
+    return dict(rows)
+
+
+def test_the_timeline_has_the_data_side_history_at_its_real_times_and_rerunning_the_steps_adds_nothing(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    counts = _data_events()
+    assert all(counts.get(kind, 0) > 0 for kind in DATA_KINDS), counts
+
+    def when(kind: str) -> dict[int, dt.datetime]:
+        return dict(TimelineEvent.objects.filter(kind=kind).values_list("target_id", "occurred_at"))
+
+    tickets = list(Ticket.objects.values_list("pk", "opened_at", "closed_at", "status"))
+    assert when(EventKind.TICKET_OPENED) == {pk: opened for pk, opened, _closed, _status in tickets}
+    solved = {pk: closed for pk, _opened, closed, status in tickets if status in ("solved", "closed")}
+    assert when(EventKind.TICKET_SOLVED) == solved
+    assert when(EventKind.SURVEY_ANSWERED) == dict(NpsResponse.objects.values_list("pk", "responded_at"))
+    reached = SuccessMilestone.objects.filter(completed_at__isnull=False).values_list("pk", "completed_at")
+    assert when(EventKind.MILESTONE_REACHED) == dict(reached)
+
+    # Each account's stages lead to the one it has, starting when it started.
+    stages: dict[int, list[tuple[dt.datetime, str, str]]] = defaultdict(list)
+    for account_id, on, data in TimelineEvent.objects.filter(kind=EventKind.STAGE_CHANGED).values_list(
+        "account_id", "occurred_at", "data"
+    ):
+        stages[account_id].append((on, data["before"], data["after"]))
+    for account in Account.objects.all():
+        moves = sorted(stages[account.pk])
+        # 9:30 on its first day in the account's market: the day before in UTC east of it.
+        assert moves[0][1] == "" and abs((moves[0][0].date() - account.start_date).days) <= 1, account
+        assert moves[-1][2] == account.lifecycle_stage
+        assert all(a[2] == b[1] for a, b in itertools.pairwise(moves))
+    assert TimelineEvent.objects.filter(kind=EventKind.CONTRACT_CHANGED, data__change="renewed").exists()
+    assert TimelineEvent.objects.filter(kind=EventKind.CONTRACT_CHANGED, data__change="cancelled").exists()
+    health_days = {on.date() for on in TimelineEvent.objects.filter(kind=EventKind.HEALTH_CHANGED).values_list(
+        "occurred_at", flat=True
+    )}  # fmt: skip
+    assert len(health_days) > 5 and max(health_days) <= TODAY  # over the scored history, up to today
+
+    # The steps that write these events run again (as a rebuild does): nothing is doubled. The
+    # health history is scored again on what the later steps added (CTAs, deals), so its band
+    # changes may differ a little, but each account changes band at most once a day.
+    ctx = DemoContext(seed=demo.seed, today=TODAY, home=tmp_path, phases=SilentPhases())
+    with audit_context(via=AuditVia.SYSTEM, actor=None):
+        run_post_build_steps(
+            ctx,
+            steps=["tandem.playbooks.demo.signals_step", "tandem.health.demo.demo_step", "tandem.daily.demo.demo_step"],
+        )
+    again = _data_events()
+    health, health_again = counts.pop(EventKind.HEALTH_CHANGED), again.pop(EventKind.HEALTH_CHANGED)
+    assert again == counts
+    assert abs(health_again - health) < health * 0.1
+    moments = TimelineEvent.objects.filter(kind=EventKind.HEALTH_CHANGED).values_list("account_id", "occurred_at")
+    assert len(set(moments)) == len(moments)

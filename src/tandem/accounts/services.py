@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -24,6 +26,8 @@ from tandem.core.bulk import IN_CHUNK
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.progress import Progress
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 from tandem.users.models import User
 
 ACCOUNT_FIELDS = (
@@ -122,11 +126,63 @@ def account_create(
 
 @write_service
 def account_update(*, acting_user: User | None, account: Account, data: Mapping[str, Any]) -> Account:
-    """Change some of an account's own fields (see ACCOUNT_FIELDS); others are derived."""
+    """Change some of an account's own fields (see ACCOUNT_FIELDS); others are derived. A new
+    lifecycle stage is on the account's timeline."""
+    stage_before = account.lifecycle_stage
     changed = model_assign(account, data=_normalise_account(dict(data)), fields=ACCOUNT_FIELDS)
     if changed:
         _save_account(account)
+        if account.lifecycle_stage != stage_before:
+            events.record_many(
+                _stage_events([(account, stage_before)], when=timezone.now(), actor_id=_actor(acting_user))
+            )
     return account
+
+
+def _actor(user: User | None) -> int | None:
+    return user.pk if user is not None else None
+
+
+def _stage_events(
+    moves: Iterable[tuple[Account, str]], *, when: dt.datetime, actor_id: int | None
+) -> list[events.Event]:
+    """STAGE_CHANGED for each (account, stage before) whose stage is now another one."""
+    return [
+        events.Event(
+            account_id=account.pk,
+            kind=EventKind.STAGE_CHANGED,
+            occurred_at=when,
+            actor_id=actor_id,
+            data={"before": before, "after": account.lifecycle_stage},
+        )
+        for account, before in moves
+        if before != account.lifecycle_stage
+    ]
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """A lifecycle stage an account entered in the past: ``before`` empty for the first one."""
+
+    account_id: int
+    on: dt.datetime
+    after: str
+    before: str = ""
+
+
+def account_stage_history_record(*, moves: Sequence[StageMove]) -> int:
+    """Timeline events for stages accounts entered before their rows were written as they are now
+    (the demo's past, a migration from another tool): the account's own write services record the
+    changes from then on. Returns how many were written."""
+    return events.record_many(
+        events.Event(
+            account_id=m.account_id,
+            kind=EventKind.STAGE_CHANGED,
+            occurred_at=m.on,
+            data={"before": m.before, "after": m.after},
+        )
+        for m in moves
+    )
 
 
 @write_service
@@ -352,7 +408,10 @@ def account_bulk_upsert(
     for account in updates:
         if account.external_id in pending:
             account.parent_id = created[pending[account.external_id]]
-    bulk_save(Account, creates=[], updates=updates, fields=fields, now=now, progress=progress)
+    replaced = bulk_save(Account, creates=[], updates=updates, fields=fields, now=now, progress=progress)
+    if "lifecycle_stage" in fields:
+        moves = ((a, replaced[a.pk]["lifecycle_stage"]) for a in updates if a.pk in replaced)
+        events.record_many(_stage_events(moves, when=now, actor_id=_actor(acting_user)))
 
 
 def _demote_other_primaries(*, account_ids: Iterable[int], keep: Iterable[int]) -> None:

@@ -31,12 +31,16 @@ def bulk_save(
     progress: Progress | None = None,
     describe: Callable[[Any], str] | None = None,
     account: Callable[[Any], int | None] | None = None,
-) -> None:
+) -> dict[Any, dict[str, Any]]:
     """Insert ``creates`` and write ``fields`` of ``updates``; updates get ``updated_at = now`` by hand.
 
     Each row written gets its audit entry: the values a new row was created with, and each changed
     field's stored value before the update (read here, one query per batch). ``describe`` names a
     row in its entry when the model's ``str()`` reads a relation; ``account`` gives its account id.
+
+    Returns, per updated row's pk, the values the update replaced (``pk`` and the column names of
+    ``fields``), for callers that act on a change (a ticket solved, a stage moved) without reading
+    the rows again.
     """
     progress = progress or NoProgress()
     progress.stage(f"Writing {model._meta.verbose_name_plural}", len(creates) + len(updates))
@@ -47,8 +51,9 @@ def bulk_save(
     if any(pk is None for pk in (c.pk for c in creates[-1:])):
         _fetch_created_pks(model, creates)
     audit_rows_written(model=model, created=creates, describe=describe, account=account)
+    replaced: dict[Any, dict[str, Any]] = {}
     if not updates:
-        return
+        return replaced
     update_fields = list(fields)
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
         for instance in updates:
@@ -64,6 +69,7 @@ def bulk_save(
             )
         }
         update_rows(model, batch, update_fields)
+        replaced.update(stored)
         audit_rows_written(
             model=model,
             updated=[(stored[obj.pk], obj) for obj in batch],
@@ -72,6 +78,7 @@ def bulk_save(
             account=account,
         )
         progress.advance(len(batch))
+    return replaced
 
 
 def _fetch_created_pks(model: type[models.Model], creates: Sequence[models.Model]) -> None:

@@ -25,7 +25,7 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from tandem.accounts.models import Account, Contact, ContactRole
-from tandem.accounts.services import account_bulk_upsert, contact_bulk_upsert
+from tandem.accounts.services import StageMove, account_bulk_upsert, account_stage_history_record, contact_bulk_upsert
 from tandem.demo.catalog import (
     DEMO_PASSWORD,
     EXTERNAL_ID_PREFIX,
@@ -34,7 +34,7 @@ from tandem.demo.catalog import (
     TEAM,
     USER_EMAIL_DOMAIN,
 )
-from tandem.demo.plan import DemoPlan
+from tandem.demo.plan import AccountPlan, Calendar, DemoPlan
 from tandem.subscriptions.models import ExchangeRate, Product, Subscription, SubscriptionItem
 from tandem.subscriptions.services import (
     exchange_rate_bulk_upsert,
@@ -43,7 +43,7 @@ from tandem.subscriptions.services import (
 )
 from tandem.support.models import Ticket
 from tandem.support.services import ticket_bulk_upsert
-from tandem.timeline.models import Interaction
+from tandem.timeline.models import Interaction, TimelineEvent
 from tandem.timeline.services import interaction_bulk_create
 from tandem.usage.eventstore import EventStore
 from tandem.users.models import User
@@ -94,6 +94,7 @@ def clear_database(*, keep_others: bool) -> list[int]:
     """
     accounts = demo_accounts()
     old_ids = list(accounts.values_list("id", flat=True))
+    TimelineEvent.objects.filter(account__in=accounts).delete()
     Interaction.users.through.objects.filter(interaction__account__in=accounts).delete()
     Interaction.contacts.through.objects.filter(interaction__account__in=accounts).delete()
     Interaction.objects.filter(account__in=accounts).delete()
@@ -222,6 +223,11 @@ def write_accounts(
         acting_user=None, creates=rows, updates=[], fields=[], new_parent_of=parents, now=now, progress=_Steps(advance)
     )
     account_ids = np.array([r.pk for r in rows], dtype=np.int64)
+    account_stage_history_record(
+        moves=[
+            move for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True) for move in _stage_moves(a, pk, cal)
+        ]
+    )
 
     contacts: list[Contact] = []
     for a, pk in zip(plan.accounts, account_ids.tolist(), strict=True):
@@ -257,6 +263,33 @@ def write_accounts(
         contact_ids.append(np.array([c.pk for c in contacts[position : position + count]], dtype=np.int64))
         position += count
     return account_ids, contact_ids
+
+
+# Days after its start an account enters each later stage (the simulation's ages, see _finish).
+ADOPTION_AFTER_DAYS, MATURE_AFTER_DAYS = 61, 366
+
+
+def _stage_moves(a: AccountPlan, account_id: int, cal: Calendar) -> list[StageMove]:
+    """The lifecycle stages the account went through up to today, each on the day it entered it:
+    onboarding when it started, adoption and maturity as it aged, churned on its first day
+    without a contract; the last one is the stage it was written with."""
+    churned = a.churn_day is not None and a.churn_day <= cal.days
+    end = a.churn_day if churned and a.churn_day is not None else cal.days + 1
+    steps = [(a.start_day, "onboarding")]
+    steps += [
+        (a.start_day + days, stage)
+        for days, stage in ((ADOPTION_AFTER_DAYS, "adoption"), (MATURE_AFTER_DAYS, "mature"))
+    ]
+    entered = [(day, stage) for day, stage in steps if day < end]
+    if churned:
+        entered.append((end, "churned"))
+    moves, before = [], ""
+    for day, stage in entered:
+        moves.append(
+            StageMove(account_id=account_id, on=cal.at(day, 9.5, a.market.utc_offset), after=stage, before=before)
+        )
+        before = stage
+    return moves
 
 
 def write_subscriptions(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db import transaction
+
 from tandem.demo.pipeline import DemoContext
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,16 @@ def demo_step(ctx: DemoContext) -> None:
     """Install default metrics (plus per-event ones) and scorecards, compute and score the history
     before ``ctx.today``, and train the churn model on it."""
     from tandem.core.errors import DomainError
-    from tandem.health.services import health_score_dates, scorecards_install_defaults
+    from tandem.health.services import (
+        health_band_history_record,
+        health_score_dates,
+        health_update_current,
+        scorecards_install_defaults,
+    )
     from tandem.metrics import store
     from tandem.metrics.services import metrics_compute, metrics_install_defaults, metrics_suggest
     from tandem.risk.services import risk_train
+    from tandem.timeline.models import EventKind, TimelineEvent
 
     metrics_install_defaults(acting_user=None)
     metrics_suggest(acting_user=None)
@@ -44,6 +52,15 @@ def demo_step(ctx: DemoContext) -> None:
     metrics_compute(dates=dates, update_current=False, advance=advance)
     advance = ctx.phases.start("Scoring health history and training the churn model", 2)
     health_score_dates(dates=dates)
+    # The history's band changes on the timeline, and its last scores as the current ones, which
+    # today's run of the daily pipeline compares its own bands with (and records the changes).
+    with transaction.atomic():
+        if dates:
+            health_update_current(as_of=dates[-1])
+        # Replaces what the history had recorded before (a rebuild's step run again), and what moving
+        # the current scores back to the history's last date just recorded as changes.
+        TimelineEvent.objects.filter(account__external_id__startswith="demo-", kind=EventKind.HEALTH_CHANGED).delete()
+        health_band_history_record(dates=dates)
     advance(1)
     try:
         # Observations of the last 90 days have no outcome yet, so today's snapshot would not

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ from tandem.health.scoring import MeasureSpec, ScorecardSpec, ScoreResult, reaso
 from tandem.metrics import store
 from tandem.metrics.models import MetricDefinition
 from tandem.metrics.selectors import metric_history_frame, metric_snapshot_dates
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 
 if TYPE_CHECKING:
     from tandem.users.models import User
@@ -233,6 +236,7 @@ def _update_current(
     """Replace HealthScoreCurrent and AccountHealth with the scores of ``as_of`` (``results``, per card)."""
     before_7 = _stored_scores_before(as_of - dt.timedelta(days=7), list(results))
     before_30 = _stored_scores_before(as_of - dt.timedelta(days=30), list(results))
+    bands_before = dict(AccountHealth.objects.values_list("account_id", "band"))  # one query, for the timeline
     HealthScoreCurrent.objects.all().delete()
     AccountHealth.objects.all().delete()
     day = bulk.db_value(HealthScoreCurrent, "as_of", as_of)
@@ -262,7 +266,59 @@ def _update_current(
                 ["account", "score", "band", "as_of", "change_7d", "change_30d"],
                 zip(id_list, score_list, band_list, [day] * len(id_list), c7, c30, strict=True),
             )
+            events.record_many(
+                _band_changes(zip(id_list, score_list, band_list, strict=True), bands_before, when=_moment(as_of))
+            )
     return written
+
+
+def _moment(day: dt.date) -> dt.datetime:
+    """When scores of ``day`` changed a band: now for today's run, early that day for an earlier one."""
+    if day >= timezone.localdate():
+        return timezone.now()
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(6)))
+
+
+def _band_changes(
+    scores: Iterable[tuple[int, float, str]], bands_before: Mapping[int, str], *, when: dt.datetime
+) -> Iterator[events.Event]:
+    """HEALTH_CHANGED for each (account, score, band) whose band is not its band before. An account
+    without one before (a first score) has not changed band: it is not on the timeline."""
+    for account_id, score, band in scores:
+        before = bands_before.get(account_id)
+        if before is not None and before != band:
+            yield events.Event(
+                account_id=account_id,
+                kind=EventKind.HEALTH_CHANGED,
+                occurred_at=when,
+                data={"before": before, "after": band, "score": round(score, 1)},
+            )
+
+
+def health_band_history_record(*, dates: Sequence[dt.date]) -> int:
+    """Timeline events for the band changes in the primary scorecard's stored scores of ``dates``
+    (scored in bulk as history: the demo's past), each on the day of the score that changed it;
+    the daily job records the changes from the current scores on. Returns how many were written."""
+    primary = Scorecard.objects.filter(is_primary=True, is_active=True).values_list("pk", flat=True).first()
+    if primary is None or not dates:
+        return 0
+    table = store.read_snapshots(
+        KIND, dates=list(dates), where="scorecard_id = ?", params=[primary], columns="as_of, account_id, score, band"
+    )
+    if table.num_rows == 0:
+        return 0
+    df = table.to_pandas().sort_values(["account_id", "as_of"])
+    previous = df.groupby("account_id")["band"].shift()
+    changed = df[previous.notna() & (previous != df["band"])].assign(before=previous)
+    return events.record_many(
+        events.Event(
+            account_id=int(row.account_id),
+            kind=EventKind.HEALTH_CHANGED,
+            occurred_at=_moment(row.as_of),
+            data={"before": row.before, "after": row.band, "score": round(float(row.score), 1)},
+        )
+        for row in changed.itertuples(index=False)
+    )
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from tandem.success.models import SuccessMilestone
 from tandem.success.services import milestone_bulk_create
 from tandem.surveys.models import NpsResponse
 from tandem.surveys.services import nps_response_bulk_create
+from tandem.timeline.models import EventKind, TimelineEvent
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,6 +65,9 @@ def write_demo_signals(*, seed: int, today: dt.date, home: Path) -> tuple[int, i
     demo = Account.objects.filter(external_id__startswith="demo-")
     NpsResponse.objects.filter(account__in=demo).delete()
     SuccessMilestone.objects.filter(account__in=demo).delete()
+    TimelineEvent.objects.filter(
+        account__in=demo, kind__in=[EventKind.SURVEY_ANSWERED, EventKind.MILESTONE_REACHED]
+    ).delete()  # they pointed at the answers and milestones just deleted
     accounts = list(
         demo.exclude(lifecycle_stage=LifecycleStage.CHURNED).values_list("id", "start_date", "csm_owner_id")
     )

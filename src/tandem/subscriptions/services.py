@@ -34,6 +34,7 @@ from tandem.subscriptions.models import (
     BillingPeriod,
     ExchangeRate,
     Product,
+    ProductKind,
     Subscription,
     SubscriptionItem,
     SubscriptionStatus,
@@ -43,6 +44,8 @@ from tandem.subscriptions.selectors import (
     reporting_currency,
     subscriptions_current,
 )
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 
 if TYPE_CHECKING:
     from tandem.accounts.models import Account
@@ -123,6 +126,139 @@ def account_refresh_revenue(*, account_ids: Iterable[int] | None = None, on: dt.
     with transaction.atomic():
         Account.objects.bulk_update(changed, ["mrr", "arr", "renewal_date"], batch_size=2000)
     return len(changed)
+
+
+# --- The contract's timeline ------------------------------------------------------------------
+# CONTRACT_CHANGED with ``change`` "started" (a first term), "renewed" (a term that starts the day
+# after another of the account's ends), "cancelled" (a term moved into canceled) or "changed" (its
+# dates, billing period or ARR changed); ``arr`` and ``arr_before`` in the term's own currency.
+
+TERM_CHANGES = ("start_date", "end_date", "billing_period")  # with ARR: what makes a term "changed"
+
+
+def _actor(user: User | None) -> int | None:
+    return user.pk if user is not None else None
+
+
+def _contract_name(subscription: Subscription, products: Iterable[tuple[str, str]]) -> str:
+    """What the timeline calls a term: its plans (``(name, kind)`` of its lines' products), else its
+    add-ons, else its external id."""
+    lines = list(dict.fromkeys(products))
+    names = [name for name, kind in lines if kind == ProductKind.PLAN] or [name for name, _kind in lines]
+    return ", ".join(names)[:200] or str(subscription.external_id or "")
+
+
+def _started_at(subscription: Subscription, now: dt.datetime) -> dt.datetime:
+    """A term is on the timeline when it starts; one written before it starts, when it is written."""
+    start = timezone.make_aware(dt.datetime.combine(subscription.start_date, dt.time(9)))
+    return min(start, now)
+
+
+def _ended_at(subscription: Subscription, now: dt.datetime) -> dt.datetime:
+    if subscription.end_date is None:
+        return now
+    return min(timezone.make_aware(dt.datetime.combine(subscription.end_date, dt.time(17))), now)
+
+
+def _contract_event(
+    subscription: Subscription,
+    change: str,
+    *,
+    name: str,
+    when: dt.datetime,
+    actor_id: int | None,
+    arr_before: Decimal | None = None,
+) -> events.Event:
+    return events.Event(
+        account_id=subscription.account_id,
+        kind=EventKind.CONTRACT_CHANGED,
+        occurred_at=when,
+        actor_id=actor_id,
+        target=subscription,
+        data={
+            "change": change,
+            "name": name,
+            "arr": subscription.arr,
+            "arr_before": arr_before,
+            "currency": subscription.currency,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Term:
+    pk: int
+    end_date: dt.date | None
+    arr: Decimal
+    currency: str
+
+
+def _previous_terms(account_ids: Iterable[int]) -> dict[int, list[_Term]]:
+    """The stored terms of these accounts (one query per chunk of accounts)."""
+    ids = sorted(set(account_ids))
+    found: dict[int, list[_Term]] = defaultdict(list)
+    for start in range(0, len(ids), IN_CHUNK):
+        for pk, account_id, end_date, arr, currency in Subscription.objects.filter(
+            account_id__in=ids[start : start + IN_CHUNK]
+        ).values_list("pk", "account_id", "end_date", "arr", "currency"):
+            found[account_id].append(_Term(pk, end_date, arr, currency))
+    return found
+
+
+def _created_events(
+    subscription: Subscription,
+    terms: Sequence[_Term],
+    *,
+    name: str,
+    now: dt.datetime,
+    actor_id: int | None,
+) -> list[events.Event]:
+    """A new term started, or renewed the account's term that ended the day before; cancelled
+    too when it was written cancelled."""
+    day_before = subscription.start_date - dt.timedelta(days=1)
+    previous = next((t for t in terms if t.pk != subscription.pk and t.end_date == day_before), None)
+    arr_before = previous.arr if previous is not None and previous.currency == subscription.currency else None
+    found = [
+        _contract_event(
+            subscription,
+            "renewed" if previous is not None else "started",
+            name=name,
+            when=_started_at(subscription, now),
+            actor_id=actor_id,
+            arr_before=arr_before,
+        )
+    ]
+    if subscription.status == SubscriptionStatus.CANCELED:
+        found.append(
+            _contract_event(subscription, "cancelled", name=name, when=_ended_at(subscription, now), actor_id=actor_id)
+        )
+    return found
+
+
+def _updated_event(
+    subscription: Subscription,
+    stored: Mapping[str, Any],
+    *,
+    name: str,
+    now: dt.datetime,
+    actor_id: int | None,
+) -> events.Event | None:
+    """What an update of a term did to the contract, by its ``stored`` values (only those written)."""
+    arr_before = stored.get("arr", subscription.arr)
+    cancelled = subscription.status == SubscriptionStatus.CANCELED
+    if cancelled and "status" in stored and stored["status"] != SubscriptionStatus.CANCELED:
+        change = "cancelled"
+    elif arr_before != subscription.arr or any(
+        f in stored and stored[f] != getattr(subscription, f) for f in TERM_CHANGES
+    ):
+        change = "changed"
+    else:
+        return None
+    return _contract_event(subscription, change, name=name, when=now, actor_id=actor_id, arr_before=arr_before)
+
+
+def _line_products(subscription: Subscription) -> list[tuple[str, str]]:
+    return list(subscription.items.order_by("id").values_list("product__name", "product__kind"))
 
 
 # --- Create, update and delete contract terms (used by the REST API, imports and the UI) ---------
@@ -258,6 +394,15 @@ def subscription_create(
     assert lines is not None
     _replace_items(subscription, lines)
     _refresh_totals_and_revenue(subscription, [account.pk])
+    events.record_many(
+        _created_events(
+            subscription,
+            _previous_terms([subscription.account_id]).get(subscription.account_id, []),
+            name=_contract_name(subscription, ((i.product.name, i.product.kind) for i in items)),
+            now=timezone.now(),
+            actor_id=_actor(acting_user),
+        )
+    )
     return subscription
 
 
@@ -269,8 +414,13 @@ def subscription_update(
     data: Mapping[str, Any],
     items: Sequence[SubscriptionItemInput] | None = None,
 ) -> Subscription:
-    """Change a contract term. ``items``, when given, replaces all of its line items."""
+    """Change a contract term. ``items``, when given, replaces all of its line items.
+
+    Cancelling it, or changing its dates, billing period or ARR, is on the account's timeline.
+    """
     previous_account_id = subscription.account_id
+    stored = {"arr": subscription.arr, "status": subscription.status}
+    stored.update((f, getattr(subscription, f)) for f in TERM_CHANGES)
     changed = model_assign(subscription, data=_normalise_subscription(dict(data)), fields=SUBSCRIPTION_FIELDS)
     if not changed and items is None:
         return subscription
@@ -278,6 +428,15 @@ def subscription_update(
     if lines is not None:
         _replace_items(subscription, lines)
     _refresh_totals_and_revenue(subscription, [previous_account_id, subscription.account_id])
+    event = _updated_event(
+        subscription,
+        stored,
+        name=_contract_name(subscription, _line_products(subscription)),
+        now=timezone.now(),
+        actor_id=_actor(acting_user),
+    )
+    if event is not None:
+        events.record_many([event])
     return subscription
 
 
@@ -309,6 +468,11 @@ def subscription_bulk_upsert(
 ) -> None:
     """Insert and update contract terms with their line items, then refresh the accounts' revenue.
 
+    Each new term is on its account's timeline when it started (renewing the term that ended the
+    day before, if there is one; cancelled, when written cancelled, on its last day), and an
+    updated one when it is cancelled or its dates or ARR changed from the stored values, so
+    re-importing the same terms records nothing.
+
     Each ``(term, items)`` pair replaces that term's line items. ``new_products`` are inserted
     first; ``product_of`` maps ``id(item)`` to the new product an item sells. As with
     :func:`subscription_update`, the accounts' ARR, MRR and renewal date follow their terms, so an
@@ -318,7 +482,7 @@ def subscription_bulk_upsert(
         products = list(new_products)
         Product.objects.bulk_create(products)
         audit_rows_written(model=Product, created=products)
-    bulk_save(
+    stored_before = bulk_save(
         Subscription,
         creates=creates,
         updates=updates,
@@ -346,11 +510,45 @@ def subscription_bulk_upsert(
         describe=lambda i: f"{i.product_id} × {i.quantity}",
         account=lambda i: account_of[i.subscription_id],
     )
+    _record_bulk(
+        creates=creates, updates=updates, replaced=stored_before, lines=lines, now=now, actor_id=_actor(acting_user)
+    )
     accounts = sorted(set(refresh_accounts))
     if accounts:
         if progress is not None:
             progress.stage("Refreshing account revenue", None)
         account_refresh_revenue(account_ids=accounts, on=today)
+
+
+def _record_bulk(
+    *,
+    creates: Sequence[Subscription],
+    updates: Sequence[Subscription],
+    replaced: Mapping[Any, Mapping[str, Any]],
+    lines: Sequence[tuple[Subscription, Sequence[SubscriptionItem]]],
+    now: dt.datetime,
+    actor_id: int | None,
+) -> None:
+    """The timeline events of :func:`subscription_bulk_upsert`: two queries, whatever the number of terms."""
+    if not creates and not updates:
+        return
+    products = {pk: (name, kind) for pk, name, kind in Product.objects.values_list("pk", "name", "kind")}
+    sold = {id(term): [products[i.product_id] for i in items if i.product_id in products] for term, items in lines}
+    terms = _previous_terms(t.account_id for t in creates) if creates else {}
+    found: list[events.Event] = []
+    for term in creates:
+        name = _contract_name(term, sold.get(id(term), []))
+        found += _created_events(term, terms.get(term.account_id, []), name=name, now=now, actor_id=actor_id)
+    for term in updates:
+        stored = replaced.get(term.pk)
+        if stored is None:
+            continue
+        event = _updated_event(
+            term, stored, name=_contract_name(term, sold.get(id(term), [])), now=now, actor_id=actor_id
+        )
+        if event is not None:
+            found.append(event)
+    events.record_many(found)
 
 
 @write_service

@@ -13,7 +13,22 @@ from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
 from tandem.core.services import blank_to_none, model_save, model_validate
 from tandem.success.models import SuccessMilestone
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 from tandem.users.models import User
+
+
+def _reached(milestone: SuccessMilestone, *, actor_id: int | None) -> events.Event:
+    assert milestone.completed_at is not None
+    return events.Event(
+        account_id=milestone.account_id,
+        kind=EventKind.MILESTONE_REACHED,
+        occurred_at=milestone.completed_at,
+        actor_id=actor_id,
+        target=milestone,
+        # A milestone has no measured value of its own (yet): the timeline shows the title alone.
+        data={"title": milestone.title, "value": None, "due_date": milestone.due_date},
+    )
 
 
 @write_service
@@ -45,6 +60,7 @@ def milestone_complete(
     if milestone.completed_at is None:
         milestone.completed_at = when or timezone.now()
         milestone.save(update_fields=["completed_at", "updated_at"])
+        events.record_many([_reached(milestone, actor_id=acting_user.pk if acting_user is not None else None)])
     return milestone
 
 
@@ -52,5 +68,11 @@ def milestone_complete(
 def milestone_bulk_create(
     *, acting_user: User | None, milestones: Sequence[SuccessMilestone], now: dt.datetime
 ) -> None:
-    """Record many milestones at once (a plan imported from another tool, the demo), with their audit entries."""
+    """Record many milestones at once (a plan imported from another tool, the demo), with their audit
+    entries; those already completed are reached on the timeline when they were completed."""
     bulk_save(SuccessMilestone, creates=milestones, updates=[], fields=[], now=now)
+    events.record_many(
+        _reached(m, actor_id=m.owner_id if acting_user is None else acting_user.pk)
+        for m in milestones
+        if m.completed_at is not None
+    )

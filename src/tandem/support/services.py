@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tandem.accounts.models import Account, Contact
@@ -15,6 +16,8 @@ from tandem.core.errors import FieldError
 from tandem.core.progress import Progress
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
 from tandem.support.models import Ticket, TicketPriority, TicketStatus
+from tandem.timeline import events
+from tandem.timeline.models import EventKind
 from tandem.users.models import User
 
 TICKET_FIELDS = (
@@ -28,6 +31,55 @@ TICKET_FIELDS = (
     "closed_at",
     "satisfaction",
 )
+
+
+# A ticket is solved on the timeline when it moves into one of these (solved, then closed, is one solve).
+DONE_STATUSES = frozenset({TicketStatus.SOLVED, TicketStatus.CLOSED})
+
+
+def _opened_event(ticket: Ticket, *, actor_id: int | None) -> events.Event:
+    return events.Event(
+        account_id=ticket.account_id,
+        kind=EventKind.TICKET_OPENED,
+        occurred_at=ticket.opened_at,
+        actor_id=actor_id,
+        contact_id=ticket.contact_id,
+        target=ticket,
+        data={"subject": ticket.subject, "priority": ticket.priority},
+    )
+
+
+def _solved_event(ticket: Ticket, *, actor_id: int | None) -> events.Event:
+    return events.Event(
+        account_id=ticket.account_id,
+        kind=EventKind.TICKET_SOLVED,
+        occurred_at=ticket.closed_at or timezone.now(),
+        actor_id=actor_id,
+        contact_id=ticket.contact_id,
+        target=ticket,
+        data={"subject": ticket.subject, "status": ticket.status},
+    )
+
+
+def _ticket_events(
+    tickets: Sequence[Ticket], *, before: Mapping[Any, Mapping[str, Any]] | None, actor_id: int | None
+) -> list[events.Event]:
+    """The timeline events of tickets just written: a new ticket (``before`` None) is opened, and
+    solved too when it arrives solved or closed; a stored one is solved when its status moved into
+    solved or closed from its stored value in ``before`` (pk -> the replaced ``status``)."""
+    found: list[events.Event] = []
+    for ticket in tickets:
+        if before is None:
+            found.append(_opened_event(ticket, actor_id=actor_id))
+            was_done = False
+        else:
+            stored = before.get(ticket.pk)
+            if stored is None or "status" not in stored:  # the status was not written
+                continue
+            was_done = stored["status"] in DONE_STATUSES
+        if ticket.status in DONE_STATUSES and not was_done:
+            found.append(_solved_event(ticket, actor_id=actor_id))
+    return found
 
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
@@ -81,14 +133,20 @@ def ticket_create(
         ),
         fields=TICKET_FIELDS,
     )
-    return _save_ticket(ticket)
+    _save_ticket(ticket)
+    events.record_many(_ticket_events([ticket], before=None, actor_id=_actor(acting_user)))
+    return ticket
 
 
 @write_service
 def ticket_update(*, acting_user: User | None, ticket: Ticket, data: Mapping[str, Any]) -> Ticket:
-    """Change some of a ticket's fields (see TICKET_FIELDS)."""
+    """Change some of a ticket's fields (see TICKET_FIELDS); moving it into solved or closed is on
+    the timeline."""
+    status_before = ticket.status
     if model_assign(ticket, data=_normalise(dict(data)), fields=TICKET_FIELDS):
         _save_ticket(ticket)
+        before = {ticket.pk: {"status": status_before}}
+        events.record_many(_ticket_events([ticket], before=before, actor_id=_actor(acting_user)))
     return ticket
 
 
@@ -108,5 +166,17 @@ def ticket_bulk_upsert(
     now: dt.datetime,
     progress: Progress | None = None,
 ) -> None:
-    """Insert and update support tickets in batches (imports), with their audit entries."""
-    bulk_save(Ticket, creates=creates, updates=updates, fields=fields, now=now, progress=progress)
+    """Insert and update support tickets in batches (imports, syncs, the demo), with their audit
+    entries and timeline events: each new ticket is opened (and solved, when it arrives solved) at
+    its own times, and an updated one is solved when its status moves into solved or closed from
+    the stored one. Re-importing the same tickets changes nothing, so it records nothing."""
+    replaced = bulk_save(Ticket, creates=creates, updates=updates, fields=fields, now=now, progress=progress)
+    actor_id = _actor(acting_user)
+    found = _ticket_events(creates, before=None, actor_id=actor_id)
+    if "status" in fields:
+        found += _ticket_events(updates, before=replaced, actor_id=actor_id)
+    events.record_many(found)
+
+
+def _actor(user: User | None) -> int | None:
+    return user.pk if user is not None else None

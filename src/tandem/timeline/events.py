@@ -13,13 +13,17 @@ timeline masks for readers who may not see contract values.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Model
 
+from tandem.core import bulk
+from tandem.core.models import concrete_field
 from tandem.timeline.models import EventKind, TimelineEvent
 
 # Keys of ``data`` that hold contract values (ARR, MRR, an opportunity's amount).
@@ -87,12 +91,47 @@ def record(
     return row
 
 
-def record_many(events: Iterable[Event], *, batch_size: int = 2000) -> int:
-    """Record many events in batches; returns how many were written."""
-    types: dict[type[Model], ContentType] = {}
-    rows = [_build(e, types) for e in events]
-    TimelineEvent.objects.bulk_create(rows, batch_size=batch_size)
-    return len(rows)
+_COLUMNS = ("account", "contact", "kind", "occurred_at", "actor", "target_type", "target_id", "data")
+
+
+def record_many(events: Iterable[Event]) -> int:
+    """Record many events in batches; returns how many were written.
+
+    The bulk paths (imports, the demo, the daily pipeline) write tens of thousands at once, so the
+    rows go in as prepared tuples, many per statement (``tandem.core.bulk.insert_rows``), not as
+    model instances: under ten microseconds an event instead of the ~60 of ``bulk_create``.
+    """
+    types: dict[type[Model], int] = {}
+    occurred = concrete_field(TimelineEvent, "occurred_at")
+    moments: dict[dt.datetime, Any] = {}  # bulk paths share moments (the daily run's, a sync's): prepared once
+
+    def when(moment: dt.datetime) -> Any:
+        if moment not in moments:
+            moments[moment] = occurred.get_db_prep_save(moment, connection)
+        return moments[moment]
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for event in events:
+            target_type = target_id = None
+            if event.target is not None:
+                model = type(event.target)
+                if model not in types:
+                    types[model] = ContentType.objects.get_for_model(model).pk
+                target_type, target_id = types[model], event.target.pk
+            yield (
+                event.account_id,
+                event.contact_id,
+                str(event.kind),
+                when(event.occurred_at),
+                event.actor_id,
+                target_type,
+                target_id,
+                orjson.dumps(_jsonable(event.data)).decode(),  # JSON text: insert_rows takes it for JSON columns
+            )
+
+    prepared = list(rows())
+    bulk.insert_rows(model=TimelineEvent, fields=_COLUMNS, rows=prepared)
+    return len(prepared)
 
 
 def already_recorded(target: Model, kind: EventKind) -> bool:
