@@ -113,6 +113,12 @@ def test_an_am_and_a_csm_work_together(live_server, browser, radicale: Radicale,
         assert all("Analytics add-on" in t for t in texts)
     am_page.screenshot(path=str(RESULTS / "together-timeline.png"), full_page=True)
 
+    # --- the CSM asks for her notifications by email too (her reminder comes to her inbox)
+    csm_page.goto(f"{base}/notifications/")
+    csm_page.check("#id_email")
+    csm_page.click("form[action$='/notifications/preferences/'] button[type=submit]")
+    csm_page.wait_for_selector(".message >> text=Preferences saved.")
+
     # --- the CSM connects her CalDAV calendar and turns on her feed
     csm_page.goto(f"{base}/meetings/calendar/")
     csm_page.click("text=Create my feed address")

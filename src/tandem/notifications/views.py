@@ -72,7 +72,6 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             preference_update(acting_user=request.user, user=request.user, **form.cleaned_data)
-            messages.success(request, _("Preferences saved."))
         except DomainError as exc:
             for error in exc.errors:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
