@@ -442,6 +442,9 @@ PAGES: dict[str, list[Page]] = {
         Page("POST", Cap.COMMERCIAL, _on("expansion", "/opportunities/{pk}/stage/", {"stage": "propose"}))
     ],
     "revenue:summary": [Page("GET", Cap.COMPANY, _fixed("/revenue/"))],
+    "revenue:summary_recompute": [
+        Page("POST", Cap.COMPANY, _fixed("/revenue/recompute/", {"from": "2026-01-01", "to": "2026-06-30"}))
+    ],
     "revenue:retention": [Page("GET", Cap.COMPANY, _fixed("/revenue/retention/"))],
     "reports:account": [
         Page("GET", Cap.VIEW, _on("account", "/reports/accounts/{pk}/")),

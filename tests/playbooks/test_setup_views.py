@@ -277,3 +277,42 @@ def test_a_manager_defines_a_metric_in_the_ui(manager) -> None:
     )  # fmt: skip
     assert ok.status_code == 302, ok.content.decode()[:3000]
     assert MetricDefinition.objects.get(key="exports_30d").events == ["export", "report.export"]
+
+
+def test_the_builder_offers_parent_accounts_and_the_condition_matches_their_children(manager, installed) -> None:
+    from tandem.playbooks.providers import default_providers
+    from tandem.playbooks.rules import EvalContext, candidate_ids
+    from tests.factories import AccountFactory
+
+    group = AccountFactory(name="Globex Holding")
+    child = AccountFactory(name="Globex Japan", parent=group)
+    loner = AccountFactory(name="Initech")
+    base = {"trigger": "health_score_below", "param-threshold": "35", "cond-count": "1", "action": "refresh"}
+    row = manager.post(
+        "/playbooks/rules/builder/", base | {"cond-0-subject": "field:parent", "cond-0-op": "in"}
+    ).content.decode()
+    # Only accounts that head a group are offered, with "none" for top-level accounts.
+    assert "Globex Holding" in row and "top-level" in row and "Initech" not in row.split('name="cond-0-value"')[1]
+
+    form = base | {
+        "name": "Group members",
+        "playbook": Playbook.objects.get(key="usage-drop").pk,
+        "cta_type": "risk",
+        "priority": "3",
+        "owner_role": "csm",
+        "due_in_days": "5",
+        "reopen_after_days": "30",
+        "is_active": "on",
+        "cond-0-subject": "field:parent",
+        "cond-0-op": "in",
+        "cond-0-value": ["", str(group.pk)],
+        "action": "save",
+    }
+    assert manager.post("/playbooks/rules/new/", form).status_code == 302
+    conditions = Rule.objects.get(name="Group members").conditions
+    assert conditions == [{"field": "parent", "op": "in", "value": [None, group.pk]}]
+    context = EvalContext(today=group.created_at.date(), providers=default_providers())
+    # "none" matches top-level accounts (SQL's IN alone never matches NULL), the group its children.
+    assert candidate_ids(context, conditions) == {group.pk, child.pk, loner.pk}
+    assert candidate_ids(context, [{"field": "parent", "op": "eq", "value": group.pk}]) == {child.pk}
+    assert candidate_ids(context, [{"field": "parent", "op": "not_in", "value": [None]}]) == {child.pk}

@@ -53,6 +53,9 @@ KINDS: dict[str, Kind] = {
         "tandem.health.computations.backtest_compute", "tandem.health.computations.backtest_render"
     ),
     "health.preview": Kind("tandem.health.computations.preview_compute", "tandem.health.computations.preview_render"),
+    "revenue.summary": Kind(
+        "tandem.revenue.computations.summary_compute", "tandem.revenue.computations.summary_render"
+    ),
     "reports.render": Kind("tandem.reports.computations.report_compute", "tandem.reports.computations.report_render"),
 }
 

@@ -36,7 +36,7 @@ NUMBER_OPS = ["eq", "ne", "lt", "lte", "gt", "gte"]
 CHOICE_OPS = ["eq", "ne", "in", "not_in"]
 MAX_CONDITIONS = 20
 
-# Account fields a condition row offers: label and kind ("choice", "number", "user", "text").
+# Account fields a condition row offers: label and kind ("choice", "number", "user", "account").
 ACCOUNT_SUBJECTS: dict[str, tuple[Any, str]] = {
     "tier": (_("Tier"), "choice"),
     "lifecycle_stage": (_("Lifecycle stage"), "choice"),
@@ -47,7 +47,10 @@ ACCOUNT_SUBJECTS: dict[str, tuple[Any, str]] = {
     "mrr": (_("MRR"), "number"),
     "csm_owner": (_("CSM"), "user"),
     "am_owner": (_("Account manager"), "user"),
+    "parent": (_("Parent account"), "account"),
 }
+MAX_PARENT_CHOICES = 500
+ID_FIELDS = {"csm_owner", "am_owner", "parent"}  # values are ids (None: nobody / no parent)
 PARAM_LABELS = {
     "threshold": _("Threshold"),
     "bands": _("Bands"),
@@ -114,6 +117,12 @@ def value_choices(subject: str) -> list[tuple[str, Any]] | None:
         return [("", _("nobody"))] + [
             (str(u.pk), str(u)) for u in User.objects.filter(is_active=True).order_by("username")
         ]
+    if name == "parent":
+        # The accounts that are a parent already (a group's head office), not every account.
+        parents = (
+            Account.objects.filter(children__isnull=False).distinct().order_by("name")[:MAX_PARENT_CHOICES]
+        )
+        return [("", _("none (a top-level account)"))] + [(str(a.pk), a.name) for a in parents]
     return None
 
 
@@ -162,7 +171,7 @@ def row_to_condition(row: dict[str, Any]) -> dict[str, Any]:
     op, value = row["op"], row["value"]
     if kind == "field":
         if isinstance(value, list):
-            values: list[Any] = [int(v) if name in ("csm_owner", "am_owner") and v else v or None for v in value]
+            values: list[Any] = [int(v) if name in ID_FIELDS and v else v or None for v in value]
             if op in ("eq", "ne"):
                 return {"field": name, "op": op, "value": values[0] if values else None}
             return {"field": name, "op": op, "value": values}

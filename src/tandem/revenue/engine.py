@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
+
 from tandem.core.money import to_cents
 
 ZERO = Decimal("0.00")
@@ -244,44 +246,122 @@ class PeriodSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def summarise(timelines: Iterable[AccountTimeline], start: dt.date, end: dt.date) -> PeriodSummary:
-    """Opening, movements, closing and the retention ratios of ``[start, end]``."""
-    summary = PeriodSummary(start=start, end=end)
-    for timeline in timelines:
-        summary.add(summarise_account(timeline, start, end))
-    return summary
+# Movement kinds as small integers for the vectorised summaries (0: the MRR did not change).
+_NONE, _NEW, _EXPANSION, _REACTIVATION, _CONTRACTION, _CHURN = range(6)
+_DAY_SPAN = 10_000_000  # larger than any date's ordinal: one int64 key per (account, day)
 
 
-def summarise_account(timeline: AccountTimeline, start: dt.date, end: dt.date) -> PeriodSummary:
+@dataclass
+class StateArrays:
+    """Every account's states as parallel NumPy arrays, sorted by account then day.
+
+    Each state carries the movement that led to it (``classify`` of the previous state and this
+    one), so a period's movements are the states dated inside it. MRR is in whole cents (int64):
+    sums are exact and the summaries of tens of thousands of accounts take milliseconds.
+    """
+
+    account_ids: np.ndarray  # (accounts,) the account id of each index
+    account: np.ndarray  # (states,) account index
+    key: np.ndarray  # (states,) account index * _DAY_SPAN + day ordinal, ascending
+    day: np.ndarray  # (states,) day ordinal
+    mrr: np.ndarray  # (states,) cents
+    customer: np.ndarray  # (states,) bool
+    kind: np.ndarray  # (states,) movement kind
+    amount: np.ndarray  # (states,) signed cents of the movement
+
+    @property
+    def accounts(self) -> int:
+        return len(self.account_ids)
+
+    def at(self, day: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        """(MRR cents, is customer) of every account on ``day``."""
+        indexes = np.arange(self.accounts, dtype=np.int64)
+        if not len(self.key):
+            return np.zeros(self.accounts, dtype=np.int64), np.zeros(self.accounts, dtype=bool)
+        found = np.searchsorted(self.key, indexes * _DAY_SPAN + day.toordinal(), side="right") - 1
+        clipped = np.clip(found, 0, None)
+        valid = (found >= 0) & (self.account[clipped] == indexes)
+        return np.where(valid, self.mrr[clipped], 0), np.where(valid, self.customer[clipped], False)
+
+
+def state_arrays(timelines: Iterable[AccountTimeline]) -> StateArrays:
+    """The states of ``timelines`` with each one's movement, classified as ``classify`` does."""
+    ids: list[int] = []
+    account: list[int] = []
+    day: list[int] = []
+    mrr: list[int] = []
+    customer: list[bool] = []
+    kind: list[int] = []
+    amount: list[int] = []
+    codes = {None: _NONE, "new": _NEW, "expansion": _EXPANSION, "reactivation": _REACTIVATION}
+    codes |= {"contraction": _CONTRACTION, "churn": _CHURN}
+    for index, timeline in enumerate(timelines):
+        ids.append(timeline.account_id)
+        previous = AccountState(day=dt.date.min, mrr=ZERO, is_customer=False)
+        had_revenue = False
+        for state in timeline.states:
+            account.append(index)
+            day.append(state.day.toordinal())
+            mrr.append(int(state.mrr * 100))
+            customer.append(state.is_customer)
+            kind.append(codes[classify(previous, state, had_revenue_before=had_revenue)])
+            amount.append(int((state.mrr - previous.mrr) * 100))
+            had_revenue = had_revenue or state.mrr > 0
+            previous = state
+    account_array = np.array(account, dtype=np.int64)
+    day_array = np.array(day, dtype=np.int64)
+    return StateArrays(
+        account_ids=np.array(ids, dtype=np.int64),
+        account=account_array,
+        key=account_array * _DAY_SPAN + day_array,
+        day=day_array,
+        mrr=np.array(mrr, dtype=np.int64),
+        customer=np.array(customer, dtype=bool),
+        kind=np.array(kind, dtype=np.int8),
+        amount=np.array(amount, dtype=np.int64),
+    )
+
+
+def _cents(value: np.integer | int) -> Decimal:
+    return Decimal(int(value)).scaleb(-2)
+
+
+def summarise_states(
+    arrays: StateArrays, start: dt.date, end: dt.date, members: np.ndarray | None = None
+) -> PeriodSummary:
+    """Opening, movements, closing and the retention ratios of ``[start, end]``.
+
+    ``members`` (a boolean array over the accounts) restricts the summary to a group.
+    """
     s = PeriodSummary(start=start, end=end)
-    opening = timeline.at(start - dt.timedelta(days=1))
-    closing = timeline.at(end)
-    s.opening_mrr, s.closing_mrr = opening.mrr, closing.mrr
-    in_cohort = opening.mrr > 0
-    s.opening_customers = int(opening.is_customer)
-    s.closing_customers = int(closing.is_customer)
-    if opening.is_customer and not closing.is_customer:
-        s.churned_customers = 1
-    for m in movements_between(timeline, start, end):
-        if m.kind == "new":
-            s.new += m.amount
-            s.new_customers += 1
-        elif m.kind == "reactivation":
-            s.reactivation += m.amount
-            s.reactivated_customers += 1
-        elif m.kind == "expansion":
-            s.expansion += m.amount
-        elif m.kind == "contraction":
-            s.contraction -= m.amount
-            if in_cohort:
-                s.cohort_contraction -= m.amount
-        else:
-            s.churn -= m.amount
-            if in_cohort:
-                s.cohort_churn -= m.amount
-    if in_cohort:
-        s.cohort_closing_mrr = closing.mrr
-        s.cohort_retained_mrr = min(closing.mrr, opening.mrr)
+    opening_mrr, opening_customer = arrays.at(start - dt.timedelta(days=1))
+    closing_mrr, closing_customer = arrays.at(end)
+    if members is None:
+        members = np.ones(arrays.accounts, dtype=bool)
+    in_cohort = members & (opening_mrr > 0)
+    s.opening_mrr = _cents(opening_mrr[members].sum())
+    s.closing_mrr = _cents(closing_mrr[members].sum())
+    s.opening_customers = int((opening_customer & members).sum())
+    s.closing_customers = int((closing_customer & members).sum())
+    s.churned_customers = int((opening_customer & ~closing_customer & members).sum())
+    s.cohort_closing_mrr = _cents(closing_mrr[in_cohort].sum())
+    s.cohort_retained_mrr = _cents(np.minimum(closing_mrr, opening_mrr)[in_cohort].sum())
+    inside = (arrays.day >= start.toordinal()) & (arrays.day <= end.toordinal()) & members[arrays.account]
+    cohort = in_cohort[arrays.account]
+
+    def moved(code: int, *, cohort_only: bool = False) -> np.ndarray:
+        mask = inside & (arrays.kind == code)
+        return mask & cohort if cohort_only else mask
+
+    s.new = _cents(arrays.amount[moved(_NEW)].sum())
+    s.new_customers = int(moved(_NEW).sum())
+    s.reactivation = _cents(arrays.amount[moved(_REACTIVATION)].sum())
+    s.reactivated_customers = int(moved(_REACTIVATION).sum())
+    s.expansion = _cents(arrays.amount[moved(_EXPANSION)].sum())
+    s.contraction = -_cents(arrays.amount[moved(_CONTRACTION)].sum())
+    s.churn = -_cents(arrays.amount[moved(_CHURN)].sum())
+    s.cohort_contraction = -_cents(arrays.amount[moved(_CONTRACTION, cohort_only=True)].sum())
+    s.cohort_churn = -_cents(arrays.amount[moved(_CHURN, cohort_only=True)].sum())
     return s
 
 

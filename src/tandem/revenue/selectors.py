@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,7 +27,8 @@ from tandem.revenue.engine import (
     TermRow,
     build_timelines,
     month_starts,
-    summarise,
+    state_arrays,
+    summarise_states,
 )
 from tandem.revenue.sbg import FitError, SbgFit, fit_sbg
 from tandem.subscriptions.models import Subscription
@@ -40,6 +42,7 @@ GROUP_FIELDS = {
     "currency": gettext_lazy("Currency"),
 }
 GRANULARITIES = {"month": 1, "quarter": 3, "year": 12}
+MAX_PERIODS = 240  # twenty years of months: a table a person can read, and a bounded computation
 
 
 @dataclass(frozen=True)
@@ -155,15 +158,8 @@ def _check_range(start: dt.date, end: dt.date) -> None:
         raise DomainError(_("Invalid range."), [FieldError("to", _("The end must not be before the start."))])
 
 
-def revenue_summary(
-    *,
-    start: dt.date,
-    end: dt.date,
-    by: str | None = None,
-    granularity: str = "month",
-    account_ids: list[int] | None = None,
-) -> RevenueReport:
-    """MRR movements, logo churn, gross revenue churn, GRR and NRR over ``[start, end]``."""
+def summary_options_check(*, start: dt.date, end: dt.date, by: str | None, granularity: str) -> None:
+    """Refuse a range, grouping or period length the summary cannot give (a DomainError naming the field)."""
     _check_range(start, end)
     if by is not None and by not in GROUP_FIELDS:
         raise DomainError(
@@ -175,8 +171,37 @@ def revenue_summary(
             _("Invalid granularity."),
             [FieldError("granularity", _("Choose one of: %(v)s.") % {"v": ", ".join(GRANULARITIES)})],
         )
-    base = revenue_base(rates_on=end, account_ids=account_ids)
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    if months / GRANULARITIES[granularity] > MAX_PERIODS:
+        raise DomainError(
+            _("Invalid range."),
+            [
+                FieldError(
+                    "from",
+                    _("At most %(n)s periods: choose a shorter range or longer periods.") % {"n": MAX_PERIODS},
+                )
+            ],
+        )
+
+
+def revenue_summary(
+    *,
+    start: dt.date,
+    end: dt.date,
+    by: str | None = None,
+    granularity: str = "month",
+    account_ids: list[int] | None = None,
+    base: RevenueBase | None = None,
+) -> RevenueReport:
+    """MRR movements, logo churn, gross revenue churn, GRR and NRR over ``[start, end]``.
+
+    ``base`` is the history already loaded at the rates of ``end`` (the daily pipeline passes it).
+    """
+    summary_options_check(start=start, end=end, by=by, granularity=granularity)
+    if base is None or base.rates_on != end:
+        base = revenue_base(rates_on=end, account_ids=account_ids)
     timelines = list(base.timelines.values())
+    arrays = state_arrays(timelines)
     report = RevenueReport(
         start=start,
         end=end,
@@ -184,17 +209,17 @@ def revenue_summary(
         rates_on=end,
         by=by,
         granularity=granularity,
-        total=summarise(timelines, start, end),
-        periods=[summarise(timelines, s, e) for s, e in month_starts(start, end, GRANULARITIES[granularity])],
+        total=summarise_states(arrays, start, end),
+        periods=[summarise_states(arrays, s, e) for s, e in month_starts(start, end, GRANULARITIES[granularity])],
     )
     if by:
-        grouped: dict[str, list[AccountTimeline]] = defaultdict(list)
-        for timeline in timelines:
-            grouped[base.group_of(timeline.account_id, by)].append(timeline)
-        report.groups = sorted(
-            ((name, summarise(members, start, end)) for name, members in grouped.items()),
-            key=lambda item: item[0],
-        )
+        names = [base.group_of(timeline.account_id, by) for timeline in timelines]
+        groups = sorted(set(names))
+        index = {name: i for i, name in enumerate(groups)}
+        codes = np.array([index[name] for name in names], dtype=np.int64)
+        report.groups = [
+            (name, summarise_states(arrays, start, end, members=codes == i)) for i, name in enumerate(groups)
+        ]
     return report
 
 

@@ -1,7 +1,7 @@
 """Computed revenue analytics: cohorts and per-segment sBG fits, stored once a day.
 
 :func:`revenue_analytics_refresh` is a step of the daily pipeline (``tandem.daily``). It loads the
-subscription history once, builds the quarterly start cohorts and fits the shifted-beta-geometric
+subscription history once, stores the retention summary's default view (``computations``), builds the quarterly start cohorts and fits the shifted-beta-geometric
 model for every segment of every grouping the page offers (tier, CSM, account manager, currency),
 and stores per segment what the lifetime values need: the fit, the paying customers' MRR and their
 MRR summed by whole years as a customer. The page then computes CLV for any margin and discount
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tandem.core.errors import DomainError
+from tandem.revenue.computations import revenue_summary_store
 from tandem.revenue.models import RevenueAnalytics
 from tandem.revenue.sbg import FitError, fit_sbg
 from tandem.revenue.selectors import (
@@ -106,7 +107,8 @@ def _store(kind: str, *, today: dt.date, seconds: float, payload: dict[str, Any]
 
 @transaction.atomic
 def revenue_analytics_refresh(*, today: dt.date | None = None) -> RevenueAnalyticsResult:
-    """Recompute and store the cohorts and every segment's sBG fit as of ``today`` (idempotent)."""
+    """Recompute and store the retention summary's default view, the cohorts and every segment's sBG
+    fit as of ``today`` (idempotent)."""
     today = today or timezone.localdate()
     started = time.monotonic()
     try:
@@ -116,6 +118,7 @@ def revenue_analytics_refresh(*, today: dt.date | None = None) -> RevenueAnalyti
         for kind in [COHORTS_KIND, *(clv_kind(by) for by in CLV_GROUPINGS)]:
             _store(kind, today=today, seconds=0, payload={}, error=message)
         return RevenueAnalyticsResult(as_of=today, cohorts=0, segments=0, error=message)
+    revenue_summary_store(base=base, today=today)
     rows = cohort_table(today=today, base=base)
     _store(
         COHORTS_KIND,

@@ -5,5 +5,6 @@ from tandem.revenue import views
 app_name = "revenue"
 urlpatterns = [
     path("", views.revenue_page, name="summary"),
+    path("recompute/", views.revenue_recompute, name="summary_recompute"),
     path("retention/", views.retention_page, name="retention"),
 ]

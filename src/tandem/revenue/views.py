@@ -4,24 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from tandem.access.shortcuts import ensure_company_figures
 from tandem.core.errors import DomainError
-from tandem.revenue.charts import movements_chart, mrr_chart, retention_lines_chart
+from tandem.jobs.computations import computation_start
+from tandem.jobs.models import Computation, JobStatus
+from tandem.revenue.charts import retention_lines_chart
+from tandem.revenue.computations import (
+    DEFAULT_BY,
+    DEFAULT_GRANULARITY,
+    SUMMARY_KIND,
+    summary_context,
+    summary_key,
+    summary_params,
+)
 from tandem.revenue.selectors import (
     GRANULARITIES,
     GROUP_FIELDS,
     clv_settings,
-    revenue_summary,
     stored_clv,
     stored_cohorts,
+    summary_options_check,
 )
 
 VIEW = "accounts.view_account"
@@ -34,16 +48,15 @@ def _date(value: str | None, default: dt.date) -> dt.date:
         return default
 
 
-@login_required
-@permission_required(VIEW, raise_exception=True)
-def revenue_page(request: HttpRequest) -> HttpResponse:
-    ensure_company_figures(request.user)
+def _summary_request(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The page's options from the query (defaults for what is missing or unreadable), and the
+    computation's parameters, or None with ``error`` set when the options are refused."""
     today = timezone.localdate()
-    end = _date(request.GET.get("to"), today)
-    start = _date(request.GET.get("from"), dt.date(end.year - 1, end.month, 1))
-    by = request.GET.get("by") or "tier"
-    granularity = request.GET.get("granularity") or "month"
-    context: dict = {
+    end = _date(request.GET.get("to") or request.POST.get("to"), today)
+    start = _date(request.GET.get("from") or request.POST.get("from"), dt.date(end.year - 1, end.month, 1))
+    by = request.GET.get("by") or request.POST.get("by") or DEFAULT_BY
+    granularity = request.GET.get("granularity") or request.POST.get("granularity") or DEFAULT_GRANULARITY
+    context: dict[str, Any] = {
         "start": start,
         "end": end,
         "by": by,
@@ -51,13 +64,49 @@ def revenue_page(request: HttpRequest) -> HttpResponse:
         "group_fields": GROUP_FIELDS,
         "granularities": GRANULARITIES,
     }
+    grouping = by if by in GROUP_FIELDS else None
     try:
-        report = revenue_summary(start=start, end=end, by=by if by in GROUP_FIELDS else None, granularity=granularity)
-        context["report"] = report
-        context["charts"] = [movements_chart(report.periods), mrr_chart(report.periods)]
+        summary_options_check(start=start, end=end, by=grouping, granularity=granularity)
     except DomainError as exc:
         context["error"] = str(exc)
+        return context, None
+    return context, summary_params(start=start, end=end, by=grouping, granularity=granularity, today=today)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def revenue_page(request: HttpRequest) -> HttpResponse:
+    """The stored summary for these options and today, or its computation on a worker with progress."""
+    ensure_company_figures(request.user)
+    context, params = _summary_request(request)
+    if params is None:
+        return render(request, "revenue/revenue.html", context, status=400)
+    key = summary_key(params)
+    row = Computation.objects.filter(key=key, status=JobStatus.DONE).first()
+    if row is None:  # not the daily default, or before today's run: a worker computes it
+        row = computation_start(kind=SUMMARY_KIND, params=params, requested_by=None, key=key)
+    context["computation"] = row
+    if row.status == JobStatus.DONE:
+        context |= summary_context(row)
     return render(request, "revenue/revenue.html", context)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+@require_POST
+def revenue_recompute(request: HttpRequest) -> HttpResponse:
+    """Compute today's summary for these options again (after a contract changed since it was computed)."""
+    ensure_company_figures(request.user)
+    context, params = _summary_request(request)
+    if params is None:
+        return render(request, "revenue/revenue.html", context, status=400)
+    key = summary_key(params)
+    Computation.objects.filter(key=key, status__in=[JobStatus.DONE, JobStatus.FAILED]).delete()
+    computation_start(kind=SUMMARY_KIND, params=params, requested_by=None, key=key)
+    query = urlencode(
+        {"from": params["start"], "to": params["end"], "by": params["by"] or "", "granularity": params["granularity"]}
+    )
+    return redirect(f"{reverse('revenue:summary')}?{query}")
 
 
 @login_required

@@ -46,6 +46,10 @@ def _field_q(cond: dict[str, Any]) -> Q:
         value = [Decimal(str(v)) for v in value] if isinstance(value, list) else Decimal(str(value))
     if name in {"csm_owner", "am_owner", "parent"} and value is None:
         return Q(**{f"{name}__isnull": op == "eq"})
+    if name in {"csm_owner", "am_owner", "parent"} and isinstance(value, list) and None in value:
+        # "is one of: nobody, Ana": SQL's IN never matches NULL, so "nobody" is its own test.
+        either = Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__in": [v for v in value if v is not None]})
+        return ~either if op == "not_in" else either
     lookup = {
         "eq": "exact",
         "ne": "exact",
