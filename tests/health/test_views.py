@@ -104,3 +104,13 @@ def test_accounts_list_sorts_by_health_and_api(scored, client_admin):
     assert api.status_code == 200
     assert api.json()["scores"][0]["scorecard"] == "Overall health"
     assert AccountHealth.objects.count() == 4
+
+
+def test_arr_at_risk_cards_appear_once_accounts_have_a_churn_risk(scored, client_admin):
+    from tandem.risk.models import AccountRisk
+
+    before = client_admin.get("/health/").content.decode()
+    assert "ARR at risk by tier" not in before  # no empty cards before the model has scored anyone
+    AccountRisk.objects.create(account=scored[0], probability=0.5, as_of=DAY, model_version="test")
+    after = client_admin.get("/health/").content.decode()
+    assert "ARR at risk by tier" in after and ">ARR at risk</th>" in after

@@ -42,6 +42,11 @@ def _hist(scores: list[float]) -> list[int]:
     return counts
 
 
+def _scored(groups: dict[str, list[Any]]) -> dict[str, list[Any]] | None:
+    """The ARR-at-risk tables, or None before any account has a churn risk (no empty cards)."""
+    return groups if any(groups.values()) else None
+
+
 def _sees_company_figures(request: AuthenticatedHttpRequest) -> bool:
     try:
         ensure_company_figures(request.user)
@@ -85,7 +90,7 @@ def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
         "fallers": list(movers.order_by("change_30d", "account_id")[:10]),
         "risers": list(movers.order_by("-change_30d", "account_id")[:10]),
         # ARR at risk sums every account's contract: company figures only.
-        "arr_at_risk": arr_at_risk() if _sees_company_figures(request) else None,
+        "arr_at_risk": _scored(arr_at_risk()) if _sees_company_figures(request) else None,
         "report": risk_report(),
     }
     return render(request, "health/portfolio.html", context)
