@@ -1,11 +1,13 @@
-"""Computed revenue analytics: cohorts and per-segment sBG fits, stored once a day.
+"""Computed revenue analytics: the retention summary's default view, cohorts and per-segment sBG
+fits, stored once a day.
 
 :func:`revenue_analytics_refresh` is a step of the daily pipeline (``tandem.daily``). It loads the
-subscription history once, stores the retention summary's default view (``computations``), builds the quarterly start cohorts and fits the shifted-beta-geometric
-model for every segment of every grouping the page offers (tier, CSM, account manager, currency),
-and stores per segment what the lifetime values need: the fit, the paying customers' MRR and their
-MRR summed by whole years as a customer. The page then computes CLV for any margin and discount
-rate from those few numbers without touching the subscription history (``selectors.stored_clv``).
+subscription history once, stores the retention summary's default view (``computations``), builds
+the quarterly start cohorts and fits the shifted-beta-geometric model for every segment of every
+grouping the page offers (tier, CSM, account manager, currency), and stores per segment what the
+lifetime values need: the fit, the paying customers' MRR and their MRR summed by whole years as a
+customer. The page then computes CLV for any margin and discount rate from those few numbers
+without touching the subscription history (``selectors.stored_clv``).
 """
 
 from __future__ import annotations
