@@ -117,6 +117,9 @@ def _on(attr: str, template: str, data: dict[str, Any] | None = None) -> Build:
     return build
 
 
+_OUTCOME_FORM = {"title": "Hours saved", "kpi_kind": "reported", "target": "50", "status": "open"}
+
+
 def _fixed(path: str, data: dict[str, Any] | None = None) -> Build:
     return lambda w, role, inside: (path, dict(data or {}))
 
@@ -589,6 +592,34 @@ PAGES: dict[str, list[Page]] = {
     "notifications:preferences": [Page("POST", Cap.SIGNED_IN, _fixed("/notifications/preferences/", {}))],
     "success:account_milestones": [Page("GET", Cap.VIEW, _on("account", "/success/accounts/{pk}/milestones/"))],
     "success:complete": [Page("POST", Cap.CHANGE, _on("milestone", "/success/milestones/{pk}/complete/"))],
+    "success:plan": [Page("GET", Cap.VIEW, _on("account", "/success/accounts/{pk}/plan/"))],
+    "success:plan_edit": [
+        Page("POST", Cap.CHANGE, _on("account", "/success/accounts/{pk}/plan/edit/", {"service_model": "high_touch"}))
+    ],
+    "success:outcome_add": [
+        Page(
+            "POST",
+            Cap.CHANGE,
+            _on("account", "/success/accounts/{pk}/outcomes/", _OUTCOME_FORM),
+            create=True,
+        )
+    ],
+    "success:milestone_add": [
+        Page(
+            "POST",
+            Cap.CHANGE,
+            _on(
+                "account",
+                "/success/accounts/{pk}/milestones/new/",
+                {"title": "Admins trained", "due_date": "2026-12-31"},
+            ),
+            create=True,
+        )
+    ],
+    "success:outcome_edit": [
+        Page("GET", Cap.VIEW, _on("outcome", "/success/outcomes/{pk}/")),
+        Page("POST", Cap.CHANGE, _on("outcome", "/success/outcomes/{pk}/", _OUTCOME_FORM)),
+    ],
     "ingest:sources": [
         Page("GET", Cap.SIGNED_IN, _fixed("/sources/")),
         Page("POST", Cap.CONFIG_CHANGE, _fixed("/sources/", {"name": "Billing"})),
@@ -974,6 +1005,38 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "cancel_meeting": Operation(Cap.CHANGE, _with(lambda w, r, i: (f"/meetings/{_meeting(w, i).pk}/cancel", {}))),
     "list_nps_responses": Operation(Cap.LIST, _fixed("/nps-responses/")),
+    "get_success_plan": Operation(Cap.VIEW, _api_on("account", "/accounts/{pk}/success-plan")),
+    "set_success_plan": Operation(
+        Cap.CHANGE, _api_on("account", "/accounts/{pk}/success-plan", {"service_model": "high_touch"})
+    ),
+    "add_success_outcome": Operation(
+        Cap.CHANGE,
+        _api_on("account", "/accounts/{pk}/success-plan/outcomes", {**_OUTCOME_FORM, "target": 50}),
+        create=True,
+    ),
+    "change_success_outcome": Operation(
+        Cap.CHANGE,
+        _with(
+            lambda w, r, i: (
+                f"/accounts/{_objs(w, i).account.pk}/success-plan/outcomes/{_objs(w, i).outcome.pk}",
+                {**_OUTCOME_FORM, "target": 60},
+            )
+        ),
+    ),
+    "add_success_milestone": Operation(
+        Cap.CHANGE,
+        _api_on("account", "/accounts/{pk}/success-plan/milestones", {"title": "Go live", "due_date": "2026-12-31"}),
+        create=True,
+    ),
+    "complete_success_milestone": Operation(
+        Cap.CHANGE,
+        _with(
+            lambda w, r, i: (
+                f"/accounts/{_objs(w, i).account.pk}/success-plan/milestones/{_objs(w, i).milestone.pk}/complete",
+                {"evidence": "Signed off"},
+            )
+        ),
+    ),
     "create_nps_response": Operation(
         Cap.CHANGE,
         _api_create(

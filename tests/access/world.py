@@ -20,7 +20,7 @@ from tandem.ingest.models import Source
 from tandem.ingest.services import source_create
 from tandem.opportunities.models import Opportunity, OpportunityKind, Stage
 from tandem.playbooks.models import CallToAction, CtaTask, CtaType, Playbook, Rule, WorkPool
-from tandem.success.models import SuccessMilestone
+from tandem.success.models import DesiredOutcome, KpiKind, SuccessMilestone, SuccessPlan
 from tandem.users.models import ApiToken, User
 from tandem.users.roles import Role
 from tandem.users.services import api_token_create, user_create
@@ -51,6 +51,7 @@ class Objects:
     renewal: Opportunity
     expansion: Opportunity
     milestone: SuccessMilestone
+    outcome: DesiredOutcome
 
 
 @dataclass
@@ -110,6 +111,8 @@ def _objects(owner: User, am: User | None, name: str, playbook: Playbook) -> Obj
     milestone = SuccessMilestone.objects.create(
         account=account, title="Go live", owner=owner, due_date=TODAY + dt.timedelta(days=10)
     )
+    plan = SuccessPlan.objects.create(account=account)
+    outcome = DesiredOutcome.objects.create(plan=plan, title="Hours saved", kpi_kind=KpiKind.REPORTED, target=40)
     return Objects(
         account,
         ContactFactory(account=account),
@@ -121,6 +124,7 @@ def _objects(owner: User, am: User | None, name: str, playbook: Playbook) -> Obj
         renewal,
         expansion,
         milestone,
+        outcome,
     )
 
 

@@ -27,7 +27,7 @@ from tests.processes import free_port
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 EVENTS = {"u-globex": 30, "u-initech": 12, "u-umbrella": 5}
-DAILY_STEPS = ["metrics", "health", "risk", "analytics", "renewals", "rules", "ctas", "digests"]
+DAILY_STEPS = ["metrics", "milestones", "health", "risk", "analytics", "renewals", "rules", "ctas", "digests"]
 
 
 def _today_far_from_midnight() -> dt.date:
@@ -210,7 +210,7 @@ def test_a_worker_killed_mid_pipeline_is_resumed_by_another_without_duplicates(p
 
     _start_and_kill_at(procs, "rules.after_rule", marker, "worker1.log")
     first = _check(procs, today)
-    assert first["steps"] == ["metrics", "health", "risk", "analytics", "renewals"]
+    assert first["steps"] == ["metrics", "milestones", "health", "risk", "analytics", "renewals"]
     assert first["ctas"] == [["Scored today", "Globex", "kim"], ["Scored today", "Initech", "kim"]]
     assert first["daily_job"][1:] == ["running", 1]
 

@@ -72,6 +72,8 @@ RULES: dict[str, ScopeRule] = {
     "comments.Comment": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("author",)),
     "comments.Mention": ScopeRule(Kind.CUSTOMER, "comment__account"),
     "success.SuccessMilestone": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("owner",)),
+    "success.SuccessPlan": ScopeRule(Kind.CUSTOMER, "account"),
+    "success.DesiredOutcome": ScopeRule(Kind.CUSTOMER, "plan__account"),
     "playbooks.CallToAction": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("owner",)),
     "playbooks.CtaTask": ScopeRule(Kind.CUSTOMER, "cta__account", owner_fields=("assignee", "cta__owner")),
     "playbooks.OutboundEmail": ScopeRule(Kind.CUSTOMER, "account"),

@@ -20,6 +20,7 @@ from tandem.revenue.api import opportunities_router
 from tandem.revenue.api import router as revenue_router
 from tandem.subscriptions.api import products_router
 from tandem.subscriptions.api import router as subscriptions_router
+from tandem.success.api import router as success_router
 from tandem.support.api import router as tickets_router
 from tandem.surveys.api import router as nps_router
 from tandem.timeline.api import router as interactions_router
@@ -102,6 +103,7 @@ api = TandemAPI(
 install_problem_handlers(api)
 
 api.add_router("/accounts/", accounts_router)
+api.add_router("/accounts/", success_router)
 api.add_router("/contacts/", contacts_router)
 api.add_router("/subscriptions/", subscriptions_router)
 api.add_router("/products/", products_router)

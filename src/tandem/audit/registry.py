@@ -67,6 +67,8 @@ AUDITED: tuple[AuditedModel, ...] = (
     AuditedModel("timeline.Interaction", _account_id, m2m=("contacts",)),
     AuditedModel("surveys.NpsResponse", _account_id),
     AuditedModel("success.SuccessMilestone", _account_id),
+    AuditedModel("success.SuccessPlan", _account_id),
+    AuditedModel("success.DesiredOutcome", _via("plan")),
     AuditedModel("opportunities.Opportunity", _account_id),
     AuditedModel("opportunities.Quota", _none),
     AuditedModel("opportunities.ChurnReason", _none),

@@ -37,6 +37,8 @@ def step_summary(outcome: StepRun[Any]) -> str:
             "metrics": number(r.metrics),
             "accounts": number(r.accounts),
         }
+    if step == DailyStep.MILESTONES:
+        return _("reached by their metric: %(reached)s") % {"reached": number(r.reached)}
     if step == DailyStep.HEALTH:
         if not r.dates:
             return _("no metric snapshot of this day to score")

@@ -12,6 +12,7 @@ class DailyStep(models.TextChoices):
     """The steps of the daily pipeline, in the order they run (later steps read earlier ones' output)."""
 
     METRICS = "metrics", _("Metrics")
+    MILESTONES = "milestones", _("Success milestones")
     HEALTH = "health", _("Health scores")
     RISK = "risk", _("Churn risk")
     ANALYTICS = "analytics", _("Analytics")

@@ -1,4 +1,4 @@
-"""The daily pipeline: metrics → health → risk → analytics → renewals → rules → CTA advance → digests.
+"""The daily pipeline: metrics → milestones → health → risk → analytics → renewals → rules → CTA advance → digests.
 
 One service, :func:`daily_pipeline_run`, called by the scheduled job (``playbooks.daily``, queued
 by every ``tandem worker`` once a day), by ``tandem metrics refresh`` and by the demo. Each step
@@ -54,6 +54,19 @@ class RenewalsOpened:
 
 
 @dataclass(frozen=True)
+class MilestonesReached:
+    """The milestones step: success milestones whose metric reached its threshold today."""
+
+    reached: int
+
+
+def _milestones(today: dt.date, acting_user: User | None) -> MilestonesReached:
+    from tandem.success.services import milestones_reach_by_metrics
+
+    return MilestonesReached(reached=milestones_reach_by_metrics(acting_user=acting_user, today=today))
+
+
+@dataclass(frozen=True)
 class AnalyticsResult:
     """The analytics step: cohorts and CLV fits (revenue) and the default backtest of each scorecard (health)."""
 
@@ -86,6 +99,7 @@ class DailyPipelineResult:
     today: dt.date
     run_id: int
     metrics: StepRun[ComputeResult]
+    milestones: StepRun[MilestonesReached]
     health: StepRun[HealthRunResult]
     risk: StepRun[RiskRefreshResult]
     analytics: StepRun[AnalyticsResult]
@@ -98,6 +112,7 @@ class DailyPipelineResult:
     def steps(self) -> list[StepRun[Any]]:
         return [
             self.metrics,
+            self.milestones,
             self.health,
             self.risk,
             self.analytics,
@@ -150,6 +165,8 @@ def _renewals(today: dt.date, acting_user: User | None) -> RenewalsOpened:
 # Metrics, health, risk and digests write computed tables only (not audited), so they take no actor.
 STEPS: list[_Step[Any]] = [
     _Step(DailyStep.METRICS, ComputeResult, lambda today, _u: metrics_refresh(today=today), one_transaction=False),
+    # Right after the metrics it reads, so that the rules see today's success gaps.
+    _Step(DailyStep.MILESTONES, MilestonesReached, _milestones, one_transaction=True),
     _Step(DailyStep.HEALTH, HealthRunResult, lambda today, _u: health_refresh(today=today), one_transaction=True),
     _Step(DailyStep.RISK, RiskRefreshResult, lambda today, _u: risk_refresh(today=today), one_transaction=True),
     # Computed once a day so that the cohort, lifetime-value and backtest pages only read results.

@@ -119,9 +119,7 @@ def value_choices(subject: str) -> list[tuple[str, Any]] | None:
         ]
     if name == "parent":
         # The accounts that are a parent already (a group's head office), not every account.
-        parents = (
-            Account.objects.filter(children__isnull=False).distinct().order_by("name")[:MAX_PARENT_CHOICES]
-        )
+        parents = Account.objects.filter(children__isnull=False).distinct().order_by("name")[:MAX_PARENT_CHOICES]
         return [("", _("none (a top-level account)"))] + [(str(a.pk), a.name) for a in parents]
     return None
 

@@ -1,13 +1,123 @@
-"""Success plans: the milestones a customer should reach, with due dates and owners."""
+"""Success plans: an account's desired outcomes and the milestones on the way to them.
+
+Desired outcome = required outcome (what the customer must achieve, with a measurable KPI) +
+appropriate experience (how: the service model, touch points and cadence agreed). Each outcome's KPI
+is either a metric with a target (read from the metrics the daily pipeline computes) or a figure the
+customer reports (a return on investment with a baseline and a target). Milestones mark the path;
+one linked to a metric completes itself when the metric reaches its threshold (the daily
+pipeline's *milestones* step), the others are completed by hand with evidence. Changes are kept in
+the audit history, so a plan's earlier goals stay readable when the customer's goals change.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tandem.core.models import TimeStampedModel
+
+
+class ServiceModel(models.TextChoices):
+    HIGH_TOUCH = "high_touch", _("High touch")
+    LOW_TOUCH = "low_touch", _("Low touch")
+    TECH_TOUCH = "tech_touch", _("Tech touch")
+
+
+class SuccessPlan(TimeStampedModel):
+    """One plan per account: its executive sponsor and the experience agreed for the journey."""
+
+    account = models.OneToOneField(
+        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="success_plan"
+    )
+    sponsor = models.ForeignKey(
+        "accounts.Contact",
+        verbose_name=_("executive sponsor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sponsored_plans",
+    )
+    service_model = models.CharField(_("service model"), max_length=20, choices=ServiceModel.choices, blank=True)
+    cadence_days = models.PositiveSmallIntegerField(
+        _("touch-point cadence (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text=_("How often the customer and the CSM agreed to meet."),
+    )
+    experience = models.TextField(
+        _("appropriate experience"),
+        blank=True,
+        help_text=_("How the customer must reach its outcomes: touch points, people involved, constraints."),
+    )
+
+    class Meta:
+        verbose_name = _("success plan")
+        verbose_name_plural = _("success plans")
+
+    def __str__(self) -> str:
+        return str(_("Success plan of %(account)s") % {"account": self.account})
+
+    def clean(self) -> None:
+        if self.sponsor_id is not None and self.sponsor is not None and self.sponsor.account_id != self.account_id:
+            raise ValidationError({"sponsor": _("The sponsor must be a contact of this account.")})
+
+
+class KpiKind(models.TextChoices):
+    METRIC = "metric", _("A metric reaches a target")
+    REPORTED = "reported", _("A figure the customer reports (ROI)")
+
+
+class OutcomeStatus(models.TextChoices):
+    OPEN = "open", _("In progress")
+    ACHIEVED = "achieved", _("Achieved")
+    DROPPED = "dropped", _("No longer a goal")
+
+
+class DesiredOutcome(TimeStampedModel):
+    """A required outcome of a plan, measured by a KPI: a metric's target, or a reported figure."""
+
+    plan = models.ForeignKey(SuccessPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="outcomes")
+    title = models.CharField(_("required outcome"), max_length=200)
+    kpi_kind = models.CharField(_("measured by"), max_length=10, choices=KpiKind.choices, default=KpiKind.METRIC)
+    metric = models.ForeignKey(
+        "metrics.MetricDefinition",
+        verbose_name=_("metric"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    unit = models.CharField(
+        _("unit"), max_length=40, blank=True, help_text=_("For a reported figure: hours saved a month, %, …")
+    )
+    baseline = models.FloatField(_("baseline"), null=True, blank=True)
+    target = models.FloatField(_("target"))
+    reported = models.FloatField(_("reported value"), null=True, blank=True)
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=OutcomeStatus.choices, default=OutcomeStatus.OPEN)
+    achieved_on = models.DateField(_("achieved on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("desired outcome")
+        verbose_name_plural = _("desired outcomes")
+        ordering = ["plan", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kpi_kind="metric") | models.Q(metric__isnull=False), name="outcome_metric_kpi"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.kpi_kind == KpiKind.METRIC and self.metric_id is None:
+            raise ValidationError({"metric": _("Choose the metric that measures this outcome.")})
 
 
 class SuccessMilestone(TimeStampedModel):
@@ -28,6 +138,33 @@ class SuccessMilestone(TimeStampedModel):
         related_name="milestones",
     )
     external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
+    outcome = models.ForeignKey(
+        DesiredOutcome,
+        verbose_name=_("outcome"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="milestones",
+    )
+    metric = models.ForeignKey(
+        "metrics.MetricDefinition",
+        verbose_name=_("completes when metric"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    threshold = models.FloatField(_("reaches"), null=True, blank=True)
+    reached_value = models.FloatField(_("value when reached"), null=True, blank=True)
+    evidence = models.TextField(_("evidence"), blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("success milestone")
@@ -37,6 +174,24 @@ class SuccessMilestone(TimeStampedModel):
             models.Index(fields=["account", "due_date"], name="milestone_account_idx"),
             models.Index(fields=["due_date"], condition=Q(completed_at__isnull=True), name="milestone_open_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(metric__isnull=True, threshold__isnull=True)
+                | Q(metric__isnull=False, threshold__isnull=False),
+                name="milestone_metric_with_threshold",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        errors = {}
+        if self.metric_id is not None and self.threshold is None:
+            errors["threshold"] = _("Give the value the metric must reach.")
+        if self.threshold is not None and self.metric_id is None:
+            errors["metric"] = _("Choose the metric that must reach this value.")
+        if self.outcome_id is not None and self.outcome is not None and self.outcome.plan.account_id != self.account_id:
+            errors["outcome"] = _("The outcome belongs to another account's plan.")
+        if errors:
+            raise ValidationError(errors)

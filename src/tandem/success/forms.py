@@ -1,0 +1,102 @@
+"""Forms of the success plan page: the plan, an outcome, a milestone, and completing one by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from tandem.accounts.models import Account, Contact
+from tandem.metrics.models import MetricDefinition
+from tandem.success.models import DesiredOutcome, KpiKind, OutcomeStatus, ServiceModel
+from tandem.users.models import User
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class PlanForm(forms.Form):
+    sponsor = forms.ModelChoiceField(label=_("Executive sponsor"), queryset=Contact.objects.none(), required=False)
+    service_model = forms.ChoiceField(
+        label=_("Service model"), choices=[("", "—"), *ServiceModel.choices], required=False
+    )
+    cadence_days = forms.IntegerField(label=_("Touch-point cadence (days)"), min_value=1, max_value=366, required=False)
+    experience = forms.CharField(
+        label=_("Appropriate experience"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("How the customer must reach its outcomes: touch points, people involved, constraints."),
+    )
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sponsor"].queryset = Contact.objects.filter(  # type: ignore[attr-defined]
+            account=account, still_at_company=True
+        ).order_by("last_name", "first_name")
+
+
+def _metrics() -> Any:
+    return MetricDefinition.objects.filter(is_active=True).order_by("name", "key")
+
+
+class OutcomeForm(forms.Form):
+    title = forms.CharField(label=_("Required outcome"), max_length=200)
+    kpi_kind = forms.ChoiceField(label=_("Measured by"), choices=KpiKind.choices, initial=KpiKind.METRIC)
+    metric = forms.ModelChoiceField(label=_("Metric"), queryset=MetricDefinition.objects.none(), required=False)
+    unit = forms.CharField(label=_("Unit"), max_length=40, required=False)
+    baseline = forms.FloatField(label=_("Baseline"), required=False)
+    target = forms.FloatField(label=_("Target"))
+    reported = forms.FloatField(label=_("Reported value"), required=False)
+    target_date = forms.DateField(label=_("Target date"), required=False, widget=DATE)
+    status = forms.ChoiceField(label=_("Status"), choices=OutcomeStatus.choices, initial=OutcomeStatus.OPEN)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["metric"].queryset = _metrics()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kpi_kind") == KpiKind.METRIC and not data.get("metric"):
+            self.add_error("metric", _("Choose the metric that measures this outcome."))
+        return data
+
+
+class MilestoneForm(forms.Form):
+    title = forms.CharField(label=_("Milestone"), max_length=200)
+    due_date = forms.DateField(label=_("Target date"), widget=DATE)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    outcome = forms.ModelChoiceField(label=_("On the way to"), queryset=DesiredOutcome.objects.none(), required=False)
+    metric = forms.ModelChoiceField(
+        label=_("Completes itself when the metric"), queryset=MetricDefinition.objects.none(), required=False
+    )
+    threshold = forms.FloatField(
+        label=_("reaches"),
+        required=False,
+        help_text=_("At least this value; at most it for a metric where lower is better."),
+    )
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")  # type: ignore[attr-defined]
+        self.fields["outcome"].queryset = DesiredOutcome.objects.filter(  # type: ignore[attr-defined]
+            plan__account=account, status=OutcomeStatus.OPEN
+        )
+        self.fields["metric"].queryset = _metrics()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("metric") and data.get("threshold") is None:
+            self.add_error("threshold", _("Give the value the metric must reach."))
+        if data.get("threshold") is not None and not data.get("metric"):
+            self.add_error("metric", _("Choose the metric that must reach this value."))
+        return data
+
+
+class CompleteForm(forms.Form):
+    evidence = forms.CharField(
+        label=_("Evidence"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What shows it was reached: a link, a quote from the customer, a figure."),
+    )
