@@ -171,7 +171,9 @@ def _link_subsidiaries(plan: DemoPlan, rng: np.random.Generator, names: NameMake
     whose health partly follows the parent's (same group culture, same budget decisions)."""
     enterprise = [a for a in plan.accounts if a.tier == "enterprise"]
     parents = enterprise[: max(1, round(PARENT_SHARE * len(enterprise)))]
-    pool = [a for a in plan.accounts if a.tier != "smb" and a not in parents]
+    # By index: `a not in parents` compared whole dataclasses against every parent (quadratic).
+    parent_indexes = {a.index for a in parents}
+    pool = [a for a in plan.accounts if a.tier != "smb" and a.index not in parent_indexes]
     order = rng.permutation(len(pool))
     # How many accounts hold each name: a child's new name must not be any *other* account's.
     # (Building the set of every other name per child was quadratic: minutes at 100,000 accounts.)
