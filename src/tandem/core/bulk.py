@@ -185,7 +185,8 @@ def insert_instances(model: type[models.Model], instances: Sequence[models.Model
     prepare = [_value_preparer(f) for f in fields]
     rows: list[tuple[Any, ...]] = []
     for obj in instances:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # a related object's new id
+        # A related object's new id, as bulk_create does (Django's private API, not in the stubs).
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
         values = [f.pre_save(obj, True) for f in fields]
         if any(hasattr(v, "resolve_expression") or isinstance(v, DatabaseDefault) for v in values):
             return False
