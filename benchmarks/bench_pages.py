@@ -3,7 +3,9 @@
 Run:  python benchmarks/bench_pages.py [--accounts 300] [--runs 20] [--home DIR] [--rebuild]
 
 It builds (or reuses) a demo home with ``tandem demo --no-serve --accounts N`` in ``--home``
-(default ``/tmp/tandem-bench-pages-<N>``), then, in this process with Django's test ``Client`` (no
+(default ``/tmp/tandem-bench-pages-<N>``); above 10,000 accounts with fewer usage events, tickets
+and touches per account and a sparser metric history (``LARGE_DEMO``, or ``--demo-args``), so that
+100,000 accounts build in minutes rather than hours. Then, in this process with Django's test ``Client`` (no
 HTTP, so the figures are the server's own time: middleware, views, queries, templates), signs in as
 each demo role (admin, CS manager, CSM, account manager, read-only) and crawls: the top navigation
 of the home page, then every same-site link and every htmx fragment (``hx-get``) on those pages,
@@ -36,6 +38,10 @@ ROLES = {"admin": "admin", "morgan": "CS manager", "anna": "CSM", "isabel": "acc
 # and downloads of files a computation produced.
 SKIP = re.compile(r"^/(logout/|admin/|api/|static/|i18n/|jobs/computations/\d+/file/)")
 LINK = re.compile(r'(?:href|hx-get)="([^"#]+)"')
+# Per-account volumes of demos above 10,000 accounts (see `tandem demo --help`): 240 usage events
+# instead of 2,400 (100,000 accounts then have as many events as the 10,000-account demo), a
+# quarter of the tickets and logged touches, and the metric history every 63 days instead of 21.
+LARGE_DEMO = "--events-per-account 240 --activity 0.25 --history-every 63"
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,16 +53,25 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--depth", type=int, default=2, help="link levels followed from the navigation")
     parser.add_argument("--goal", type=float, default=300.0, help="p95 goal in ms")
     parser.add_argument("--roles", default=",".join(ROLES), help="comma-separated demo usernames")
+    parser.add_argument(
+        "--demo-args", default=None, help=f"extra `tandem demo` options (default above 10,000 accounts: {LARGE_DEMO})"
+    )
     return parser.parse_args()
 
 
-def build(home: Path, accounts: int, rebuild: bool) -> float | None:
+def demo_args(accounts: int, given: str | None) -> list[str]:
+    if given is not None:
+        return given.split()
+    return LARGE_DEMO.split() if accounts > 10_000 else []
+
+
+def build(home: Path, accounts: int, rebuild: bool, extra: list[str]) -> float | None:
     """Build the demo into ``home`` unless it is there already; the build's seconds, or None if reused."""
     if (home / "tandem.sqlite3").exists() and not rebuild:
         return None
     started = time.monotonic()
     env = {**os.environ, "TANDEM_HOME": str(home)}
-    cmd = [sys.executable, "-m", "tandem", "demo", "--no-serve", "--force", "--accounts", str(accounts)]
+    cmd = [sys.executable, "-m", "tandem", "demo", "--no-serve", "--force", "--accounts", str(accounts), *extra]
     subprocess.run(cmd, env=env, check=True, stdout=sys.stderr)
     return time.monotonic() - started
 
@@ -121,7 +136,8 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     args = parse_args()
     home = Path(args.home or f"/tmp/tandem-bench-pages-{args.accounts}")
-    seconds = build(home, args.accounts, args.rebuild)
+    extra = demo_args(args.accounts, args.demo_args)
+    seconds = build(home, args.accounts, args.rebuild, extra)
     os.environ["TANDEM_HOME"] = str(home)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.settings")
     import django
@@ -160,6 +176,7 @@ def main() -> int:
         f"{Account.objects.count():,} accounts, {args.runs} requests per page, {len(targets)} pages "
         f"(routes × roles), load average {load:.1f}"
         + (f", demo built in {seconds:.0f} s" if seconds is not None else ", demo home reused")
+        + (f" (`tandem demo {' '.join(extra)}`)" if extra and seconds is not None else "")
     )
     print()
     print("| page (route) | role | URL | median ms | p95 ms | median / baseline |")

@@ -86,3 +86,29 @@ def test_unhealthy_accounts_raise_more_and_more_urgent_tickets_and_rate_them_low
     assert low_rate > 1.5 * high_rate
     assert low_urgent > high_urgent
     assert low_csat < high_csat - 0.5
+
+
+def test_a_lighter_activity_writes_fewer_tickets_and_touches_of_the_same_customers(plan: DemoPlan):
+    light = build_plan(seed=3, accounts=400, today=TODAY, scale=0.05, activity=0.25)
+
+    # The same customers (drawn before the simulation); the process then runs on fewer draws.
+    same = [(a.name, a.tier, a.start_day, a.seats) for a in plan.accounts]
+    assert [(a.name, a.tier, a.start_day, a.seats) for a in light.accounts] == same
+    tickets = sum(len(a.tickets) for a in plan.accounts), sum(len(a.tickets) for a in light.accounts)
+    assert 0.15 < tickets[1] / tickets[0] < 0.35
+    touches = [
+        sum(1 for a in p.accounts for i in a.interactions if i.kind in ("call", "email", "meeting"))
+        for p in (plan, light)
+    ]
+    assert 0.15 < touches[1] / touches[0] < 0.35
+    with pytest.raises(ValueError, match="activity"):
+        build_plan(seed=3, accounts=400, today=TODAY, activity=0)
+
+
+def test_the_history_every_few_weeks_spans_the_same_period():
+    from tandem.health.demo import demo_dates
+
+    default, sparse = demo_dates(TODAY), demo_dates(TODAY, every_days=63)
+    assert len(default) == 45 and len(sparse) == 17  # every 21 or 63 days, plus the trends' 7 and 30
+    assert default[0] == sparse[0] == TODAY - np.timedelta64(882, "D").astype(object)
+    assert default[-1] == sparse[-1] == TODAY

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import models
 
 from tandem.audit.services import audit_rows_written
-from tandem.core.bulk import fetch_in_chunks, update_rows
+from tandem.core.bulk import fetch_in_chunks, insert_instances, update_rows
 from tandem.core.models import column_name
 from tandem.core.progress import NoProgress, Progress
 
@@ -46,7 +46,8 @@ def bulk_save(
     progress.stage(f"Writing {model._meta.verbose_name_plural}", len(creates) + len(updates))
     for start in range(0, len(creates), BATCH_SIZE):
         batch = list(creates[start : start + BATCH_SIZE])
-        model._default_manager.bulk_create(batch)
+        if not insert_instances(model, batch):
+            model._default_manager.bulk_create(batch)
         progress.advance(len(batch))
     if any(pk is None for pk in (c.pk for c in creates[-1:])):
         _fetch_created_pks(model, creates)

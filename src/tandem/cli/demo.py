@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+# Plain constants (no Django import): the option defaults are read when the command is defined.
+from tandem.demo.catalog import EVENTS_PER_ACCOUNT
+from tandem.demo.pipeline import HISTORY_EVERY_DAYS
+
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
@@ -22,6 +26,28 @@ def register(app: typer.Typer) -> None:
 def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed and --today give the same data.")] = 42,
     accounts: Annotated[int, typer.Option(min=10, help="Number of customer accounts.")] = 1000,
+    events_per_account: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Usage events per account over the history; fewer build large demos faster.",
+        ),
+    ] = EVENTS_PER_ACCOUNT,
+    activity: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=1.0,
+            help="Share of the tickets and CSM touches written per account (1: all of them).",
+        ),
+    ] = 1.0,
+    history_every: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Days between two metric and health snapshots of the history.",
+        ),
+    ] = HISTORY_EVERY_DAYS,
     today: Annotated[
         str | None, typer.Option(help="Anchor date YYYY-MM-DD the history ends on (default: today).")
     ] = None,
@@ -71,7 +97,16 @@ def demo(
         console.file.flush()
     try:
         with phases_reporter() as phases:
-            result = build_demo(seed=seed, accounts=accounts, today=anchor, force=force, phases=phases)
+            result = build_demo(
+                seed=seed,
+                accounts=accounts,
+                today=anchor,
+                scale=events_per_account / EVENTS_PER_ACCOUNT,
+                activity=activity,
+                history_every_days=history_every,
+                force=force,
+                phases=phases,
+            )
     except DemoRefused as exc:
         fail(str(exc), code=3)
         return

@@ -24,12 +24,14 @@ costs a few, on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import connection, models, transaction
 
 from tandem.core.models import column_name, concrete_field
@@ -81,6 +83,18 @@ def insert_rows(
         return _insert_copy(
             model=model, fields=fields, rows=rows, returning=returning, ignore_conflicts=ignore_conflicts
         )
+    return _insert_values(model=model, fields=fields, rows=rows, returning=returning, ignore_conflicts=ignore_conflicts)
+
+
+def _insert_values(
+    *,
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    returning: Sequence[str],
+    ignore_conflicts: bool,
+) -> list[tuple[Any, ...]]:
+    """``INSERT ... VALUES (...), (...) [RETURNING ...]``, many rows per statement (any database)."""
     qn = connection.ops.quote_name
     columns = table_columns(model, fields)
     max_params = _max_params()
@@ -142,6 +156,97 @@ def _insert_copy(
                 copy.write_row(row)
         cursor.execute(sql)
         return [tuple(r) for r in cursor.fetchall()] if returning else []
+
+
+def insert_instances(model: type[models.Model], instances: Sequence[models.Model]) -> bool:
+    """INSERT new, unsaved instances and set their ids, as ``bulk_create`` would; False if it cannot.
+
+    ``bulk_create`` costs about 60 microseconds a row in Python (a compiled placeholder and a
+    prepared parameter per value, through several layers); here each value goes once through its
+    field's ``pre_save`` (``auto_now_add``) and ``get_db_prep_save`` into a plain multi-row INSERT
+    with ``RETURNING`` the ids in row order (as ``bulk_create`` relies on too). Instances that
+    need what only ``bulk_create`` does (a pk already set, database defaults, generated columns,
+    expressions as values, multi-table inheritance) make it return False having written nothing,
+    and the caller uses ``bulk_create``.
+    """
+    from django.db.models.expressions import DatabaseDefault
+    from django.db.models.fields import AutoFieldMixin
+
+    meta = model._meta
+    if not instances:
+        return True
+    if meta.parents or any(f.generated or f.has_db_default() for f in meta.concrete_fields):
+        return False
+    if any(obj.pk is not None for obj in instances):
+        return False
+    fields = [f for f in meta.concrete_fields if not isinstance(f, AutoFieldMixin)]
+    if len(fields) == len(meta.concrete_fields) or any(hasattr(f, "get_placeholder") for f in fields):
+        return False  # no auto-increment id to return, or a field with its own SQL placeholder
+    prepare = [_value_preparer(f) for f in fields]
+    rows: list[tuple[Any, ...]] = []
+    for obj in instances:
+        # A related object's new id, as bulk_create does (Django's private API, not in the stubs).
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+        values = [f.pre_save(obj, True) for f in fields]
+        if any(hasattr(v, "resolve_expression") or isinstance(v, DatabaseDefault) for v in values):
+            return False
+        rows.append(tuple(p(v) for p, v in zip(prepare, values, strict=True)))
+    with transaction.atomic(savepoint=False):
+        ids = _insert_values(
+            model=model, fields=[f.name for f in fields], rows=rows, returning=[meta.pk.name], ignore_conflicts=False
+        )
+    for obj, (pk,) in zip(instances, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return True
+
+
+# Fields whose get_db_prep_save() returns a value of these exact types unchanged, on every backend
+# (CharField.to_python of a str, int() of an int, an id for a foreign key to an integer key, ...).
+_PASS_THROUGH: dict[type[models.Field[Any, Any]], tuple[type, ...]] = {
+    **{cls: (str, type(None)) for cls in (models.CharField, models.TextField, models.EmailField, models.URLField)},
+    **{
+        cls: (int, type(None))
+        for cls in (
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveSmallIntegerField,
+            models.PositiveBigIntegerField,
+        )
+    },
+    models.BooleanField: (bool, type(None)),
+    models.FloatField: (float, type(None)),
+}
+
+
+def _value_preparer(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    """``field.get_db_prep_save(value, connection)``, skipping the call where it would change nothing.
+
+    That call is most of the cost of inserting rows from Python (several layers per value, about
+    15 microseconds for an aware datetime on SQLite); the common cases are answered here first.
+    """
+    prep = field.get_db_prep_save
+    plain = _PASS_THROUGH.get(type(field))
+    if plain is None and isinstance(field, models.ForeignKey | models.OneToOneField):
+        target = field.target_field
+        if isinstance(target, models.AutoField | models.BigAutoField | models.SmallAutoField):
+            plain = (int, type(None))
+    if plain is not None:
+        return lambda value: value if type(value) in plain else prep(value, connection)
+    if type(field) is models.DateTimeField and connection.vendor == "sqlite" and settings.USE_TZ:
+        # SQLite's adapter: an aware datetime as naive text in the connection's time zone.
+        tz = connection.timezone
+
+        def datetime_value(value: Any) -> Any:
+            if type(value) is dt.datetime and value.utcoffset() is not None:
+                return str(value.astimezone(tz).replace(tzinfo=None))
+            return prep(value, connection)
+
+        return datetime_value
+    return lambda value: prep(value, connection)
 
 
 def executemany_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

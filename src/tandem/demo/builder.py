@@ -20,7 +20,7 @@ from tandem.audit.models import AuditVia
 from tandem.core.errors import DomainError, FieldError
 from tandem.demo import writer
 from tandem.demo.generator import build_plan
-from tandem.demo.pipeline import DemoContext, run_post_build_steps
+from tandem.demo.pipeline import HISTORY_EVERY_DAYS, DemoContext, run_post_build_steps
 from tandem.subscriptions.services import account_refresh_revenue
 from tandem.usage.eventstore import EventStore
 
@@ -96,6 +96,8 @@ def build_demo(
     accounts: int = 1000,
     today: dt.date | None = None,
     scale: float = 1.0,
+    activity: float = 1.0,
+    history_every_days: int = HISTORY_EVERY_DAYS,
     force: bool = False,
     phases: Phases | None = None,
     home: Path | None = None,
@@ -103,7 +105,9 @@ def build_demo(
 ) -> DemoResult:
     """Wipe the previous demo and build a new one (database, event store, ground truth).
 
-    ``scale`` multiplies the number of usage events (tests use a small one). ``post_build_steps``
+    ``scale`` multiplies the number of usage events (tests use a small one), ``activity`` the
+    tickets and CSM touches written per account, and ``history_every_days`` is the step of the
+    metric and health history; large demos use less of each (``tandem demo --help``). ``post_build_steps``
     defaults to every step registered in tandem.demo.pipeline; ``[]`` builds the raw company only.
     Everything it writes is recorded in the audit history as via "system" (the rules it runs as
     via "rule"), without an actor.
@@ -114,6 +118,8 @@ def build_demo(
             accounts=accounts,
             today=today,
             scale=scale,
+            activity=activity,
+            history_every_days=history_every_days,
             force=force,
             phases=phases,
             home=home,
@@ -127,6 +133,8 @@ def _build(
     accounts: int,
     today: dt.date | None,
     scale: float,
+    activity: float,
+    history_every_days: int,
     force: bool,
     phases: Phases | None,
     home: Path | None,
@@ -139,7 +147,7 @@ def _build(
     others = check_can_build(force=force)
 
     advance = phases.start("Simulating the hidden health process", accounts)
-    plan = build_plan(seed=seed, accounts=accounts, today=today, scale=scale, advance=advance)
+    plan = build_plan(seed=seed, accounts=accounts, today=today, scale=scale, activity=activity, advance=advance)
 
     store = EventStore.for_settings()
     with transaction.atomic():
@@ -159,8 +167,8 @@ def _build(
         terms = sum(len(a.terms) for a in plan.accounts)
         advance = phases.start("Writing subscriptions", terms)
         subscriptions = writer.write_subscriptions(plan, account_ids, products, advance)
-        activity = sum(len(a.tickets) + len(a.interactions) for a in plan.accounts)
-        advance = phases.start("Writing tickets and interactions", activity)
+        rows = sum(len(a.tickets) + len(a.interactions) for a in plan.accounts)
+        advance = phases.start("Writing tickets and interactions", rows)
         tickets, interactions = writer.write_activity(plan, account_ids, contact_ids, users, advance)
         advance = phases.start("Refreshing revenue", 1)
         account_refresh_revenue(account_ids=account_ids.tolist(), on=today)
@@ -174,7 +182,8 @@ def _build(
     advance(1)
     health_path, renewals_path = writer.write_ground_truth(plan, account_ids, home)
     EventStore.close_all()  # steps below may read the store from a fresh connection
-    run_post_build_steps(DemoContext(seed=seed, today=today, home=home, phases=phases), post_build_steps)
+    context = DemoContext(seed=seed, today=today, home=home, phases=phases, history_every_days=history_every_days)
+    run_post_build_steps(context, post_build_steps)
 
     result = DemoResult(
         seed=seed,
@@ -193,6 +202,8 @@ def _build(
     marker = {
         **asdict(result),
         "scale": scale,
+        "activity": activity,
+        "history_every_days": history_every_days,
         "database": connection.vendor,
         "built_at": timezone.now().isoformat(timespec="seconds"),
     }

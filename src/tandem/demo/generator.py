@@ -6,6 +6,7 @@ Pure numpy and Python, no database: the same seed and today always give the same
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -55,11 +56,23 @@ Progress = Callable[[int], None]
 
 
 def build_plan(
-    *, seed: int, accounts: int, today: dt.date, scale: float = 1.0, advance: Progress | None = None
+    *,
+    seed: int,
+    accounts: int,
+    today: dt.date,
+    scale: float = 1.0,
+    activity: float = 1.0,
+    advance: Progress | None = None,
 ) -> DemoPlan:
-    """Everything the demo will contain, decided in memory."""
+    """Everything the demo will contain, decided in memory.
+
+    ``scale`` multiplies the usage events per account, ``activity`` the tickets and CSM touches
+    written per account (see ``AccountSimulator``); large demos use less of both to build in time.
+    """
     if accounts < 10:
         raise ValueError("the demo needs at least 10 accounts")
+    if not 0 < activity <= 1:
+        raise ValueError("activity must be in (0, 1]")
     cal = Calendar.ending(today)
     rng = stream(seed, "accounts")
     n, months = accounts, cal.months
@@ -76,6 +89,7 @@ def build_plan(
         winding_down=np.zeros((n, months), dtype=bool),
         renewals=[],
         events_target=int(EVENTS_PER_ACCOUNT * n * scale),
+        activity=activity,
     )
     names = NameMaker(seed)
 
@@ -157,8 +171,13 @@ def _link_subsidiaries(plan: DemoPlan, rng: np.random.Generator, names: NameMake
     whose health partly follows the parent's (same group culture, same budget decisions)."""
     enterprise = [a for a in plan.accounts if a.tier == "enterprise"]
     parents = enterprise[: max(1, round(PARENT_SHARE * len(enterprise)))]
-    pool = [a for a in plan.accounts if a.tier != "smb" and a not in parents]
+    # By index: `a not in parents` compared whole dataclasses against every parent (quadratic).
+    parent_indexes = {a.index for a in parents}
+    pool = [a for a in plan.accounts if a.tier != "smb" and a.index not in parent_indexes]
     order = rng.permutation(len(pool))
+    # How many accounts hold each name: a child's new name must not be any *other* account's.
+    # (Building the set of every other name per child was quadratic: minutes at 100,000 accounts.)
+    in_use = Counter(a.name for a in plan.accounts)
     taken = 0
     for parent in parents:
         for _ in range(int(rng.integers(1, 4))):
@@ -167,11 +186,13 @@ def _link_subsidiaries(plan: DemoPlan, rng: np.random.Generator, names: NameMake
             child = pool[order[taken]]
             taken += 1
             child.parent_index = parent.index
+            in_use[child.name] -= 1
             child.name = f"{parent.name} ({child.market.name})"
             suffix = 2
-            while child.name in {a.name for a in plan.accounts if a is not child}:
+            while in_use[child.name] > 0:
                 child.name = f"{parent.name} ({child.market.name} {suffix})"
                 suffix += 1
+            in_use[child.name] += 1
             names.register_company(child.name)
             child.onboarding_quality = 0.5 * parent.onboarding_quality + 0.5 * child.onboarding_quality
 

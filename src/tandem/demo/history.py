@@ -32,6 +32,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from tandem.core.bulk import IN_CHUNK
 from tandem.playbooks.services import cta_bulk_record, cta_bulk_reschedule
 
 if TYPE_CHECKING:
@@ -172,7 +173,14 @@ def write_cta_history(*, seed: int, today: dt.date) -> HistoryResult:
         cta.due_date -= dt.timedelta(days=back)
         shift_by_cta[cta.pk] = back
         aged.append(cta)
-    tasks = list(CtaTask.objects.filter(cta_id__in=list(shift_by_cta)))
+    # With their CTA: the audit entry of a task names the CTA's account (a query per task otherwise).
+    # In chunks: at 100,000 accounts tens of thousands of CTAs are aged, too many ids for one IN.
+    aged_ids = list(shift_by_cta)
+    tasks = [
+        task
+        for start in range(0, len(aged_ids), IN_CHUNK)
+        for task in CtaTask.objects.filter(cta_id__in=aged_ids[start : start + IN_CHUNK]).select_related("cta")
+    ]
     for t in tasks:
         t.due_date -= dt.timedelta(days=shift_by_cta[t.cta_id])
     cta_bulk_reschedule(acting_user=None, ctas=aged, tasks=tasks, now=now)

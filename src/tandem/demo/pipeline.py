@@ -20,12 +20,17 @@ if TYPE_CHECKING:
     from tandem.demo.builder import Phases
 
 
+# Days between two snapshots of the metric and health history the demo computes (``--history-every``).
+HISTORY_EVERY_DAYS = 21
+
+
 @dataclass(frozen=True)
 class DemoContext:
     seed: int
     today: dt.date
     home: Path
     phases: Phases
+    history_every_days: int = HISTORY_EVERY_DAYS
 
 
 # Dotted paths of callables ``step(ctx: DemoContext) -> None``, in the order they run. Today's

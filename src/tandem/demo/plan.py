@@ -10,6 +10,7 @@ import datetime as dt
 import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 from numpy.random import PCG64, Generator, SeedSequence
@@ -67,10 +68,13 @@ class Calendar:
     def month_date(self, month: int) -> dt.date:
         return add_months(self.start, month)
 
+    @cached_property
+    def _midnight(self) -> dt.datetime:
+        return dt.datetime.combine(self.start, dt.time(), tzinfo=dt.UTC)
+
     def at(self, day: int, hour: float, utc_offset: int) -> dt.datetime:
         """A UTC datetime for a local ``hour`` of ``day`` in a market ``utc_offset`` hours from UTC."""
-        base = dt.datetime.combine(self.start, dt.time(), tzinfo=dt.UTC)
-        return base + dt.timedelta(days=int(day), hours=float(hour) - utc_offset)
+        return self._midnight + dt.timedelta(days=int(day), hours=float(hour) - utc_offset)
 
 
 @dataclass
@@ -199,6 +203,8 @@ class DemoPlan:
     winding_down: np.ndarray
     renewals: list[RenewalTruth]
     events_target: int
+    # Share of the tickets and CSM touches that are written (the hidden process is the same; 1.0 writes all).
+    activity: float = 1.0
 
     def rate_on(self, currency: str, day: int) -> Decimal:
         """Rate of ``currency`` to USD valid on ``day`` (the first month's rate before the history)."""

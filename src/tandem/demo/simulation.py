@@ -9,12 +9,12 @@ churn / contraction / expansion odds. docs/demo.md lists every coefficient below
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-import numpy as np
 from numpy.random import Generator
 
 from tandem.demo import texts
@@ -63,10 +63,24 @@ ONBOARDING_SESSIONS = {"enterprise": 6, "mid_market": 5, "smb": 3}
 
 _PRICES = {p.code: p for p in PRODUCTS}
 _FEATURE_NAMES = [f.name.replace("_", " ") for f in FEATURES]
+_DURATIONS = (15, 30, 30, 45, 60)  # minutes of a call or meeting
 
 
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
+
+
+def _choice(rng: Generator, weights: tuple[float, ...]) -> int:
+    """``rng.choice(len(weights), p=weights / sum)`` with the same draw and result, without numpy's
+    per-call array work (ten times slower, and called for every renewal decision)."""
+    total = 0.0
+    for w in weights:  # numpy sums a short array left to right from 0.0: the same floats
+        total += w
+    cdf, running = [], 0.0
+    for w in weights:
+        running += w / total
+        cdf.append(running)
+    return bisect.bisect_right([c / cdf[-1] for c in cdf], rng.random())
 
 
 def price(code: str, currency: str, billing_period: int, usd_rate: Decimal) -> Decimal:
@@ -88,7 +102,12 @@ class _Term:
 
 
 class AccountSimulator:
-    """Runs the hidden process for each account in turn, filling the plan's ground-truth arrays."""
+    """Runs the hidden process for each account in turn, filling the plan's ground-truth arrays.
+
+    With ``plan.activity`` below 1 the process is the same (touches still move health), but only
+    that share of tickets is raised and of touches is logged: fewer rows for a large demo. At 1.0
+    no extra random number is drawn, so the default demo is unchanged.
+    """
 
     def __init__(self, *, plan: DemoPlan, rng: Generator, names: NameMaker) -> None:
         self.plan = plan
@@ -96,6 +115,7 @@ class AccountSimulator:
         self.rng = rng
         self.names = names
         self.today = self.cal.days
+        self._now = self.cal.at(self.today, 0, 0)
 
     def _pick(self, size: int) -> int:
         return int(self.rng.integers(size))
@@ -195,10 +215,8 @@ class AccountSimulator:
             return "churn", p_churn
         if monthly:
             return "flat", p_churn
-        weights = np.array(
-            [1.0, math.exp(EXPANSION[0] + EXPANSION[1] * h), math.exp(CONTRACTION[0] + CONTRACTION[1] * h)]
-        )
-        pick = int(rng.choice(3, p=weights / weights.sum()))
+        weights = (1.0, math.exp(EXPANSION[0] + EXPANSION[1] * h), math.exp(CONTRACTION[0] + CONTRACTION[1] * h))
+        pick = _choice(rng, weights)
         return ("flat", "expansion", "contraction")[pick], p_churn
 
     # --- the monthly process -------------------------------------------------------------------
@@ -391,8 +409,8 @@ class AccountSimulator:
     def _tickets(self, acc: AccountPlan, contacts: list[ContactPlan], h: float, lo: int, hi: int, frac: float) -> None:
         rng, cal = self.rng, self.cal
         ramp = 1.6 if lo - acc.start_day < 60 else 1.0  # "how do I" questions while onboarding
-        rate = TICKET_BASE[acc.tier] * math.exp(TICKET_HEALTH * h) * ramp * frac
-        now = cal.at(self.today, 0, 0)
+        rate = TICKET_BASE[acc.tier] * math.exp(TICKET_HEALTH * h) * ramp * frac * self.plan.activity
+        now = self._now
         for _ in range(int(rng.poisson(rate))):
             day = int(rng.integers(lo, hi))
             opened = cal.at(day, rng.uniform(8, 18), acc.market.utc_offset)
@@ -415,7 +433,7 @@ class AccountSimulator:
                 status = "closed" if (now - closed).days > 4 else "solved"
                 if rng.random() < 0.5:
                     severe = 0.4 if priority in ("urgent", "high") else 0.0
-                    satisfaction = int(np.clip(round(4.0 + 0.8 * h - severe + rng.normal(0, 0.9)), 1, 5))
+                    satisfaction = min(5, max(1, round(4.0 + 0.8 * h - severe + rng.normal(0, 0.9))))
             subjects = texts.TICKET_SUBJECTS[priority]
             present = [c.slot for c in contacts if c.present(day) and "executive_sponsor" not in c.roles]
             acc.tickets.append(
@@ -433,12 +451,15 @@ class AccountSimulator:
     def _touches(self, acc: AccountPlan, contacts: list[ContactPlan], h: float, lo: int, hi: int, count: int) -> None:
         rng = self.rng
         pool = texts.TOUCH_AT_RISK if h < -0.5 else texts.TOUCH_HEALTHY
+        activity = self.plan.activity
         for _ in range(count):
+            if activity < 1.0 and rng.random() >= activity:
+                continue  # touched, but not logged (a lighter demo)
             u = rng.random()
             kind = "call" if u < 0.35 else "email" if u < 0.8 else "meeting"
             subject, summary = pool[kind][int(rng.integers(len(pool[kind])))]
             day = int(rng.integers(lo, hi))
-            duration = None if kind == "email" else int(rng.choice([15, 30, 30, 45, 60]))
+            duration = None if kind == "email" else _DURATIONS[int(rng.integers(len(_DURATIONS)))]
             self._add(acc, contacts, kind, day, subject, summary, duration, (acc.csm,))
 
     def _scheduled(self, acc: AccountPlan, contacts: list[ContactPlan], h: float, lo: int, hi: int) -> None:

@@ -11,17 +11,19 @@ import logging
 
 from django.db import transaction
 
-from tandem.demo.pipeline import DemoContext
+from tandem.demo.pipeline import HISTORY_EVERY_DAYS, DemoContext
 
 log = logging.getLogger(__name__)
 
-# Metric history every 21 days over ~2.4 years, plus the dates the 7- and 30-day trends compare with.
-HISTORY_EVERY_DAYS = 21
-HISTORY_STEPS = 42
+# Metric history every 21 days (by default) over ~2.4 years, plus the dates the 7- and 30-day trends
+# compare with.
+HISTORY_DAYS = 21 * 42
 
 
-def demo_dates(today: dt.date) -> list[dt.date]:
-    dates = {today - dt.timedelta(days=HISTORY_EVERY_DAYS * n) for n in range(HISTORY_STEPS + 1)}
+def demo_dates(today: dt.date, every_days: int = HISTORY_EVERY_DAYS) -> list[dt.date]:
+    """The history's snapshot dates: every ``every_days`` back over the same span, whatever the step."""
+    steps = HISTORY_DAYS // every_days
+    dates = {today - dt.timedelta(days=every_days * n) for n in range(steps + 1)}
     dates |= {today - dt.timedelta(days=7), today - dt.timedelta(days=30)}
     return sorted(dates)
 
@@ -47,7 +49,7 @@ def demo_step(ctx: DemoContext) -> None:
     # A rebuild replaces the company: old snapshots describe accounts that no longer exist.
     store.delete_snapshots("metrics")
     store.delete_snapshots("health")
-    dates = [d for d in demo_dates(ctx.today) if d < ctx.today]
+    dates = [d for d in demo_dates(ctx.today, ctx.history_every_days) if d < ctx.today]
     advance = ctx.phases.start("Computing metric history", len(dates))
     metrics_compute(dates=dates, update_current=False, advance=advance)
     advance = ctx.phases.start("Scoring health history and training the churn model", 2)

@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from tandem.accounts.models import Account, Contact
 from tandem.audit.bulk import bulk_save
 from tandem.audit.context import write_service
+from tandem.core import bulk
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.progress import Progress
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
@@ -265,11 +266,15 @@ def interaction_bulk_create(
     user_links = Interaction.users.through
     contact_links = Interaction.contacts.through
     pairs = list(zip(interactions, people, strict=True))
-    user_links.objects.bulk_create(
-        [user_links(interaction_id=i.pk, user_id=u) for i, (users, _contacts) in pairs for u in set(users)],
-        batch_size=2000,
+    # Plain id pairs, not link instances through bulk_create: a few microseconds a link instead of
+    # about fifty (the demo writes over a million at 100,000 accounts).
+    bulk.insert_rows(
+        model=user_links,
+        fields=("interaction", "user"),
+        rows=[(i.pk, u) for i, (users, _contacts) in pairs for u in set(users)],
     )
-    contact_links.objects.bulk_create(
-        [contact_links(interaction_id=i.pk, contact_id=c) for i, (_users, contacts) in pairs for c in contacts],
-        batch_size=2000,
+    bulk.insert_rows(
+        model=contact_links,
+        fields=("interaction", "contact"),
+        rows=[(i.pk, c) for i, (_users, contacts) in pairs for c in contacts],
     )
