@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -77,7 +78,7 @@ RENEWALS_PER_PAGE = 50
 BOARD_PER_PAGE = 20
 
 
-def _page(rows: list, number: str | None, *, per_page: int = RENEWALS_PER_PAGE) -> Page:
+def _page(rows: Sequence[Any], number: str | None, *, per_page: int = RENEWALS_PER_PAGE) -> Page:
     """One page of an already loaded list (a number out of range gives the nearest page)."""
     return Paginator(rows, per_page).get_page(number)
 
