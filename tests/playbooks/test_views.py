@@ -78,5 +78,8 @@ def test_cta_rules_notifications_and_account_sections_render(world) -> None:
     section = client.get(f"/success/accounts/{account.pk}/milestones/").content.decode()
     assert "Go live" in section and "Overdue since" in section
     milestone = SuccessMilestone.objects.get()
-    assert "Reached" in client.post(f"/success/milestones/{milestone.pk}/complete/").content.decode()
+    assert (
+        "Reached"
+        in client.post(f"/success/milestones/{milestone.pk}/complete/", HTTP_HX_REQUEST="true").content.decode()
+    )
     assert client.get(f"/playbooks/accounts/{account.pk}/ctas/").status_code == 200
