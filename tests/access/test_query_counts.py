@@ -81,7 +81,7 @@ BASELINE: dict[str, tuple[int, ...]] = {
     "accounts:list": (9, 9),  # with the total count
     "health:portfolio": (15, 12),  # the CSM sees no company-wide ARR at risk (3 aggregates, 2 user look-ups)
     "health:metrics": (7, 7),
-    "opportunities:renewals": (11, 11),
+    "opportunities:renewals": (12, 12),  # one page of renewals, the totals and the counts as two aggregates
     "opportunities:pipeline": (8, 8),
     "playbooks:my_day": (6, 6),
     "playbooks:rules": (5, 5),
@@ -124,7 +124,7 @@ BASELINE: dict[str, tuple[int, ...]] = {
     # CSV exports: the list's rows streamed in chunks of 2,000 (one query per chunk and prefetch).
     "accounts:export": (8, 8),
     "accounts:contacts_export": (8, 8),
-    "opportunities:renewals_export": (10, 10),
+    "opportunities:renewals_export": (11, 11),
     "opportunities:pipeline_export": (7, 7),
     "subscriptions:products": (5, 5),
     "list_products": (7, 7),
