@@ -26,6 +26,7 @@ urlpatterns = [
     path("playbooks/", include("tandem.playbooks.urls")),
     path("notifications/", include("tandem.notifications.urls")),
     path("success/", include("tandem.success.urls")),
+    path("shared/", include("tandem.success.shared_urls")),
     path("support/", include("tandem.support.urls")),
     path("timeline/", include("tandem.timeline.urls")),
     path("subscriptions/", include("tandem.subscriptions.urls")),

@@ -616,6 +616,33 @@ PAGES: dict[str, list[Page]] = {
             create=True,
         )
     ],
+    "success:portfolio": [Page("GET", Cap.LIST, _fixed("/success/outcomes/"))],
+    "success:plan_of": [
+        Page("GET", Cap.VIEW, _with(lambda w, r, i: (f"/success/plans/{_objs(w, i).outcome.plan_id}/", {})))
+    ],
+    "success:plan_export": [Page("GET", Cap.VIEW, _on("account", "/success/accounts/{pk}/plan/export/?format=html"))],
+    "success:share_create": [
+        Page(
+            "POST",
+            Cap.CHANGE,
+            _with(
+                lambda w, r, i: (
+                    f"/success/accounts/{_objs(w, i).account.pk}/plan/shares/",
+                    {"contact": _objs(w, i).contact.pk, "days": 7},
+                )
+            ),
+            create=True,
+        )
+    ],
+    "success:share_revoke": [
+        Page("POST", Cap.CHANGE, _with(lambda w, r, i: (f"/success/shares/{_share(w, i).pk}/revoke/", {})))
+    ],
+    # The customer's side: no login; the signed link is the key (tests/success/test_sharing.py).
+    "shared:plan": [
+        Page("GET", Cap.PUBLIC, _with(lambda w, r, i: (_share_path(w, i), {}))),
+        Page("POST", Cap.PUBLIC, _with(lambda w, r, i: (_share_path(w, i), {"body": "Looks right"}))),
+    ],
+    "shared:code": [Page("GET", Cap.PUBLIC, _with(lambda w, r, i: (_share_path(w, i) + "code/", {})))],
     "success:outcome_edit": [
         Page("GET", Cap.VIEW, _on("outcome", "/success/outcomes/{pk}/")),
         Page("POST", Cap.CHANGE, _on("outcome", "/success/outcomes/{pk}/", _OUTCOME_FORM)),
@@ -766,6 +793,30 @@ def _meeting(w: World, inside: bool) -> Any:
             uid=f"access-{account.pk}@tandem",
             defaults={"account": account, "title": "QBR", "starts_at": start, "ends_at": start + dt.timedelta(hours=1)},
         )[0]
+
+
+def _share(w: World, inside: bool) -> Any:
+    """The inside or outside account's plan shared with its contact, created once per test as a fixture."""
+    from tandem.audit.context import audit_context
+    from tandem.success.models import PlanShare
+
+    objs = _objs(w, inside)
+    with audit_context(via="fixture"):
+        return PlanShare.objects.get_or_create(
+            plan=objs.outcome.plan,
+            contact=objs.contact,
+            defaults={
+                "key": f"access-{objs.account.pk}",
+                "language": "fa",
+                "expires_at": timezone.now() + dt.timedelta(days=7),
+            },
+        )[0]
+
+
+def _share_path(w: World, inside: bool) -> str:
+    from tandem.success.sharing import share_path
+
+    return share_path(_share(w, inside))
 
 
 def _feed(w: World, role: Role) -> str:
@@ -1027,6 +1078,21 @@ OPERATIONS: dict[str, Operation] = {
         Cap.CHANGE,
         _api_on("account", "/accounts/{pk}/success-plan/milestones", {"title": "Go live", "due_date": "2026-12-31"}),
         create=True,
+    ),
+    "list_success_plan_shares": Operation(Cap.VIEW, _api_on("account", "/accounts/{pk}/success-plan/shares")),
+    "share_success_plan": Operation(
+        Cap.CHANGE,
+        _with(
+            lambda w, r, i: (
+                f"/accounts/{_objs(w, i).account.pk}/success-plan/shares",
+                {"contact": _objs(w, i).contact.pk},
+            )
+        ),
+        create=True,
+    ),
+    "revoke_success_plan_share": Operation(
+        Cap.CHANGE,
+        _with(lambda w, r, i: (f"/accounts/{_objs(w, i).account.pk}/success-plan/shares/{_share(w, i).pk}/revoke", {})),
     ),
     "complete_success_milestone": Operation(
         Cap.CHANGE,

@@ -44,6 +44,7 @@ PAGES = {
     "opportunities:renewals_export": "/opportunities/renewals/export.csv",
     "opportunities:pipeline_export": "/opportunities/pipeline/export.csv",
     "subscriptions:products": "/subscriptions/products/",
+    "success:portfolio": "/success/outcomes/",
 }
 MANAGER_PAGES = {
     "playbooks:team": "/playbooks/team/",
@@ -79,6 +80,7 @@ ENDPOINTS = {
 BASELINE: dict[str, tuple[int, ...]] = {
     "web:home": (12, 12),
     "accounts:list": (9, 9),  # with the total count
+    "success:portfolio": (16, 16),  # nine aggregates (counts, months, owners, gaps) and the reported-ROI rows
     "health:portfolio": (15, 12),  # the CSM sees no company-wide ARR at risk (3 aggregates, 2 user look-ups)
     "health:metrics": (7, 7),
     "opportunities:renewals": (12, 12),  # one page of renewals, the totals and the counts as two aggregates

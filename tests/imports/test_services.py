@@ -258,6 +258,31 @@ def test_contacts_happy_path_with_roles(write_csv):
     ]  # fmt: skip
 
 
+def test_a_contacts_language_is_a_code_or_its_english_name_and_anything_else_names_the_row(write_csv):
+    AccountFactory(external_id="a1")
+    path = write_csv(
+        "contacts.csv",
+        ["external_id", "account_external_id", "email", "language"],
+        [["c1", "a1", "darya@example.com", "Persian"], ["c2", "a1", "li@example.com", "zh_Hans"],
+         ["c3", "a1", "ana@example.com", ""]],
+    )  # fmt: skip
+    report = import_file(acting_user=None, entity="contacts", path=path)
+    assert report.errors == []
+    assert sorted(Contact.objects.values_list("external_id", "language")) == [
+        ("c1", "fa"),
+        ("c2", "zh-hans"),
+        ("c3", ""),
+    ]
+    bad = write_csv(
+        "bad.csv",
+        ["external_id", "account_external_id", "email", "language"],
+        [["c4", "a1", "x@example.com", "Klingon"]],
+    )
+    report = import_file(acting_user=None, entity="contacts", path=bad)
+    assert [(e.row, e.column, e.value) for e in report.errors] == [(2, "language", "Klingon")]
+    assert not Contact.objects.filter(external_id="c4").exists()
+
+
 def test_contacts_reimport_is_unchanged_and_a_role_change_is_an_update(write_csv):
     AccountFactory(external_id="a1")
     header = ["external_id", "account_external_id", "email", "roles"]

@@ -74,6 +74,8 @@ RULES: dict[str, ScopeRule] = {
     "success.SuccessMilestone": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("owner",)),
     "success.SuccessPlan": ScopeRule(Kind.CUSTOMER, "account"),
     "success.DesiredOutcome": ScopeRule(Kind.CUSTOMER, "plan__account"),
+    "success.PlanShare": ScopeRule(Kind.CUSTOMER, "plan__account"),
+    "success.PlanComment": ScopeRule(Kind.CUSTOMER, "share__plan__account"),
     "playbooks.CallToAction": ScopeRule(Kind.CUSTOMER, "account", owner_fields=("owner",)),
     "playbooks.CtaTask": ScopeRule(Kind.CUSTOMER, "cta__account", owner_fields=("assignee", "cta__owner")),
     "playbooks.OutboundEmail": ScopeRule(Kind.CUSTOMER, "account"),

@@ -11,6 +11,7 @@ import re
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
@@ -181,6 +182,12 @@ class ContactForm(forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=50, required=False)
     title = forms.CharField(label=_("Job title"), max_length=150, required=False)
     is_primary = forms.BooleanField(label=_("Primary contact"), required=False)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("The company's language")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("The language of a success plan shared with this person."),
+    )
     roles = forms.MultipleChoiceField(
         label=_("Stakeholder roles"),
         choices=StakeholderRole.choices,
@@ -197,6 +204,7 @@ class ContactForm(forms.Form):
             "phone": contact.phone,
             "title": contact.title,
             "is_primary": contact.is_primary,
+            "language": contact.language,
             "roles": [r.role for r in contact.roles.all()],
         }
 

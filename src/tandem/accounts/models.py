@@ -195,6 +195,13 @@ class Contact(TimeStampedModel):
     is_primary = models.BooleanField(_("primary contact"), default=False)
     still_at_company = models.BooleanField(_("still at company"), default=True)
     left_on = models.DateField(_("left on"), null=True, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of what Tandem shows this person (a shared success plan); the company's when empty."),
+    )
 
     class Meta:
         verbose_name = _("contact")

@@ -111,6 +111,7 @@ class AccountFilter(FilterSchema):
     )
 
 
+ContactLanguage = Literal["", "en", "vi", "ja", "fa", "zh-hans"]
 AccountOrdering = Literal["name", "-name", "arr", "-arr", "renewal_date", "-renewal_date", "updated_at", "-updated_at"]
 
 
@@ -131,6 +132,9 @@ class ContactIn(ReportsReferences):
     left_on: dt.date | None = None
     external_id: str | None = None
     roles: list[StakeholderRole] = Field(default_factory=list)
+    language: ContactLanguage = Field(
+        "", description="The language of a success plan shared with them; empty: the company's."
+    )
 
 
 class ContactPatch(ReportsReferences):
@@ -149,6 +153,7 @@ class ContactPatch(ReportsReferences):
     left_on: dt.date | None = None
     external_id: str | None = None
     roles: list[StakeholderRole] | None = None
+    language: ContactLanguage | None = None
 
 
 class ContactOut(Schema):
@@ -164,6 +169,7 @@ class ContactOut(Schema):
     is_primary: bool
     still_at_company: bool
     left_on: dt.date | None
+    language: str
     roles: list[StakeholderRole]
     created_at: dt.datetime
     updated_at: dt.datetime

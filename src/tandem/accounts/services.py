@@ -58,6 +58,7 @@ CONTACT_FIELDS = (
     "is_primary",
     "still_at_company",
     "left_on",
+    "language",
 )
 
 
@@ -321,6 +322,7 @@ def contact_create(
     left_on: dt.date | None = None,
     external_id: str | None = None,
     roles: Iterable[str] = (),
+    language: str = "",
 ) -> Contact:
     """Add a person to an account; making them primary unsets the account's previous primary."""
     parsed_roles = _parse_roles(roles)
@@ -339,6 +341,7 @@ def contact_create(
                 "still_at_company": still_at_company,
                 "left_on": left_on,
                 "external_id": external_id,
+                "language": language,
             }
         ),
         fields=CONTACT_FIELDS,

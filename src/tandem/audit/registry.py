@@ -69,6 +69,13 @@ AUDITED: tuple[AuditedModel, ...] = (
     AuditedModel("success.SuccessMilestone", _account_id),
     AuditedModel("success.SuccessPlan", _account_id),
     AuditedModel("success.DesiredOutcome", _via("plan")),
+    # Who shared the plan with whom, until when, and who revoked it; the views counter and the
+    # one-time code are not changes anyone made.
+    AuditedModel(
+        "success.PlanShare",
+        _via("plan"),
+        exclude=("views", "last_viewed_at", "code_hash", "code_expires_at", "code_attempts", "key"),
+    ),
     AuditedModel("opportunities.Opportunity", _account_id),
     AuditedModel("opportunities.Quota", _none),
     AuditedModel("opportunities.ChurnReason", _none),

@@ -34,6 +34,24 @@ def parse_bool(raw: str) -> bool:
     raise ValueError(f"'{raw}' is not a yes/no value (use true/false, yes/no or 1/0).")
 
 
+# A contact's language as a code (fa, zh-hans; zh_Hans and zh-CN also) or its English name.
+LANGUAGE_WORDS = {
+    "en": "en", "english": "en",
+    "vi": "vi", "vietnamese": "vi",
+    "ja": "ja", "japanese": "ja",
+    "fa": "fa", "persian": "fa", "farsi": "fa",
+    "zh-hans": "zh-hans", "zh_hans": "zh-hans", "zh-cn": "zh-hans", "zh": "zh-hans",
+    "chinese": "zh-hans", "simplified chinese": "zh-hans",
+}  # fmt: skip
+
+
+def parse_language(raw: str) -> str:
+    code = LANGUAGE_WORDS.get(raw.strip().lower())
+    if code is None:
+        raise ValueError(f"'{raw}' is not a language Tandem speaks (en, vi, ja, fa, zh-hans).")
+    return code
+
+
 def parse_date(raw: str) -> dt.date:
     try:
         return dt.date.fromisoformat(raw)

@@ -57,6 +57,7 @@ KINDS: dict[str, Kind] = {
         "tandem.revenue.computations.summary_compute", "tandem.revenue.computations.summary_render"
     ),
     "reports.render": Kind("tandem.reports.computations.report_compute", "tandem.reports.computations.report_render"),
+    "success.plan_pdf": Kind("tandem.success.documents.plan_pdf_compute", "tandem.success.documents.plan_pdf_render"),
 }
 
 

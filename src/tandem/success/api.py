@@ -21,9 +21,10 @@ from tandem.api.refs import Id, resolve
 from tandem.core.errors import DomainError, FieldError
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.metrics.models import MetricDefinition
-from tandem.success.models import DesiredOutcome, SuccessMilestone
-from tandem.success.selectors import PlanView, account_plan
+from tandem.success.models import DesiredOutcome, PlanShare, SuccessMilestone
+from tandem.success.selectors import PlanView, account_plan, plan_shares
 from tandem.success.services import milestone_complete, milestone_create, outcome_save, plan_save
+from tandem.success.sharing import plan_share_create, plan_share_revoke, share_is_active, share_path
 from tandem.users.models import User
 
 router = Router(tags=["success plans"])
@@ -274,3 +275,98 @@ def complete_success_milestone(
     milestone = get_for_write(SuccessMilestone.objects.filter(account=account), user=request.user, pk=milestone_id)
     milestone_complete(acting_user=request.user, milestone=milestone, evidence=payload.evidence)
     return _read(request, account_id)
+
+
+class ShareOut(Schema):
+    id: int
+    contact: int = Field(..., alias="contact_id")
+    language: str
+    url: str = Field(..., description="The link to send; it opens the plan read-only without a login.")
+    active: bool
+    require_code: bool
+    expires_at: dt.datetime
+    created_at: dt.datetime
+    created_by: int | None = Field(None, alias="created_by_id")
+    revoked_at: dt.datetime | None
+    views: int
+    last_viewed_at: dt.datetime | None
+
+
+class ShareIn(Schema):
+    contact: Id = Field(..., description="A contact of this account, still at the company.")
+    days: int = Field(30, description="How long the link opens, 1-180 days.")
+    language: Literal["", "en", "vi", "ja", "fa", "zh-hans"] = Field(
+        "", description="The page's language; empty: the contact's (or the company's)."
+    )
+    require_code: bool = Field(False, description="Also ask for a one-time code mailed to the contact.")
+
+
+def _share_out(request: AuthenticatedHttpRequest, share: PlanShare) -> dict:
+    return {
+        **{
+            f: getattr(share, f)
+            for f in (
+                "id",
+                "contact_id",
+                "language",
+                "require_code",
+                "expires_at",
+                "created_at",
+                "created_by_id",
+                "revoked_at",
+                "views",
+                "last_viewed_at",
+            )
+        },
+        "url": request.build_absolute_uri(share_path(share)),
+        "active": share_is_active(share),
+    }
+
+
+@router.get(
+    "/{account_id}/success-plan/shares",
+    response={200: list[ShareOut], **PROBLEM_RESPONSES},
+    summary="List the links the plan was shared by",
+)
+def list_success_plan_shares(request: AuthenticatedHttpRequest, account_id: Id) -> list[dict]:
+    require_perm(request, "accounts.view_account")
+    account = get_visible_or_404(Account.objects.all(), user=request.user, pk=account_id)
+    return [_share_out(request, share) for share in plan_shares(account_id=account.pk)]
+
+
+@router.post(
+    "/{account_id}/success-plan/shares",
+    response={201: ShareOut, **PROBLEM_RESPONSES},
+    summary="Share the plan with a contact (a signed, expiring link)",
+)
+def share_success_plan(request: AuthenticatedHttpRequest, account_id: Id, payload: ShareIn) -> Status:
+    require_perm(request, "accounts.change_account")
+    account = get_for_write(Account, user=request.user, pk=account_id)
+    contact = Contact.objects.filter(pk=payload.contact, account=account).first()
+    if contact is None:
+        raise DomainError(
+            _("Unknown reference."),
+            [FieldError("contact", _("No contact of this account with id %(id)s.") % {"id": payload.contact})],
+            status=422,
+        )
+    share = plan_share_create(
+        acting_user=request.user,
+        account=account,
+        contact=contact,
+        days=payload.days,
+        language=payload.language,
+        require_code=payload.require_code,
+    )
+    return Status(201, _share_out(request, share))
+
+
+@router.post(
+    "/{account_id}/success-plan/shares/{share_id}/revoke",
+    response={200: ShareOut, **PROBLEM_RESPONSES},
+    summary="Revoke a shared link",
+)
+def revoke_success_plan_share(request: AuthenticatedHttpRequest, account_id: Id, share_id: Id) -> dict:
+    require_perm(request, "accounts.change_account")
+    account = get_for_write(Account, user=request.user, pk=account_id)
+    share = get_for_write(PlanShare.objects.filter(plan__account=account), user=request.user, pk=share_id)
+    return _share_out(request, plan_share_revoke(acting_user=request.user, share=share))

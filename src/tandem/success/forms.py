@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from tandem.accounts.models import Account, Contact
@@ -29,6 +30,7 @@ class PlanForm(forms.Form):
     )
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "plan-%s")  # the plan page holds several forms: ids stay unique
         super().__init__(*args, **kwargs)
         self.fields["sponsor"].queryset = Contact.objects.filter(  # type: ignore[attr-defined]
             account=account, still_at_company=True
@@ -51,6 +53,7 @@ class OutcomeForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=OutcomeStatus.choices, initial=OutcomeStatus.OPEN)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "outcome-%s")  # the plan page holds several forms: ids stay unique
         super().__init__(*args, **kwargs)
         self.fields["metric"].queryset = _metrics()  # type: ignore[attr-defined]
 
@@ -76,6 +79,7 @@ class MilestoneForm(forms.Form):
     )
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "milestone-%s")  # the plan page holds several forms: ids stay unique
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("username")  # type: ignore[attr-defined]
         self.fields["outcome"].queryset = DesiredOutcome.objects.filter(  # type: ignore[attr-defined]
@@ -100,3 +104,33 @@ class CompleteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("What shows it was reached: a link, a quote from the customer, a figure."),
     )
+
+
+class ShareForm(forms.Form):
+    contact = forms.ModelChoiceField(label=_("Share with"), queryset=Contact.objects.none())
+    days = forms.IntegerField(label=_("Link valid for (days)"), min_value=1, max_value=180, initial=30)
+    language = forms.ChoiceField(
+        label=_("Language of the page"),
+        choices=[("", _("The contact's language")), *settings.LANGUAGES],
+        required=False,
+    )
+    require_code = forms.BooleanField(
+        label=_("Ask for a one-time code mailed to the contact"),
+        required=False,
+        help_text=_("Then a forwarded link alone does not open the plan."),
+    )
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "share-%s")  # the plan page holds several forms: ids stay unique
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = Contact.objects.filter(  # type: ignore[attr-defined]
+            account=account, still_at_company=True
+        ).order_by("-is_primary", "last_name", "first_name", "id")
+
+
+class SharedCommentForm(forms.Form):
+    body = forms.CharField(label=_("Your comment"), max_length=4000, widget=forms.Textarea)
+
+
+class SharedCodeForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=12, required=False)

@@ -195,3 +195,80 @@ class SuccessMilestone(TimeStampedModel):
             errors["outcome"] = _("The outcome belongs to another account's plan.")
         if errors:
             raise ValidationError(errors)
+
+
+class PlanShare(models.Model):
+    """A link that shows an account's success plan to one of its contacts, read-only, without a login.
+
+    The link carries a signed token (``django.core.signing``) naming this row and its random ``key``,
+    so a changed token is refused before the database is read and a deleted row's number cannot be
+    reused. It stops working at ``expires_at`` or when revoked. With ``require_code`` the customer
+    also types a one-time code mailed to the contact's address (stored as a hash, valid 15 minutes).
+    """
+
+    plan = models.ForeignKey(SuccessPlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="shares")
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("shared with"), on_delete=models.CASCADE, related_name="plan_shares"
+    )
+    key = models.CharField(max_length=32, editable=False)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    expires_at = models.DateTimeField(_("expires"))
+    require_code = models.BooleanField(
+        _("ask for a one-time code"), default=False, help_text=_("Mailed to the contact each time the link is opened.")
+    )
+    created_at = models.DateTimeField(_("shared"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("shared by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_viewed_at = models.DateTimeField(_("last opened"), null=True, blank=True)
+    views = models.PositiveIntegerField(_("times opened"), default=0)
+    code_hash = models.CharField(max_length=128, blank=True, editable=False)
+    code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    code_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("shared success plan")
+        verbose_name_plural = _("shared success plans")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return str(_("Success plan shared with %(contact)s") % {"contact": self.contact})
+
+    @property
+    def account_id(self) -> int:
+        return self.plan.account_id
+
+
+class PlanComment(models.Model):
+    """What a customer wrote on their shared plan; it is also an entry on the account's timeline."""
+
+    share = models.ForeignKey(
+        PlanShare, verbose_name=_("shared plan"), on_delete=models.CASCADE, related_name="comments"
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="plan_comments"
+    )
+    body = models.TextField(_("comment"), max_length=4000)
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment on a shared plan")
+        verbose_name_plural = _("comments on shared plans")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]

@@ -9,7 +9,15 @@ from django.db.models import QuerySet
 
 from tandem.accounts.models import Account
 from tandem.metrics.selectors import metric_values
-from tandem.success.models import DesiredOutcome, KpiKind, OutcomeStatus, SuccessMilestone, SuccessPlan
+from tandem.success.models import (
+    DesiredOutcome,
+    KpiKind,
+    OutcomeStatus,
+    PlanComment,
+    PlanShare,
+    SuccessMilestone,
+    SuccessPlan,
+)
 
 
 def plan_for(account: Account) -> SuccessPlan:
@@ -47,6 +55,14 @@ class PlanView:
     reached: int
     total: int
     overdue: int
+
+    @property
+    def open_outcomes(self) -> int:
+        return sum(1 for o in self.outcomes if o.outcome.status == OutcomeStatus.OPEN)
+
+    @property
+    def achieved_outcomes(self) -> int:
+        return sum(1 for o in self.outcomes if o.outcome.status == OutcomeStatus.ACHIEVED)
 
 
 def kpi_progress(*, current: float | None, baseline: float | None, target: float) -> float | None:
@@ -91,4 +107,183 @@ def account_plan(*, account_id: int, today: dt.date) -> PlanView:
         reached=sum(1 for m in milestones if m.completed_at is not None),
         total=len(milestones),
         overdue=sum(1 for m in milestones if m.completed_at is None and m.due_date < today),
+    )
+
+
+def plan_shares(*, account_id: int) -> list[PlanShare]:
+    """Every link the account's plan was shared by, newest first (revoked and expired ones too)."""
+    return list(
+        PlanShare.objects.filter(plan__account_id=account_id)
+        .select_related("contact", "created_by", "revoked_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+def plan_comments(*, plan_id: int) -> list[PlanComment]:
+    return list(
+        PlanComment.objects.filter(share__plan_id=plan_id).select_related("contact").order_by("created_at", "id")
+    )
+
+
+@dataclass
+class ReportedRoi:
+    """A customer-reported KPI with its baseline: the ROI the customer says it got."""
+
+    outcome: DesiredOutcome
+    account_id: int
+    account_name: str
+    change: float | None  # reported - baseline, in the outcome's unit
+    change_share: float | None  # that change over the baseline (None when the baseline is 0 or missing)
+    progress: float | None
+
+
+@dataclass
+class OwnerOutcomes:
+    owner: str
+    plans: int
+    open: int
+    achieved: int
+    gaps: int
+
+
+@dataclass
+class PortfolioOutcomes:
+    accounts: int  # visible live accounts
+    plans: int  # of them, with at least one desired outcome
+    open: int
+    achieved: int  # in the period
+    gaps: int  # open milestones past their date
+    milestones_reached: int  # in the period
+    shared: int  # plans with a link that still opens
+    roi: list[ReportedRoi]
+    months: list[tuple[dt.date, int, int]]  # (month, outcomes achieved, milestones reached)
+    owners: list[OwnerOutcomes]
+
+    @property
+    def coverage(self) -> float | None:
+        return self.plans / self.accounts if self.accounts else None
+
+
+def _month_starts(today: dt.date, months: int) -> list[dt.date]:
+    first = today.replace(day=1)
+    out = []
+    for back in range(months - 1, -1, -1):
+        year, month = divmod(first.year * 12 + first.month - 1 - back, 12)
+        out.append(dt.date(year, month + 1, 1))
+    return out
+
+
+def outcomes_portfolio(*, accounts: QuerySet[Account], today: dt.date, months: int = 12) -> PortfolioOutcomes:
+    """Outcomes and ROI across ``accounts`` (the reader's visible ones): a few aggregate queries,
+    whatever the number of accounts, and the reported-ROI outcomes (one row each)."""
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncMonth
+
+    starts = _month_starts(today, months)
+    since = starts[0]
+    live = accounts.filter(archived_at__isnull=True)
+    ids = live.values("pk")
+    outcomes = DesiredOutcome.objects.filter(plan__account__in=ids)
+    counts = outcomes.aggregate(
+        open=Count("pk", filter=Q(status=OutcomeStatus.OPEN)),
+        achieved=Count("pk", filter=Q(status=OutcomeStatus.ACHIEVED, achieved_on__gte=since)),
+        plans=Count("plan__account", distinct=True),
+    )
+    milestones = SuccessMilestone.objects.filter(account__in=ids)
+    gaps = milestones.filter(completed_at__isnull=True, due_date__lt=today).count()
+    reached = milestones.filter(completed_at__date__gte=since).count()
+    from django.utils import timezone
+
+    shared = (
+        PlanShare.objects.filter(plan__account__in=ids, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .values("plan")
+        .distinct()
+        .count()
+    )
+    achieved_by_month = dict(
+        outcomes.filter(status=OutcomeStatus.ACHIEVED, achieved_on__gte=since)
+        .annotate(month=TruncMonth("achieved_on"))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    reached_by_month = dict(
+        milestones.filter(completed_at__date__gte=since)
+        .annotate(month=TruncMonth("completed_at"))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+
+    def _month(value: dt.date | dt.datetime) -> dt.date:
+        return (value.date() if isinstance(value, dt.datetime) else value).replace(day=1)
+
+    achieved_n = {_month(k): v for k, v in achieved_by_month.items() if k is not None}
+    reached_n = {_month(k): v for k, v in reached_by_month.items() if k is not None}
+    roi = []
+    for outcome in (
+        outcomes.filter(kpi_kind=KpiKind.REPORTED, reported__isnull=False)
+        .select_related("plan__account")
+        .order_by("plan__account__name", "id")[:200]
+    ):
+        base = outcome.baseline
+        change = outcome.reported - base if base is not None and outcome.reported is not None else None
+        roi.append(
+            ReportedRoi(
+                outcome=outcome,
+                account_id=outcome.plan.account_id,
+                account_name=outcome.plan.account.name,
+                change=change,
+                change_share=change / abs(base) if change is not None and base else None,
+                progress=kpi_progress(current=outcome.reported, baseline=base, target=outcome.target),
+            )
+        )
+    owner_rows = (
+        live.filter(success_plan__outcomes__isnull=False)
+        .values("csm_owner__username", "csm_owner__first_name", "csm_owner__last_name")
+        .annotate(
+            plans=Count("pk", distinct=True),
+            open=Count(
+                "success_plan__outcomes", filter=Q(success_plan__outcomes__status=OutcomeStatus.OPEN), distinct=True
+            ),
+            achieved=Count(
+                "success_plan__outcomes",
+                filter=Q(
+                    success_plan__outcomes__status=OutcomeStatus.ACHIEVED,
+                    success_plan__outcomes__achieved_on__gte=since,
+                ),
+                distinct=True,
+            ),
+        )
+        .order_by("csm_owner__username")
+    )
+    gaps_by_owner = dict(
+        milestones.filter(completed_at__isnull=True, due_date__lt=today)
+        .values_list("account__csm_owner__username")
+        .annotate(n=Count("pk"))
+        .values_list("account__csm_owner__username", "n")
+    )
+    owners = [
+        OwnerOutcomes(
+            owner=(
+                f"{r['csm_owner__first_name']} {r['csm_owner__last_name']}".strip() or r["csm_owner__username"] or ""
+            ),
+            plans=r["plans"],
+            open=r["open"],
+            achieved=r["achieved"],
+            gaps=gaps_by_owner.get(r["csm_owner__username"], 0),
+        )
+        for r in owner_rows
+    ]
+    return PortfolioOutcomes(
+        accounts=live.count(),
+        plans=counts["plans"] or 0,
+        open=counts["open"] or 0,
+        achieved=counts["achieved"] or 0,
+        gaps=gaps,
+        milestones_reached=reached,
+        shared=shared,
+        roi=roi,
+        months=[(m, achieved_n.get(m, 0), reached_n.get(m, 0)) for m in starts],
+        owners=owners,
     )

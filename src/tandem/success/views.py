@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,12 +19,17 @@ from tandem.access.scoping import Action, can
 from tandem.access.shortcuts import get_for_write, get_visible_or_404
 from tandem.accounts.forms import add_domain_errors
 from tandem.accounts.models import Account
+from tandem.accounts.selectors import accounts_visible
 from tandem.core.errors import DomainError
 from tandem.core.http import AuthenticatedHttpRequest
-from tandem.success.forms import CompleteForm, MilestoneForm, OutcomeForm, PlanForm
-from tandem.success.models import DesiredOutcome, SuccessMilestone
-from tandem.success.selectors import account_milestones, account_plan, plan_for
+from tandem.jobs.computations import computation_start
+from tandem.success.charts import outcomes_by_month_chart
+from tandem.success.documents import LANGUAGE_CODES, plan_document_html
+from tandem.success.forms import CompleteForm, MilestoneForm, OutcomeForm, PlanForm, ShareForm
+from tandem.success.models import DesiredOutcome, PlanShare, SuccessMilestone, SuccessPlan
+from tandem.success.selectors import account_milestones, account_plan, outcomes_portfolio, plan_for, plan_shares
 from tandem.success.services import milestone_complete, milestone_create, outcome_save, plan_save
+from tandem.success.sharing import plan_share_create, plan_share_revoke, share_is_active, share_path
 
 
 def _render_section(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
@@ -61,9 +69,14 @@ def _page(request: AuthenticatedHttpRequest, account: Account, *, status: int = 
         "view": account_plan(account_id=account.pk, today=today),
         "can_change": can_change,
         "today": today,
+        "shares": [
+            {"share": share, "active": share_is_active(share), "url": request.build_absolute_uri(share_path(share))}
+            for share in plan_shares(account_id=account.pk)
+        ],
     }
     if can_change:
         context |= {
+            "share_form": forms.get("share_form") or ShareForm(account=account),
             "plan_form": forms.get("plan_form") or PlanForm(account=account, initial=_plan_initial(account)),
             "outcome_form": forms.get("outcome_form") or OutcomeForm(),
             "milestone_form": forms.get("milestone_form")
@@ -187,3 +200,83 @@ def milestone_complete_view(request: AuthenticatedHttpRequest, milestone_id: int
         return _render_section(request, milestone.account_id)
     messages.success(request, _("Milestone reached."))
     return redirect("success:plan", milestone.account_id)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def plan_of(request: AuthenticatedHttpRequest, plan_id: int) -> HttpResponse:
+    """A plan by its own id (what a timeline entry links to): the account's plan page."""
+    plan = get_visible_or_404(SuccessPlan.objects.only("id", "account_id"), user=request.user, pk=plan_id)
+    return redirect("success:plan", plan.account_id)
+
+
+@login_required
+@permission_required("accounts.change_account", raise_exception=True)
+@require_POST
+def share_create(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
+    account = get_for_write(Account, user=request.user, pk=account_id)
+    form = ShareForm(request.POST, account=account)
+    if form.is_valid():
+        try:
+            share = plan_share_create(acting_user=request.user, account=account, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The plan is shared with %(contact)s: copy the link below and send it to them.")
+                % {"contact": share.contact},
+            )
+            return redirect(f"{reverse('success:plan', args=[account.pk])}#shares")
+    return _page(request, account, status=400, share_form=form)
+
+
+@login_required
+@permission_required("accounts.change_account", raise_exception=True)
+@require_POST
+def share_revoke(request: AuthenticatedHttpRequest, share_id: int) -> HttpResponse:
+    share = get_for_write(PlanShare.objects.select_related("plan", "contact"), user=request.user, pk=share_id)
+    plan_share_revoke(acting_user=request.user, share=share)
+    messages.success(request, _("The link no longer opens the plan."))
+    return redirect(f"{reverse('success:plan', args=[share.plan.account_id])}#shares")
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+# A standalone document with its stylesheet inline (the same HTML WeasyPrint prints); no script.
+@csp_update({"style-src": [UNSAFE_INLINE]})  # type: ignore[arg-type]  # django-csp types views without URL args
+def plan_export(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
+    """The plan as the customer sees it: ``?format=html`` downloads the page, ``pdf`` prints it on a worker."""
+    account = get_visible_or_404(Account.objects.select_related("csm_owner"), user=request.user, pk=account_id)
+    language = request.GET.get("language") or translation.get_language()
+    if language not in LANGUAGE_CODES:
+        language = translation.get_language()
+    if request.GET.get("format") == "pdf":
+        row = computation_start(
+            kind="success.plan_pdf",
+            params={"account": account.pk, "language": language},
+            requested_by=request.user,
+        )
+        title = _("Success plan of %(account)s") % {"account": account.name}
+        return render(
+            request,
+            "success/export_pending.html",
+            {"computation": row, "title": title, "account": account},
+        )
+    html = plan_document_html(account=account, language=language, for_pdf=False)
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="success-plan-{account.pk}.html"'
+    return response
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Outcomes and ROI across the accounts the reader sees: coverage, achievements, gaps, reported ROI."""
+    today = timezone.localdate()
+    data = outcomes_portfolio(accounts=accounts_visible(user=request.user), today=today)
+    return render(
+        request,
+        "success/portfolio.html",
+        {"data": data, "charts": [outcomes_by_month_chart(data.months)], "today": today},
+    )

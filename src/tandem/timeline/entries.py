@@ -47,11 +47,13 @@ TYPES: dict[str, EntryType] = {
         (EventKind.MEETING_SCHEDULED, EventKind.MEETING_CANCELLED),
     ),
     "note": EntryType(gettext_lazy("Notes"), (InteractionKind.NOTE,)),
-    "comment": EntryType(gettext_lazy("Comments"), (), (EventKind.COMMENT,)),
+    "comment": EntryType(gettext_lazy("Comments"), (), (EventKind.COMMENT, EventKind.PLAN_COMMENT)),
     "cta": EntryType(
         gettext_lazy("Calls to action and tasks"), (), (EventKind.CTA_OPENED, EventKind.CTA_CLOSED, EventKind.TASK_DONE)
     ),
-    "milestone": EntryType(gettext_lazy("Milestones"), (), (EventKind.MILESTONE_REACHED,)),
+    "milestone": EntryType(
+        gettext_lazy("Success plan and milestones"), (), (EventKind.MILESTONE_REACHED, EventKind.PLAN_SHARED)
+    ),
     "survey": EntryType(gettext_lazy("Survey answers"), (), (EventKind.SURVEY_ANSWERED,)),
     "lifecycle": EntryType(gettext_lazy("Lifecycle stage"), (), (EventKind.STAGE_CHANGED,)),
     "health": EntryType(gettext_lazy("Health"), (), (EventKind.HEALTH_CHANGED,)),
@@ -247,6 +249,14 @@ def describe(event: TimelineEvent, *, show_values: bool) -> tuple[str, str]:
         return title, _when(d.get("starts_at"))
     if kind == EventKind.MEETING_CANCELLED:
         return _("Meeting cancelled: %(title)s") % {"title": d.get("title", "")}, _when(d.get("starts_at"))
+    if kind == EventKind.PLAN_SHARED:
+        return _("Success plan shared with %(contact)s") % {"contact": d.get("contact", "")}, (
+            _("Link valid until %(date)s") % {"date": _when(d.get("expires_at"))} if d.get("expires_at") else ""
+        )
+    if kind == EventKind.PLAN_COMMENT:
+        return _("%(contact)s commented on the success plan") % {"contact": d.get("contact", "")}, str(
+            d.get("body") or ""
+        )
     if kind == EventKind.COMMENT:
         return (_("Comment on %(on)s") % {"on": d["on"]} if d.get("on") else _("Comment")), ""
     return event.get_kind_display(), ""
@@ -269,6 +279,7 @@ _TARGET_URLS: dict[str, tuple[str, str]] = {
     "support.ticket": ("support:ticket", "ticket"),
     "opportunities.opportunity": ("opportunities:detail", "opportunity"),
     "meetings.meeting": ("meetings:detail", "meeting"),
+    "success.successplan": ("success:plan_of", "plan"),
 }
 
 

@@ -150,6 +150,8 @@ class EventKind(models.TextChoices):
     MEETING_SCHEDULED = "meeting_scheduled", _("Meeting scheduled")
     MEETING_CANCELLED = "meeting_cancelled", _("Meeting cancelled")
     COMMENT = "comment", _("Comment")
+    PLAN_SHARED = "plan_shared", _("Success plan shared")
+    PLAN_COMMENT = "plan_comment", _("Customer's comment on the success plan")
 
 
 class TimelineEvent(models.Model):

@@ -24,7 +24,7 @@ from tandem.imports.entities.base import (
     mark_duplicates,
     plain_fields,
 )
-from tandem.imports.values import parse_bool, parse_date, parse_roles
+from tandem.imports.values import parse_bool, parse_date, parse_language, parse_roles
 
 COLUMNS = (
     Column("external_id", required=True, description="Your identifier; the upsert key."),
@@ -38,6 +38,7 @@ COLUMNS = (
     Column("is_primary", parse_bool, description="At most one primary contact per account."),
     Column("still_at_company", parse_bool, description="Default true."),
     Column("left_on", parse_date, description="Requires still_at_company false."),
+    Column("language", parse_language, description="en, vi, ja, fa or zh-hans: a shared success plan's language."),
 )
 SIMPLE = (
     "external_id",
@@ -49,6 +50,7 @@ SIMPLE = (
     "is_primary",
     "still_at_company",
     "left_on",
+    "language",
 )
 
 
