@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "tandem.jobs",
     "tandem.surveys",
     "tandem.success",
+    "tandem.traits",
+    "tandem.segments",
     "tandem.notifications",
     "tandem.playbooks",
     "tandem.ingest",

@@ -27,6 +27,8 @@ urlpatterns = [
     path("notifications/", include("tandem.notifications.urls")),
     path("success/", include("tandem.success.urls")),
     path("shared/", include("tandem.success.shared_urls")),
+    path("", include("tandem.traits.urls")),
+    path("segments/", include("tandem.segments.urls")),
     path("support/", include("tandem.support.urls")),
     path("timeline/", include("tandem.timeline.urls")),
     path("subscriptions/", include("tandem.subscriptions.urls")),

@@ -117,6 +117,13 @@ def _on(attr: str, template: str, data: dict[str, Any] | None = None) -> Build:
     return build
 
 
+_SEGMENT_FORM = {
+    "name": "Big ones",
+    "cond-count": "1",
+    "cond-0-subject": "field:tier",
+    "cond-0-op": "in",
+    "cond-0-value": "enterprise",
+}
 _OUTCOME_FORM = {"title": "Hours saved", "kpi_kind": "reported", "target": "50", "status": "open"}
 
 
@@ -616,6 +623,41 @@ PAGES: dict[str, list[Page]] = {
             create=True,
         )
     ],
+    "traits:list": [
+        Page("GET", Cap.CONFIG_VIEW, _fixed("/settings/custom-fields/")),
+        Page(
+            "POST",
+            Cap.CONFIG_CHANGE,
+            _fixed(
+                "/settings/custom-fields/", {"entity": "account", "label": "Seats", "key": "seats", "kind": "number"}
+            ),
+        ),
+    ],
+    "traits:edit": [
+        Page("GET", Cap.CONFIG_VIEW, _with(lambda w, r, i: (f"/settings/custom-fields/{_trait(w).pk}/", {}))),
+        Page(
+            "POST",
+            Cap.CONFIG_CHANGE,
+            _with(lambda w, r, i: (f"/settings/custom-fields/{_trait(w).pk}/", {"label": "Area"})),
+        ),
+    ],
+    "traits:delete": [
+        Page("POST", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/settings/custom-fields/{_trait(w).pk}/delete/", {})))
+    ],
+    "segments:list": [Page("GET", Cap.CONFIG_VIEW, _fixed("/segments/"))],
+    "segments:new": [
+        Page("GET", Cap.CONFIG_CHANGE, _fixed("/segments/new/")),
+        Page("POST", Cap.CONFIG_CHANGE, _fixed("/segments/new/", _SEGMENT_FORM)),
+    ],
+    "segments:builder": [Page("POST", Cap.CONFIG_CHANGE, _fixed("/segments/builder/", {"action": "add_condition"}))],
+    "segments:detail": [Page("GET", Cap.CONFIG_VIEW, _with(lambda w, r, i: (f"/segments/{_segment(w).pk}/", {})))],
+    "segments:edit": [
+        Page("GET", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/segments/{_segment(w).pk}/edit/", {}))),
+        Page("POST", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/segments/{_segment(w).pk}/edit/", _SEGMENT_FORM))),
+    ],
+    "segments:delete": [
+        Page("POST", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/segments/{_segment(w).pk}/delete/", {})))
+    ],
     "success:portfolio": [Page("GET", Cap.LIST, _fixed("/success/outcomes/"))],
     "success:plan_of": [
         Page("GET", Cap.VIEW, _with(lambda w, r, i: (f"/success/plans/{_objs(w, i).outcome.plan_id}/", {})))
@@ -792,6 +834,24 @@ def _meeting(w: World, inside: bool) -> Any:
         return Meeting.objects.get_or_create(
             uid=f"access-{account.pk}@tandem",
             defaults={"account": account, "title": "QBR", "starts_at": start, "ends_at": start + dt.timedelta(hours=1)},
+        )[0]
+
+
+def _trait(w: World) -> Any:
+    from tandem.audit.context import audit_context
+    from tandem.traits.models import TraitDefinition
+
+    with audit_context(via="fixture"):
+        return TraitDefinition.objects.get_or_create(entity="account", key="region", defaults={"label": "Region"})[0]
+
+
+def _segment(w: World) -> Any:
+    from tandem.audit.context import audit_context
+    from tandem.segments.models import Segment
+
+    with audit_context(via="fixture"):
+        return Segment.objects.get_or_create(
+            name="Enterprise", defaults={"conditions": [{"field": "tier", "op": "eq", "value": "enterprise"}]}
         )[0]
 
 

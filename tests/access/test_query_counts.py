@@ -79,7 +79,7 @@ ENDPOINTS = {
 # admin's pages.
 BASELINE: dict[str, tuple[int, ...]] = {
     "web:home": (12, 12),
-    "accounts:list": (9, 9),  # with the total count
+    "accounts:list": (10, 10),  # with the total count and the segment filter's choices
     "success:portfolio": (16, 16),  # nine aggregates (counts, months, owners, gaps) and the reported-ROI rows
     "health:portfolio": (15, 12),  # the CSM sees no company-wide ARR at risk (3 aggregates, 2 user look-ups)
     "health:metrics": (7, 7),
@@ -124,8 +124,8 @@ BASELINE: dict[str, tuple[int, ...]] = {
     "maillog:unassigned": (6, 6),
     "list_logged_emails": (5, 5),
     # CSV exports: the list's rows streamed in chunks of 2,000 (one query per chunk and prefetch).
-    "accounts:export": (8, 8),
-    "accounts:contacts_export": (8, 8),
+    "accounts:export": (10, 10),  # and the custom fields' definitions and the segment filter's choices
+    "accounts:contacts_export": (9, 9),  # and the contacts' custom fields
     "opportunities:renewals_export": (11, 11),
     "opportunities:pipeline_export": (7, 7),
     "subscriptions:products": (5, 5),

@@ -48,6 +48,7 @@ def test_account_crud_round_trip(api: ApiClient):
         "csm_owner": csm.pk,
         "am_owner": None,
         "start_date": "2024-02-01",
+        "traits": {},
         "mrr": "0.00",
         "arr": "0.00",
         "renewal_date": None,

@@ -219,12 +219,12 @@ def test_list_query_count_does_not_grow_with_rows(csm_client, django_assert_num_
         AccountFactory(csm_owner=owners[n % 3], am_owner=owners[(n + 1) % 3], country="DE")
 
     # session, user, user permissions, group permissions, access rule (roles, rule), owner choices,
-    # country codes, page rows
-    with django_assert_num_queries(10):  # with the total count
+    # country codes, segment choices, page rows
+    with django_assert_num_queries(11):  # with the total count
         response = csm_client.get(LIST_URL, {"sort": "-arr"})
     assert len(row_names(response)) == 50
     # The country list is cached: the next request needs one query fewer.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         csm_client.get(LIST_URL, {"q": "Account", "csm_owner": owners[0].pk})
 
 
@@ -336,8 +336,9 @@ def test_account_page_query_count_is_fixed(csm_client, acme, django_assert_num_q
     # session, user, 2 permission lookups, access rule (roles, rule), account (+owners, parent),
     # children, contacts, contact roles, subscriptions, line items (+products), whether the reader
     # may change the account, the timeline (colleagues for its filter, interactions with their
-    # contacts and attachments, events, pinned entries) and tickets
-    with django_assert_num_queries(20):
+    # contacts and attachments, events, pinned entries), tickets, the custom fields' definitions and
+    # the account's segments
+    with django_assert_num_queries(22):
         csm_client.get(f"/accounts/{acme.pk}/")
     for _n in range(5):
         extra = ContactFactory(account=acme)
@@ -345,7 +346,7 @@ def test_account_page_query_count_is_fixed(csm_client, acme, django_assert_num_q
         with as_fixture():
             InteractionFactory(account=acme).contacts.add(extra)
         TicketFactory(account=acme, contact=extra)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(22):
         csm_client.get(f"/accounts/{acme.pk}/")
 
 

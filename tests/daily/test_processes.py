@@ -27,7 +27,18 @@ from tests.processes import free_port
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 EVENTS = {"u-globex": 30, "u-initech": 12, "u-umbrella": 5}
-DAILY_STEPS = ["metrics", "milestones", "health", "risk", "analytics", "renewals", "rules", "ctas", "digests"]
+DAILY_STEPS = [
+    "metrics",
+    "milestones",
+    "health",
+    "risk",
+    "segments",
+    "analytics",
+    "renewals",
+    "rules",
+    "ctas",
+    "digests",
+]
 
 
 def _today_far_from_midnight() -> dt.date:
@@ -161,7 +172,7 @@ def _the_scheduled_job_in_a_worker_while_tracking(procs: Processes, *, server_st
     output = procs.tandem("metrics", "refresh", "--today", today.isoformat())
     assert "renewals opened: 0" in output and "calls to action opened: 0" in output and "newly queued: 0" in output
     second = _check(procs, today)
-    assert second["daily_runs"] == 2 and second["steps_recorded"] == 18
+    assert second["daily_runs"] == 2 and second["steps_recorded"] == 20
     for key in ("daily_runs", "steps_recorded"):
         first.pop(key), second.pop(key)
     assert second == first
@@ -210,14 +221,14 @@ def test_a_worker_killed_mid_pipeline_is_resumed_by_another_without_duplicates(p
 
     _start_and_kill_at(procs, "rules.after_rule", marker, "worker1.log")
     first = _check(procs, today)
-    assert first["steps"] == ["metrics", "milestones", "health", "risk", "analytics", "renewals"]
+    assert first["steps"] == ["metrics", "milestones", "health", "risk", "segments", "analytics", "renewals"]
     assert first["ctas"] == [["Scored today", "Globex", "kim"], ["Scored today", "Initech", "kim"]]
     assert first["daily_job"][1:] == ["running", 1]
 
     time.sleep(2.2)  # the dead worker's lease expires
     _start_and_kill_at(procs, "daily.after:ctas", marker, "worker2.log")
     second = _check(procs, today)
-    assert second["steps"] == DAILY_STEPS[:8]  # the rules step ran again from its start, then CTA advance
+    assert second["steps"] == DAILY_STEPS[:9]  # the rules step ran again from its start, then CTA advance
     assert len(second["ctas"]) == 4
     assert second["emails"] == [["buyer@globex.example", "queued"], ["buyer@initech.example", "queued"]]
     assert second["daily_job"][1:] == ["running", 2]
@@ -227,7 +238,7 @@ def test_a_worker_killed_mid_pipeline_is_resumed_by_another_without_duplicates(p
     procs.tandem("worker", "--burst", "--no-schedule")
     final = _check(procs, today)
     assert final["daily_job"] == [{"day": today.isoformat()}, "done", 3]
-    assert final["steps"] == DAILY_STEPS and final["daily_runs"] == 1 and final["steps_recorded"] == 9
+    assert final["steps"] == DAILY_STEPS and final["daily_runs"] == 1 and final["steps_recorded"] == 10
     assert final["ctas"] == [
         ["Any churn risk", "Globex", "kim"],
         ["Any churn risk", "Initech", "kim"],

@@ -79,7 +79,7 @@ def test_each_step_returns_its_typed_result_and_leaves_its_output(world: None) -
 
     metrics = MetricDefinition.objects.filter(is_active=True).count()
     assert [s.step for s in result.steps] == list(DailyStep)
-    assert [s.resumed for s in result.steps] == [False] * 9
+    assert [s.resumed for s in result.steps] == [False] * 10
     assert all(s.seconds >= 0 for s in result.steps)
     assert result.metrics.result == ComputeResult(
         dates=[TODAY], accounts=2, metrics=metrics, seconds=result.metrics.result.seconds
@@ -152,7 +152,7 @@ def test_running_it_twice_changes_nothing(world: None) -> None:
     again = daily_pipeline_run(acting_user=None, today=TODAY)
 
     assert state() == before
-    assert [s.resumed for s in again.steps] == [False] * 9  # an unkeyed run runs every step again...
+    assert [s.resumed for s in again.steps] == [False] * 10  # an unkeyed run runs every step again...
     assert again.renewals.result == RenewalsOpened(opened=0)  # ...which opens, queues and advances nothing
     assert again.rules.result.opened == 0
     assert [(o.matched, o.opened) for o in again.rules.result.rules] == [(2, 0), (2, 0)]
@@ -176,6 +176,7 @@ def test_a_keyed_run_resumes_after_the_steps_it_finished(world: None, monkeypatc
         "milestones",
         "health",
         "risk",
+        "segments",
         "analytics",
         "renewals",
     ]
@@ -189,20 +190,20 @@ def test_a_keyed_run_resumes_after_the_steps_it_finished(world: None, monkeypatc
     resumed = daily_pipeline_run(acting_user=None, today=TODAY, run_key=key)
 
     assert resumed.run_id == run.pk
-    assert [s.resumed for s in resumed.steps] == [True] * 6 + [False] * 3
+    assert [s.resumed for s in resumed.steps] == [True] * 7 + [False] * 3
     assert resumed.metrics.result.dates == [TODAY] and resumed.metrics.result.accounts == 2
     assert resumed.risk.result == RiskRefreshResult(as_of=TODAY, scored=2, model_version=MODEL_VERSION)
     assert resumed.renewals.result == RenewalsOpened(opened=1)
     assert resumed.rules.result.opened == 4
     assert {s.step: s.result for s in DailyRunStep.objects.filter(run=run, step__in=first)} == first
-    assert DailyRunStep.objects.filter(run=run).count() == 9
+    assert DailyRunStep.objects.filter(run=run).count() == 10
 
     # Once finished, the same key runs nothing at all and reads every typed result back.
     for name in ("rules_evaluate", "ctas_advance", "digests_enqueue"):
         monkeypatch.setattr(f"tandem.daily.services.{name}", killed)
     before = state()
     done = daily_pipeline_run(acting_user=None, today=TODAY, run_key=key)
-    assert [s.resumed for s in done.steps] == [True] * 9
+    assert [s.resumed for s in done.steps] == [True] * 10
     assert done.rules.result == resumed.rules.result
     assert done.ctas.result == resumed.ctas.result == CtaAdvanceResult(woken=0, waits_finished=2)
     assert done.digests.result == resumed.digests.result == DigestsQueued(day=TODAY, users=3, queued=3)
@@ -217,7 +218,7 @@ def test_the_scheduled_job_runs_the_pipeline_under_its_day_key(world: None) -> N
 
     run = DailyRun.objects.get()
     assert run.key == f"daily:{TODAY}"
-    assert run.steps.count() == 9
+    assert run.steps.count() == 10
     assert CallToAction.objects.count() == 4
 
 
@@ -249,11 +250,12 @@ def test_metrics_refresh_prints_one_line_per_step(world: None) -> None:
     assert text[1].startswith("✓ Success milestones reached by their metric: 0 ")
     assert text[2].startswith("✓ Health scores scorecards: 1, accounts scored: 2 ")
     assert text[3].startswith(f"✓ Churn risk accounts scored: 2 (model {MODEL_VERSION}) ")
-    assert text[4].startswith("✓ Analytics cohorts: 2, segments fitted: 9, backtests: 1 ")
-    assert text[5].startswith("✓ Renewals renewals opened: 1 ")
-    assert text[6].startswith("✓ Rules rules: 2, matches: 4, calls to action opened: 4 ")
-    assert text[7].startswith("✓ Calls to action waits finished: 2, snoozed calls to action woken: 0 ")
-    assert text[8].startswith("✓ Daily digests users with a digest: 3, newly queued: 3 ")
+    assert text[4].startswith("✓ Segments segments: 0, accounts joined: 0, left: 0 ")
+    assert text[5].startswith("✓ Analytics cohorts: 2, segments fitted: 9, backtests: 1 ")
+    assert text[6].startswith("✓ Renewals renewals opened: 1 ")
+    assert text[7].startswith("✓ Rules rules: 2, matches: 4, calls to action opened: 4 ")
+    assert text[8].startswith("✓ Calls to action waits finished: 2, snoozed calls to action woken: 0 ")
+    assert text[9].startswith("✓ Daily digests users with a digest: 3, newly queued: 3 ")
     assert all(line.endswith(" s") for line in text)
     assert f"Daily pipeline for {TODAY} finished in " in result.output
-    assert DailyRun.objects.get().steps.count() == 9
+    assert DailyRun.objects.get().steps.count() == 10

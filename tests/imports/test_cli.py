@@ -78,3 +78,21 @@ def test_dry_run_exits_0_and_writes_nothing(write_csv):
     assert result.exit_code == 0
     assert "would be 1 created" in result.output
     assert Account.objects.count() == 0
+
+
+def test_an_unknown_column_is_offered_as_a_custom_field_and_create_traits_imports_it(write_csv):
+    from tandem.traits.models import TraitDefinition
+
+    path = write_csv("accounts.csv", ["external_id", "name", "Seats bought"], [["a1", "Acme", "40"], ["a2", "B", "12"]])
+    result = runner.invoke(app, ["import", "accounts", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "import it as a new custom field 'seats_bought' (Number) with --create-traits" in " ".join(
+        result.output.split()
+    )
+    assert not TraitDefinition.objects.exists()
+
+    result = runner.invoke(app, ["import", "accounts", str(path), "--create-traits"])
+    assert result.exit_code == 0, result.output
+    assert "Created the custom field 'seats_bought' (Number)." in result.output
+    assert dict(Account.objects.values_list("external_id", "traits__seats_bought")) == {"a1": 40, "a2": 12}
+    assert TraitDefinition.objects.get().label == "Seats bought"

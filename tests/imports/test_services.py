@@ -201,7 +201,11 @@ def test_mapping_reads_fields_from_other_columns_and_warns_about_unknown_ones(tm
 
     report = import_file(acting_user=None, entity="accounts", path=path, mapping=mapping)
 
-    assert report.warnings == ["column 'Notes' is not a known field and was ignored."]
+    # An account file's unknown column is offered as a custom field (tests/traits/test_traits.py).
+    assert report.warnings == [
+        "column 'Notes' is not a known field: import it as a new custom field 'notes' (Text) with "
+        "--create-traits, or define it in Settings → Custom fields."
+    ]
     assert list(Account.objects.values_list("external_id", "name", "tier", "industry")) == [("c-1", "Acme", "smb", "")]
 
 

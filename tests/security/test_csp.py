@@ -10,9 +10,16 @@ import pytest
 import tandem
 
 TEMPLATES = sorted(Path(tandem.__file__).parent.glob("*/templates/**/*.html"))
-# The printable report is one standalone document (WeasyPrint prints the same HTML); its view relaxes
-# style-src for itself, and it has no script either.
-STANDALONE = {"reports/report.html"}
+# The printable report and the success plan document (the customer's shared page, its HTML export
+# and its PDF) are standalone documents (WeasyPrint prints the same HTML); their views relax
+# style-src for themselves, and they have no script either.
+STANDALONE = {
+    "reports/report.html",
+    "success/_document_style.html",
+    "success/plan_document.html",
+    "success/shared_code.html",
+    "success/shared_refused.html",
+}
 
 pytestmark = pytest.mark.audit_via("fixture")
 

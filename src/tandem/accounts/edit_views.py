@@ -39,6 +39,8 @@ from tandem.core.errors import DomainError
 from tandem.core.http import AuthenticatedHttpRequest
 from tandem.support.models import Ticket
 from tandem.timeline.views import timeline_context
+from tandem.traits.forms import traits_from_cleaned
+from tandem.traits.selectors import traits_shown
 from tandem.users.roles import Role, user_roles
 
 
@@ -49,6 +51,13 @@ def _parents(request: AuthenticatedHttpRequest) -> QuerySet[Account]:
 def _account_data(form: AccountForm) -> dict[str, Any]:
     data = dict(form.cleaned_data)
     data["start_date"] = data.get("start_date") or None
+    data["traits"] = traits_from_cleaned(form.trait_definitions, data)
+    return data
+
+
+def _contact_data(form: ContactForm) -> dict[str, Any]:
+    data = dict(form.cleaned_data)
+    data["traits"] = traits_from_cleaned(form.trait_definitions, data)
     return data
 
 
@@ -152,7 +161,7 @@ def contact_new_any(request: AuthenticatedHttpRequest) -> HttpResponse:
         if not valid and "account" in form.errors and picker_names_id(request.POST.get("account", "")):
             raise Http404  # an account this person cannot see, named by its id
         if valid:
-            data = dict(form.cleaned_data)
+            data = _contact_data(form)
             account = data.pop("account")
             try:
                 with transaction.atomic():
@@ -178,7 +187,7 @@ def contact_new(request: AuthenticatedHttpRequest, account_id: int) -> HttpRespo
         if form.is_valid():
             try:
                 with transaction.atomic():
-                    contact = services.contact_create(acting_user=request.user, account=account, **form.cleaned_data)
+                    contact = services.contact_create(acting_user=request.user, account=account, **_contact_data(form))
                     ensure_created_in_scope(request.user, contact)
             except DomainError as exc:
                 add_domain_errors(form, exc)
@@ -203,6 +212,7 @@ def contact_detail(request: AuthenticatedHttpRequest, contact_id: int) -> HttpRe
         "left_form": ContactLeftForm(),
         **timeline_context(request, account=contact.account, contact=contact),
         "tickets": tickets,
+        "custom_fields": [t for t in traits_shown(entity="contact", values=contact.traits) if t.value is not None],
     }
     return render(request, "accounts/contact_detail.html", context)
 
@@ -212,9 +222,9 @@ def contact_detail(request: AuthenticatedHttpRequest, contact_id: int) -> HttpRe
 def contact_edit(request: AuthenticatedHttpRequest, contact_id: int) -> HttpResponse:
     contact = get_for_write(Contact.objects.select_related("account"), user=request.user, pk=contact_id)
     if request.method == "POST":
-        form = ContactForm(request.POST)
+        form = ContactForm(request.POST, contact=contact)
         if form.is_valid():
-            data = dict(form.cleaned_data)
+            data = _contact_data(form)
             roles = data.pop("roles")
             try:
                 with transaction.atomic():
@@ -227,7 +237,7 @@ def contact_edit(request: AuthenticatedHttpRequest, contact_id: int) -> HttpResp
         contact.refresh_from_db()
         context = {"form": form, "account": contact.account, "contact": contact}
         return render(request, "accounts/contact_form.html", context, status=400)
-    form = ContactForm(initial=ContactForm.initial_for(contact))
+    form = ContactForm(initial=ContactForm.initial_for(contact), contact=contact)
     return render(request, "accounts/contact_form.html", {"form": form, "account": contact.account, "contact": contact})
 
 

@@ -43,6 +43,8 @@ class AccountFilterSet(django_filters.FilterSet):
         empty_label=_("Any risk"),
     )
 
+    segment = django_filters.ChoiceFilter(method="filter_segment", label=_("Segment"), empty_label=_("Any segment"))
+
     archived = django_filters.ChoiceFilter(
         method="filter_archived",
         label=_("Archived"),
@@ -52,7 +54,18 @@ class AccountFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Account
-        fields = ["q", "csm_owner", "am_owner", "tier", "lifecycle_stage", "country", "health", "risk", "archived"]
+        fields = [
+            "q",
+            "csm_owner",
+            "am_owner",
+            "tier",
+            "lifecycle_stage",
+            "country",
+            "health",
+            "risk",
+            "segment",
+            "archived",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -63,6 +76,11 @@ class AccountFilterSet(django_filters.FilterSet):
         owners = user_owner_choices()
         self.filters["csm_owner"].extra["choices"] = owners
         self.filters["am_owner"].extra["choices"] = owners
+        from tandem.segments.models import Segment
+
+        self.filters["segment"].extra["choices"] = [
+            (str(pk), name) for pk, name in Segment.objects.values_list("pk", "name")
+        ]
         self.filters["country"].extra["choices"] = sorted(
             ((code, countries.name(code)) for code in account_country_codes()),
             key=lambda choice: str(choice[1]),
@@ -78,6 +96,12 @@ class AccountFilterSet(django_filters.FilterSet):
         if high is not None:
             queryset = queryset.filter(risk__probability__lt=high)
         return queryset
+
+    def filter_segment(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        from tandem.segments.models import SegmentMembership
+
+        members = SegmentMembership.objects.filter(segment_id=int(value), left_on__isnull=True).values("account_id")
+        return queryset.filter(pk__in=members)
 
     def filter_archived(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         # The selector reads the choice (accounts_visible(archived=...)): live accounts unless asked.

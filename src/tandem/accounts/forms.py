@@ -20,6 +20,8 @@ from django_countries.fields import Country
 
 from tandem.accounts.models import Account, Contact, LifecycleStage, StakeholderRole, Tier
 from tandem.core.errors import DomainError
+from tandem.traits.forms import trait_form_fields
+from tandem.traits.selectors import trait_definitions
 from tandem.users.models import User
 
 PICKER_LIMIT = 20
@@ -33,6 +35,8 @@ def add_domain_errors(form: forms.BaseForm, exc: DomainError, *, aliases: dict[s
         form.add_error(None, exc.message)
     for error in exc.errors:
         name = aliases.get(error.field, error.field)
+        if name.startswith("traits.") and f"trait_{name[7:]}" in form.fields:  # a custom field's own input
+            name = f"trait_{name[7:]}"
         form.add_error(name if name in form.fields else None, error.message)
 
 
@@ -154,6 +158,8 @@ class AccountForm(forms.Form):
         parent_field = self.fields["parent"]
         assert isinstance(parent_field, AccountPickerField)
         parent_field.queryset = parents.exclude(pk=account.pk) if account is not None else parents
+        self.trait_definitions = trait_definitions(entity="account")
+        self.fields.update(trait_form_fields(self.trait_definitions, account.traits if account is not None else None))
 
     @staticmethod
     def initial_for(account: Account) -> dict[str, Any]:
@@ -176,6 +182,11 @@ class AccountForm(forms.Form):
 
 
 class ContactForm(forms.Form):
+    def __init__(self, *args: Any, contact: Contact | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.trait_definitions = trait_definitions(entity="contact")
+        self.fields.update(trait_form_fields(self.trait_definitions, contact.traits if contact is not None else None))
+
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
     email = forms.EmailField(label=_("Email"), required=False)

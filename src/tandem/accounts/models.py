@@ -107,6 +107,8 @@ class Account(TimeStampedModel):
         related_name="am_accounts",
     )
     start_date = models.DateField(_("customer since"), null=True, blank=True)
+    # The company's own fields (tandem.traits): {key: value}, typed by each TraitDefinition.
+    traits = models.JSONField(_("custom fields"), default=dict, blank=True)
     # Denormalised from active subscriptions in the reporting currency, so the accounts list
     # can sort and filter 100,000 accounts without aggregating subscriptions per request.
     mrr = models.DecimalField(
@@ -195,6 +197,7 @@ class Contact(TimeStampedModel):
     is_primary = models.BooleanField(_("primary contact"), default=False)
     still_at_company = models.BooleanField(_("still at company"), default=True)
     left_on = models.DateField(_("left on"), null=True, blank=True)
+    traits = models.JSONField(_("custom fields"), default=dict, blank=True)
     language = models.CharField(
         _("language"),
         max_length=10,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Annotated, ClassVar, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from django_countries.fields import Country
 from ninja import Field, FilterLookup, FilterSchema, Schema
@@ -37,6 +37,9 @@ class AccountIn(ReportsReferences):
     csm_owner: UserRef | None = Field(None, description="The customer success manager: " + USER_REF_NOTE)
     am_owner: UserRef | None = Field(None, description="The account manager: " + USER_REF_NOTE)
     start_date: dt.date | None = Field(None, description="Customer since.")
+    traits: dict[str, Any] = Field(
+        default_factory=dict, description="Custom fields by key (Settings → Custom fields); each value as its type."
+    )
 
 
 class AccountPatch(ReportsReferences):
@@ -58,6 +61,9 @@ class AccountPatch(ReportsReferences):
     csm_owner: UserRef | None = Field(None, description=USER_REF_NOTE)
     am_owner: UserRef | None = Field(None, description=USER_REF_NOTE)
     start_date: dt.date | None = None
+    traits: dict[str, Any] | None = Field(
+        None, description='Only the custom fields sent change; null or "" clears one.'
+    )
     archived: bool | None = Field(None, description="`true` archives the account, `false` brings it back.")
 
 
@@ -77,6 +83,7 @@ class AccountOut(Schema):
     csm_owner: int | None = Field(..., alias="csm_owner_id")
     am_owner: int | None = Field(..., alias="am_owner_id")
     start_date: dt.date | None
+    traits: dict[str, Any]
     mrr: MaskedDecimal = Field(..., description="Monthly recurring revenue in the reporting currency; " + HIDDEN_NOTE)
     arr: MaskedDecimal = Field(..., description="Annual recurring revenue in the reporting currency; " + HIDDEN_NOTE)
     renewal_date: dt.date | None = Field(..., description="Next renewal of a current subscription.")
@@ -135,6 +142,9 @@ class ContactIn(ReportsReferences):
     language: ContactLanguage = Field(
         "", description="The language of a success plan shared with them; empty: the company's."
     )
+    traits: dict[str, Any] = Field(
+        default_factory=dict, description="Custom fields by key (Settings → Custom fields); each value as its type."
+    )
 
 
 class ContactPatch(ReportsReferences):
@@ -154,6 +164,9 @@ class ContactPatch(ReportsReferences):
     external_id: str | None = None
     roles: list[StakeholderRole] | None = None
     language: ContactLanguage | None = None
+    traits: dict[str, Any] | None = Field(
+        None, description='Only the custom fields sent change; null or "" clears one.'
+    )
 
 
 class ContactOut(Schema):
@@ -170,6 +183,7 @@ class ContactOut(Schema):
     still_at_company: bool
     left_on: dt.date | None
     language: str
+    traits: dict[str, Any]
     roles: list[StakeholderRole]
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -28,6 +28,7 @@ from tandem.core.progress import Progress
 from tandem.core.services import blank_to_none, model_assign, model_save, model_validate
 from tandem.timeline import events
 from tandem.timeline.models import EventKind
+from tandem.traits.services import traits_apply
 from tandem.users.models import User
 
 ACCOUNT_FIELDS = (
@@ -45,6 +46,7 @@ ACCOUNT_FIELDS = (
     "csm_owner",
     "am_owner",
     "start_date",
+    "traits",
 )
 
 CONTACT_FIELDS = (
@@ -59,6 +61,7 @@ CONTACT_FIELDS = (
     "still_at_company",
     "left_on",
     "language",
+    "traits",
 )
 
 
@@ -100,6 +103,7 @@ def account_create(
     csm_owner: User | None = None,
     am_owner: User | None = None,
     start_date: dt.date | None = None,
+    traits: Mapping[str, Any] | None = None,
 ) -> Account:
     """Create a customer account. Revenue fields start at zero and follow its subscriptions."""
     data = _normalise_account(
@@ -118,6 +122,7 @@ def account_create(
             "csm_owner": csm_owner,
             "am_owner": am_owner,
             "start_date": start_date,
+            "traits": traits_apply(entity="account", current={}, changes=traits),
         }
     )
     account = Account()
@@ -130,7 +135,10 @@ def account_update(*, acting_user: User | None, account: Account, data: Mapping[
     """Change some of an account's own fields (see ACCOUNT_FIELDS); others are derived. A new
     lifecycle stage is on the account's timeline."""
     stage_before = account.lifecycle_stage
-    changed = model_assign(account, data=_normalise_account(dict(data)), fields=ACCOUNT_FIELDS)
+    data = dict(data)
+    if "traits" in data:  # only the fields sent change; None clears one
+        data["traits"] = traits_apply(entity="account", current=account.traits, changes=data["traits"])
+    changed = model_assign(account, data=_normalise_account(data), fields=ACCOUNT_FIELDS)
     if changed:
         _save_account(account)
         if account.lifecycle_stage != stage_before:
@@ -323,6 +331,7 @@ def contact_create(
     external_id: str | None = None,
     roles: Iterable[str] = (),
     language: str = "",
+    traits: Mapping[str, Any] | None = None,
 ) -> Contact:
     """Add a person to an account; making them primary unsets the account's previous primary."""
     parsed_roles = _parse_roles(roles)
@@ -342,6 +351,7 @@ def contact_create(
                 "left_on": left_on,
                 "external_id": external_id,
                 "language": language,
+                "traits": traits_apply(entity="contact", current={}, changes=traits),
             }
         ),
         fields=CONTACT_FIELDS,
@@ -357,7 +367,10 @@ def contact_update(
 ) -> Contact:
     """Change a contact's fields; ``roles``, when given, replaces its stakeholder roles."""
     parsed_roles = _parse_roles(roles) if roles is not None else None
-    changed = model_assign(contact, data=_normalise_contact(dict(data)), fields=CONTACT_FIELDS)
+    data = dict(data)
+    if "traits" in data:
+        data["traits"] = traits_apply(entity="contact", current=contact.traits, changes=data["traits"])
+    changed = model_assign(contact, data=_normalise_contact(data), fields=CONTACT_FIELDS)
     if changed:
         _save_contact(contact)
     if parsed_roles is not None:

@@ -23,9 +23,11 @@ from tandem.accounts.tables import AccountTable
 from tandem.core.export import csv_response, filter_errors_response
 from tandem.core.filters import PageForm, filter_values
 from tandem.core.http import AuthenticatedHttpRequest, HtmxHttpRequest
+from tandem.segments.selectors import account_segments
 from tandem.subscriptions.models import Subscription
 from tandem.support.selectors import account_tickets
 from tandem.timeline.views import timeline_context
+from tandem.traits.selectors import trait_definitions, traits_shown
 from tandem.usage.selectors import usage_weekly
 from tandem.web.charts import usage_charts
 
@@ -69,6 +71,7 @@ def account_export(request: AuthenticatedHttpRequest) -> HttpResponse | Streamin
     if refused is not None:
         return refused
     values = sees_contract_values(request.user)
+    account_traits = list(trait_definitions(entity="account").values())  # custom fields: a column each
     table = AccountTable(filterset.qs, exclude=() if values else ("arr",))
     RequestConfig(request, paginate=False).configure(table)
     header = [
@@ -89,6 +92,7 @@ def account_export(request: AuthenticatedHttpRequest) -> HttpResponse | Streamin
         _("Health band"),
         _("Churn risk (%)"),
         _("Archived"),
+        *[t.label for t in account_traits],
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -113,6 +117,7 @@ def account_export(request: AuthenticatedHttpRequest) -> HttpResponse | Streamin
                 health.get_band_display() if health is not None else "",
                 round(risk.probability * 100, 1) if risk is not None else None,
                 a.archived_at,
+                *[(a.traits or {}).get(t.key) for t in account_traits],
             ]
 
     # Translators: the first word of a downloaded file's name (accounts-2026-12-06.csv).
@@ -131,6 +136,7 @@ def contact_export(request: AuthenticatedHttpRequest) -> HttpResponse | Streamin
         return refused
     values = form.cleaned_data
     contacts = contact_search(user=request.user, text=values.get("q") or "", include_left=bool(values.get("left")))
+    contact_traits = list(trait_definitions(entity="contact").values())
     header = [
         _("ID"),
         _("First name"),
@@ -145,6 +151,8 @@ def contact_export(request: AuthenticatedHttpRequest) -> HttpResponse | Streamin
         _("Still at the company"),
         _("Left on"),
         _("External id"),
+        _("Language"),
+        *[t.label for t in contact_traits],
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -163,6 +171,8 @@ def contact_export(request: AuthenticatedHttpRequest) -> HttpResponse | Streamin
                 c.still_at_company,
                 c.left_on,
                 c.external_id,
+                c.language,
+                *[(c.traits or {}).get(t.key) for t in contact_traits],
             ]
 
     # Translators: the first word of a downloaded file's name (contacts-2026-12-06.csv).
@@ -186,6 +196,8 @@ def account_detail(request: AuthenticatedHttpRequest, account_id: int) -> HttpRe
         "can_commercial": can_change and can_model(request.user, Action.CHANGE, Subscription),
         **timeline_context(request, account=view.account, account_contacts=view.contacts, can_change=can_change),
         "tickets": account_tickets(user=request.user, account_id=account_id, limit=20),
+        "custom_fields": [t for t in traits_shown(entity="account", values=view.account.traits) if t.value is not None],
+        "segments": account_segments(account_id=account_id),
     }
     return render(request, "accounts/detail.html", context)
 

@@ -53,6 +53,12 @@ def step_summary(outcome: StepRun[Any]) -> str:
             "accounts": number(r.scored),
             "version": r.model_version,
         }
+    if step == DailyStep.SEGMENTS:
+        return _("segments: %(segments)s, accounts joined: %(joined)s, left: %(left)s") % {
+            "segments": number(r.segments),
+            "joined": number(r.joined),
+            "left": number(r.left),
+        }
     if step == DailyStep.ANALYTICS:
         if r.revenue.error:
             return _("cohorts and lifetime value not computed: %(error)s") % {"error": r.revenue.error}

@@ -65,6 +65,13 @@ SkipOpt = Annotated[
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Validate and report what would change; write nothing.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")]
+CreateTraitsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--create-traits",
+        help="Create each column that is no field yet as a custom field (its type guessed from its values).",
+    ),
+]
 
 
 class RichProgress:
@@ -157,6 +164,7 @@ def run_import(
     dry_run: bool,
     as_json: bool,
     create_products: bool = False,
+    create_traits: bool = False,
 ) -> None:
     setup_django()
     from tandem.imports.mapping import load_mapping
@@ -176,6 +184,7 @@ def run_import(
                 skip_invalid=skip_invalid,
                 dry_run=dry_run,
                 create_products=create_products,
+                create_traits=create_traits,
                 progress=progress,
             )
     except ImportUsageError as exc:
@@ -185,6 +194,16 @@ def run_import(
         sys.stdout.write(json.dumps(report.as_dict(), default=str) + "\n")
     else:
         _print_report(report)
+        if report.trait_offers and not create_traits and sys.stdin.isatty() and console.is_terminal:
+            from rich.prompt import Confirm
+
+            if Confirm.ask("Create the columns above as custom fields and import again?", default=False):
+                run_import(
+                    entity=entity, file=file, maps=maps, map_file=map_file, fmt=fmt, delimiter=delimiter,
+                    skip_invalid=skip_invalid, dry_run=dry_run, as_json=as_json,
+                    create_products=create_products, create_traits=True,
+                )  # fmt: skip
+                return
     raise typer.Exit(EXIT_OK if report.ok else EXIT_INVALID)
 
 
@@ -198,11 +217,13 @@ def import_accounts(
     skip_invalid: SkipOpt = False,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
+    create_traits: CreateTraitsOpt = False,
 ) -> None:
     """Accounts, upserted on external_id (required: external_id, name)."""
     run_import(
         entity="accounts", file=file, maps=maps, map_file=map_file, fmt=fmt,
         delimiter=delimiter, skip_invalid=skip_invalid, dry_run=dry_run, as_json=as_json,
+        create_traits=create_traits,
     )  # fmt: skip
 
 
@@ -216,11 +237,13 @@ def import_contacts(
     skip_invalid: SkipOpt = False,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
+    create_traits: CreateTraitsOpt = False,
 ) -> None:
     """Contacts, upserted on external_id (required: external_id, account_external_id)."""
     run_import(
         entity="contacts", file=file, maps=maps, map_file=map_file, fmt=fmt,
         delimiter=delimiter, skip_invalid=skip_invalid, dry_run=dry_run, as_json=as_json,
+        create_traits=create_traits,
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ class DailyStep(models.TextChoices):
     MILESTONES = "milestones", _("Success milestones")
     HEALTH = "health", _("Health scores")
     RISK = "risk", _("Churn risk")
+    SEGMENTS = "segments", _("Segments")
     ANALYTICS = "analytics", _("Analytics")
     RENEWALS = "renewals", _("Renewals")
     RULES = "rules", _("Rules")

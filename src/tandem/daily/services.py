@@ -41,6 +41,7 @@ from tandem.opportunities.services import renewals_open_due
 from tandem.playbooks.services import CtaAdvanceResult, EvaluationReport, ctas_advance, rules_evaluate
 from tandem.revenue.services import RevenueAnalyticsResult, revenue_analytics_refresh
 from tandem.risk.services import RiskRefreshResult, risk_refresh
+from tandem.segments.services import SegmentsRefreshed, segments_refresh
 from tandem.users.models import User
 
 R = TypeVar("R")
@@ -102,6 +103,7 @@ class DailyPipelineResult:
     milestones: StepRun[MilestonesReached]
     health: StepRun[HealthRunResult]
     risk: StepRun[RiskRefreshResult]
+    segments: StepRun[SegmentsRefreshed]
     analytics: StepRun[AnalyticsResult]
     renewals: StepRun[RenewalsOpened]
     rules: StepRun[EvaluationReport]
@@ -115,6 +117,7 @@ class DailyPipelineResult:
             self.milestones,
             self.health,
             self.risk,
+            self.segments,
             self.analytics,
             self.renewals,
             self.rules,
@@ -169,6 +172,8 @@ STEPS: list[_Step[Any]] = [
     _Step(DailyStep.MILESTONES, MilestonesReached, _milestones, one_transaction=True),
     _Step(DailyStep.HEALTH, HealthRunResult, lambda today, _u: health_refresh(today=today), one_transaction=True),
     _Step(DailyStep.RISK, RiskRefreshResult, lambda today, _u: risk_refresh(today=today), one_transaction=True),
+    # After the metrics, health and risk a segment's conditions read, before the rules that read segments.
+    _Step(DailyStep.SEGMENTS, SegmentsRefreshed, lambda today, _u: segments_refresh(today=today), one_transaction=True),
     # Computed once a day so that the cohort, lifetime-value and backtest pages only read results.
     _Step(DailyStep.ANALYTICS, AnalyticsResult, _analytics, one_transaction=True),
     _Step(DailyStep.RENEWALS, RenewalsOpened, _renewals, one_transaction=True),

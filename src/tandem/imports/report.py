@@ -45,6 +45,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    # Columns that are no field yet, each offered as a new custom field (tandem.imports.traits).
+    trait_offers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

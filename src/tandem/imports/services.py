@@ -18,6 +18,7 @@ from tandem.imports.mapping import ColumnMap, resolve_columns
 from tandem.imports.progress import NoProgress, Progress
 from tandem.imports.readers import Table, read_table
 from tandem.imports.report import ImportReport, ImportUsageError, RowError
+from tandem.imports.traits import offer_text, parse_traits, trait_columns, write_traits
 
 if TYPE_CHECKING:
     from tandem.users.models import User
@@ -42,6 +43,7 @@ def import_file(
     skip_invalid: bool = False,
     dry_run: bool = False,
     create_products: bool = False,
+    create_traits: bool = False,
     progress: Progress | None = None,
     today: dt.date | None = None,
 ) -> ImportReport:
@@ -67,6 +69,14 @@ def import_file(
         warnings=list(columns.warnings),
     )
     rows = parse_rows(table, spec, columns, progress)
+    traits = trait_columns(entity=entity, table=table, columns=columns, create_traits=create_traits)
+    if traits is not None:
+        # Columns that fill a custom field, or are offered as one, are not "ignored".
+        handled = {traits.columns[k] for k in traits.positions} | {o.column for o in traits.offers}
+        report.warnings = [w for w in report.warnings if not any(f"column '{c}' " in w for c in handled)]
+        report.warnings += [offer_text(o) for o in traits.offers if not o.created]
+        report.trait_offers = [offer_text(o) for o in traits.offers]
+        parse_traits(rows, table, traits)
     ctx = Context(
         columns=columns,
         today=today or timezone.localdate(),
@@ -79,6 +89,8 @@ def import_file(
         if dry_run:
             plan = spec.plan(rows, ctx)
             _fill_report(report, plan, rows, table, skip_invalid)
+            if traits is not None and traits.offers and create_traits:
+                report.notes += [f"Would create the custom field '{o.key}'." for o in traits.offers]
         else:
             # One transaction around validation and writes: lookups cannot go stale in between,
             # and a failure late in the writes (a missing exchange rate) undoes every write.
@@ -88,6 +100,9 @@ def import_file(
                 if report.errors and not skip_invalid:
                     return report
                 _write(plan, ctx)
+                if traits is not None:
+                    _count, notes = write_traits(acting_user=acting_user, found=traits, rows=rows, now=ctx.now)
+                    report.notes += notes
                 report.written = True
     except _Abort as abort:
         report.errors.append(abort.error)

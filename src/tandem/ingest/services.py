@@ -192,6 +192,12 @@ def account_upsert_from_group(
     tier_word = _text(traits, "tier", "plan", limit=50)
     if tier_word and tier_word.lower().replace(" ", "_") in TIER_WORDS:
         changes["tier"] = TIER_WORDS[tier_word.lower().replace(" ", "_")]
+    custom = _custom_traits("account", traits)
+    if custom:
+        current = account.traits if account is not None else {}
+        differing = {k: v for k, v in custom.items() if current.get(k) != v}
+        if differing:
+            changes["traits"] = differing
     account = _account_write(acting_user=acting_user, account=account, group_id=group_id, changes=changes)
     if user_id:
         tracked, _created = TrackedUser.objects.get_or_create(user_id=user_id)
@@ -228,8 +234,33 @@ def _account_write(
     """
     if account is None:
         return account_create(acting_user=acting_user, external_id=group_id, **{"name": group_id, **changes})
-    changed = {f: v for f, v in changes.items() if getattr(account, f) != v}
+    changed = {f: v for f, v in changes.items() if f == "traits" or getattr(account, f) != v}
     return account_update(acting_user=acting_user, account=account, data=changed)
+
+
+def _custom_traits(entity: str, traits: dict[str, Any]) -> dict[str, Any]:
+    """The traits that name a custom field (by its key), as stored values; a value the field
+    refuses is left out rather than refusing the call (the tracking API accepts what it can)."""
+    from tandem.traits.selectors import trait_definitions
+    from tandem.traits.values import trait_value
+
+    definitions = trait_definitions(entity=entity)
+    out: dict[str, Any] = {}
+    for key, raw in traits.items():
+        defn = definitions.get(str(key)) or definitions.get(_snake(str(key)))
+        if defn is None:
+            continue
+        try:
+            value = trait_value(defn, raw)
+        except ValueError:
+            continue
+        if value is not None:
+            out[defn.key] = value
+    return out
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _contact_fields(traits: dict[str, Any]) -> dict[str, str]:
@@ -279,8 +310,12 @@ def _sync_contact(tracked: TrackedUser) -> None:
                 last_name=fields.get("last_name", ""),
                 email=fields.get("email", ""),
                 title=fields.get("title", ""),
+                traits=_custom_traits("contact", tracked.traits),
             )
         else:
+            custom = {k: v for k, v in _custom_traits("contact", tracked.traits).items() if contact.traits.get(k) != v}
+            if custom:
+                fields = {**fields, "traits": custom}  # type: ignore[dict-item]
             contact = contact_update(
                 acting_user=None,
                 contact=contact,

@@ -88,9 +88,25 @@ def _metric_choices() -> list[tuple[str, str]]:
     return [(m.key, m.name or m.key) for m in MetricDefinition.objects.filter(is_active=True).order_by("key")]
 
 
-def subject_choices() -> list[tuple[str, Any]]:
+def _account_traits() -> dict[str, Any]:
+    from tandem.traits.models import TraitKind
+    from tandem.traits.selectors import trait_definitions
+
+    # Dates are left to the API's JSON conditions: the builder's values are numbers or lists.
+    return {k: t for k, t in trait_definitions(entity="account").items() if t.kind != TraitKind.DATE}
+
+
+def subject_choices(*, segments: bool = True) -> list[tuple[str, Any]]:
+    """What a condition row can test; ``segments=False`` in a segment's own conditions (no nesting)."""
+    from tandem.segments.models import Segment
+
     choices: list[tuple[str, Any]] = [(f"field:{k}", label) for k, (label, _kind) in ACCOUNT_SUBJECTS.items()]
+    if segments and Segment.objects.exists():
+        choices.append(("segment:any", _("Segment")))
     choices += [("health:score", _("Health score")), ("risk:probability", _("Churn risk (%)"))]
+    traits = [(f"trait:{key}", t.label) for key, t in _account_traits().items()]
+    if traits:
+        choices.append((str(_("Custom fields")), traits))
     metrics = [(f"metric:{key}", name) for key, name in _metric_choices()]
     if metrics:
         choices.append((str(_("Metrics")), metrics))
@@ -105,6 +121,27 @@ def _distinct(field: str) -> list[tuple[str, str]]:
 def value_choices(subject: str) -> list[tuple[str, Any]] | None:
     """The values a row offers for a subject, or None when the value is a number."""
     kind, _sep, name = subject.partition(":")
+    if kind == "segment":
+        from tandem.segments.models import Segment
+
+        return [(str(seg.pk), seg.name) for seg in Segment.objects.order_by("name")]
+    if kind == "trait":
+        from tandem.traits.models import TraitKind
+
+        trait = _account_traits().get(name)
+        if trait is None or trait.kind == TraitKind.NUMBER:
+            return None
+        if trait.kind == TraitKind.BOOLEAN:
+            return [("true", _("yes")), ("false", _("no"))]
+        if trait.kind == TraitKind.CHOICE:
+            return [(str(c), str(c)) for c in trait.choices]
+        values = (
+            Account.objects.filter(traits__has_key=name)
+            .values_list(f"traits__{name}", flat=True)
+            .distinct()
+            .order_by(f"traits__{name}")[:500]
+        )
+        return [(str(v), str(v)) for v in values if v not in (None, "")]
     if kind != "field":
         return None
     if name == "tier":
@@ -129,12 +166,14 @@ class ConditionRow(forms.Form):
     op = forms.ChoiceField(label=_("Comparison"), choices=[])
     value = forms.CharField(label=_("Value"), required=False)
 
-    def __init__(self, *args: Any, subject: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, subject: str, refresh: dict[str, str] | None = None, segments: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subject"].choices = subject_choices()  # type: ignore[attr-defined]
-        self.fields["subject"].widget.attrs.update(htmx_refresh())
+        self.fields["subject"].choices = subject_choices(segments=segments)  # type: ignore[attr-defined]
+        self.fields["subject"].widget.attrs.update(refresh or htmx_refresh())
         choices = value_choices(subject)
-        ops = CHOICE_OPS if choices is not None else NUMBER_OPS
+        ops = ["in", "not_in"] if subject.startswith("segment:") else CHOICE_OPS if choices is not None else NUMBER_OPS
         self.fields["op"].choices = [(o, OP_LABELS[o]) for o in ops]  # type: ignore[attr-defined]
         self.is_number = choices is None
         if choices is None:
@@ -155,6 +194,23 @@ def condition_to_row(cond: dict[str, Any]) -> dict[str, Any] | None:
             values = value if isinstance(value, list) else [value]
             return {"subject": subject, "op": op, "value": ["" if v is None else str(v) for v in values]}
         return {"subject": subject, "op": op, "value": value}
+    if "segment" in cond:
+        values = value if isinstance(value, list) else [value]
+        return {
+            "subject": "segment:any",
+            "op": op if op in ("in", "not_in") else "in",
+            "value": [str(v) for v in values],
+        }
+    if "trait" in cond:
+        subject = f"trait:{cond['trait']}"
+        if value_choices(subject) is not None:
+            values = value if isinstance(value, list) else [value]
+            return {
+                "subject": subject,
+                "op": op,
+                "value": [str(v).lower() if isinstance(v, bool) else str(v) for v in values],
+            }
+        return {"subject": subject, "op": op, "value": value}
     if "health" in cond and cond["health"] == "score":
         return {"subject": "health:score", "op": op, "value": value}
     if cond.get("risk") == "probability":
@@ -174,6 +230,16 @@ def row_to_condition(row: dict[str, Any]) -> dict[str, Any]:
                 return {"field": name, "op": op, "value": values[0] if values else None}
             return {"field": name, "op": op, "value": values}
         return {"field": name, "op": op, "value": value}
+    if kind == "segment":
+        values = [int(v) for v in (value if isinstance(value, list) else [value]) if str(v).isdigit()]
+        return {"segment": "any", "op": "not_in" if op in ("ne", "not_in") else "in", "value": values}
+    if kind == "trait":
+        if isinstance(value, list):
+            values = [{"true": True, "false": False}.get(v, v) for v in value]
+            if op in ("eq", "ne"):
+                return {"trait": name, "op": op, "value": values[0] if values else None}
+            return {"trait": name, "op": op, "value": values}
+        return {"trait": name, "op": op, "value": value}
     if kind == "health":
         return {"health": "score", "op": op, "value": value}
     if kind == "risk":
@@ -218,8 +284,13 @@ class RuleBuilder:
 
     def __init__(
         self, *, data: QueryDict | None = None, rule_trigger: str = "", params: dict | None = None,
-        conditions: list | None = None, action: str = "",
+        conditions: list | None = None, action: str = "", refresh: dict[str, str] | None = None,
+        segments: bool = True, conditions_only: bool = False,
     ) -> None:  # fmt: skip
+        """``refresh``: the htmx attributes that re-render this builder (another form than the rule's
+        reuses the condition rows); ``segments=False`` leaves segments out of the subjects;
+        ``conditions_only``: no trigger or parameters to check (a segment's conditions)."""
+        self.refresh, self.segments, self.conditions_only = refresh, segments, conditions_only
         self.errors: list[str] = []
         self.hidden: list[dict[str, Any]] = []  # stored conditions the builder cannot show: kept as they are
         if data is None:
@@ -291,20 +362,24 @@ class RuleBuilder:
 
     def _row(self, i: int, *, data: QueryDict | None = None, initial: dict[str, Any] | None = None) -> ConditionRow:
         subject = (initial or {}).get("subject") or (data.get(f"cond-{i}-subject") if data else "") or "field:tier"
-        if subject not in {value for value, _l in _flat(subject_choices())}:
+        if subject not in {value for value, _l in _flat(subject_choices(segments=self.segments))}:
             subject = "field:tier"
         if initial is not None:
             initial = {**initial, "subject": subject}
-        return ConditionRow(data, initial=initial, subject=subject, prefix=f"cond-{i}")
+        return ConditionRow(
+            data, initial=initial, subject=subject, prefix=f"cond-{i}", refresh=self.refresh, segments=self.segments
+        )
 
     def is_valid(self) -> bool:
-        ok = self.params.is_valid()
+        ok = self.conditions_only or self.params.is_valid()
         for row in self.rows:
             ok = row.is_valid() and ok
         return ok
 
     def cleaned(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(params, conditions) as the rule stores them; call after ``is_valid``."""
+        if self.conditions_only:
+            return {}, [row_to_condition(row.cleaned_data) for row in self.rows] + self.hidden
         spec = TRIGGERS[self.trigger]
         params = {}
         for name, default in spec.defaults.items():

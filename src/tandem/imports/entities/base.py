@@ -52,6 +52,7 @@ class Row:
     raw: dict[str, str]
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    traits: dict[str, Any] = field(default_factory=dict)  # custom-field values (tandem.imports.traits)
 
     @property
     def valid(self) -> bool:

@@ -64,6 +64,37 @@ def _field_q(cond: dict[str, Any]) -> Q:
     return ~q if op in {"ne", "not_in"} else q
 
 
+_LOOKUPS = {
+    "eq": "exact",
+    "ne": "exact",
+    "lt": "lt",
+    "lte": "lte",
+    "gt": "gt",
+    "gte": "gte",
+    "in": "in",
+    "not_in": "in",
+}
+
+
+def _trait_q(cond: dict[str, Any]) -> Q:
+    """A custom field (``Account.traits``): a missing value is "not equal" and "none of", never equal."""
+    key, op, value = cond["trait"], cond.get("op", "eq"), cond.get("value")
+    q = Q(**{f"traits__{key}__{_LOOKUPS[op]}": value})
+    if op in {"ne", "not_in"}:
+        return ~q | ~Q(traits__has_key=key)
+    return q
+
+
+def _segment_q(cond: dict[str, Any]) -> Q:
+    from tandem.segments.models import SegmentMembership
+
+    value = cond.get("value", cond.get("segment"))
+    ids = [int(v) for v in (value if isinstance(value, list) else [value]) if v not in (None, "")]
+    members = SegmentMembership.objects.filter(segment_id__in=ids, left_on__isnull=True).values("account_id")
+    q = Q(pk__in=members)
+    return ~q if cond.get("op", "in") in {"ne", "not_in"} else q
+
+
 def validate_conditions(conditions: Any) -> list[str]:
     """Messages for anything wrong with a rule's conditions (empty when fine)."""
     if not isinstance(conditions, list):
@@ -74,11 +105,25 @@ def validate_conditions(conditions: Any) -> list[str]:
             problems.append(_("Condition %(n)s needs an op among %(ops)s.") % {"n": i + 1, "ops": ", ".join(OPS)})
         elif "field" in cond and cond["field"] not in CONDITION_FIELDS:
             problems.append(_("Condition %(n)s: unknown field %(field)s.") % {"n": i + 1, "field": cond["field"]})
+        elif "trait" in cond and cond["trait"] not in _account_trait_keys():
+            problems.append(
+                _("Condition %(n)s: no custom field %(key)s on accounts.") % {"n": i + 1, "key": cond["trait"]}
+            )
+        elif "segment" in cond and cond.get("op", "in") not in {"in", "not_in", "eq", "ne"}:
+            problems.append(_("Condition %(n)s: a segment condition is “in” or “not_in”.") % {"n": i + 1})
         elif "risk" in cond and cond["risk"] != "probability":
             problems.append(_('Condition %(n)s: churn risk conditions use "risk": "probability".') % {"n": i + 1})
-        elif not any(k in cond for k in ("field", "metric", "health", "risk")):
-            problems.append(_("Condition %(n)s needs a field, metric, health or risk key.") % {"n": i + 1})
+        elif not any(k in cond for k in ("field", "trait", "segment", "metric", "health", "risk")):
+            problems.append(
+                _("Condition %(n)s needs a field, trait, segment, metric, health or risk key.") % {"n": i + 1}
+            )
     return problems
+
+
+def _account_trait_keys() -> set[str]:
+    from tandem.traits.models import TraitDefinition, TraitEntity
+
+    return set(TraitDefinition.objects.filter(entity=TraitEntity.ACCOUNT).values_list("key", flat=True))
 
 
 def candidate_ids(ctx: EvalContext, conditions: list[dict[str, Any]]) -> set[int]:
@@ -90,9 +135,13 @@ def candidate_ids(ctx: EvalContext, conditions: list[dict[str, Any]]) -> set[int
         if "field" in cond:
             q &= _field_q(cond)
             asks_stage = asks_stage or cond["field"] == "lifecycle_stage"
+        elif "trait" in cond:
+            q &= _trait_q(cond)
+        elif "segment" in cond:
+            q &= _segment_q(cond)
     if not asks_stage:
         q &= ~Q(lifecycle_stage=LifecycleStage.CHURNED)
-    key = ("candidates", repr(sorted(repr(c) for c in conditions if "field" in c)))
+    key = ("candidates", repr(sorted(repr(c) for c in conditions if {"field", "trait", "segment"} & set(c))))
     ids: set[int] = ctx.memo(key, lambda: set(Account.objects.filter(q).values_list("id", flat=True)))
     for cond in conditions:
         test = OPS[cond.get("op", "eq")]
