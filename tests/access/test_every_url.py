@@ -658,6 +658,32 @@ PAGES: dict[str, list[Page]] = {
     "segments:delete": [
         Page("POST", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/segments/{_segment(w).pk}/delete/", {})))
     ],
+    "success:templates": [Page("GET", Cap.CONFIG_VIEW, _fixed("/success/templates/"))],
+    "success:template_delete": [
+        Page(
+            "POST", Cap.CONFIG_CHANGE, _with(lambda w, r, i: (f"/success/templates/{_plan_template(w).pk}/delete/", {}))
+        )
+    ],
+    "success:template_apply": [
+        Page(
+            "POST",
+            Cap.CHANGE,
+            _with(
+                lambda w, r, i: (
+                    f"/success/accounts/{_objs(w, i).account.pk}/plan/template/",
+                    {"template": _plan_template(w).pk},
+                )
+            ),
+            create=True,
+        )
+    ],
+    "success:template_save": [
+        Page(
+            "POST",
+            Cap.CONFIG_CHANGE,
+            _on("account", "/success/accounts/{pk}/plan/save-as-template/", {"name": "From the world"}),
+        )
+    ],
     "success:portfolio": [Page("GET", Cap.LIST, _fixed("/success/outcomes/"))],
     "success:plan_of": [
         Page("GET", Cap.VIEW, _with(lambda w, r, i: (f"/success/plans/{_objs(w, i).outcome.plan_id}/", {})))
@@ -843,6 +869,20 @@ def _trait(w: World) -> Any:
 
     with audit_context(via="fixture"):
         return TraitDefinition.objects.get_or_create(entity="account", key="region", defaults={"label": "Region"})[0]
+
+
+def _plan_template(w: World) -> Any:
+    from tandem.audit.context import audit_context
+    from tandem.success.models import PlanTemplate
+
+    with audit_context(via="fixture"):
+        return PlanTemplate.objects.get_or_create(
+            name="Onboarding",
+            defaults={
+                "outcomes": [{"title": "Go live", "kpi_kind": "reported", "target": 1, "target_days": 30}],
+                "milestones": [{"title": "Kick-off", "due_days": 7, "outcome": 0}],
+            },
+        )[0]
 
 
 def _segment(w: World) -> Any:

@@ -250,7 +250,7 @@ def test_metrics_refresh_prints_one_line_per_step(world: None) -> None:
     assert text[1].startswith("✓ Success milestones reached by their metric: 0 ")
     assert text[2].startswith("✓ Health scores scorecards: 1, accounts scored: 2 ")
     assert text[3].startswith(f"✓ Churn risk accounts scored: 2 (model {MODEL_VERSION}) ")
-    assert text[4].startswith("✓ Segments segments: 0, accounts joined: 0, left: 0 ")
+    assert text[4].startswith("✓ Segments segments: 0, accounts joined: 0, left: 0, plans started: 0 ")
     assert text[5].startswith("✓ Analytics cohorts: 2, segments fitted: 9, backtests: 1 ")
     assert text[6].startswith("✓ Renewals renewals opened: 1 ")
     assert text[7].startswith("✓ Rules rules: 2, matches: 4, calls to action opened: 4 ")

@@ -123,7 +123,7 @@ def test_an_import_offers_an_unknown_column_creates_it_on_request_and_a_segment_
         "account",
         "choice",
         ["direct", "partner"],
-        "channel",
+        "Channel",
     )
     assert dict(Account.objects.values_list("external_id", "traits__channel")) == {
         "a1": "partner",

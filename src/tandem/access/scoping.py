@@ -103,6 +103,7 @@ RULES: dict[str, ScopeRule] = {
     "metrics.MetricDefinition": ScopeRule(Kind.CONFIGURATION),
     "traits.TraitDefinition": ScopeRule(Kind.CONFIGURATION),
     "segments.Segment": ScopeRule(Kind.CONFIGURATION),
+    "success.PlanTemplate": ScopeRule(Kind.CONFIGURATION),
     "segments.SegmentMembership": ScopeRule(Kind.CUSTOMER, "account"),
     "ingest.Source": ScopeRule(Kind.CONFIGURATION),
     "users.ApiToken": ScopeRule(Kind.PERSONAL),

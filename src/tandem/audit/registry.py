@@ -77,6 +77,7 @@ AUDITED: tuple[AuditedModel, ...] = (
         exclude=("views", "last_viewed_at", "code_hash", "code_expires_at", "code_attempts", "key"),
     ),
     AuditedModel("traits.TraitDefinition", _none),
+    AuditedModel("success.PlanTemplate", _none),
     # Members and the refresh day are computed by the daily pipeline (SegmentMembership keeps them).
     AuditedModel("segments.Segment", _none, exclude=("members", "refreshed_on")),
     AuditedModel("opportunities.Opportunity", _account_id),

@@ -54,10 +54,11 @@ def step_summary(outcome: StepRun[Any]) -> str:
             "version": r.model_version,
         }
     if step == DailyStep.SEGMENTS:
-        return _("segments: %(segments)s, accounts joined: %(joined)s, left: %(left)s") % {
+        return _("segments: %(segments)s, accounts joined: %(joined)s, left: %(left)s, plans started: %(plans)s") % {
             "segments": number(r.segments),
             "joined": number(r.joined),
             "left": number(r.left),
+            "plans": number(r.plans_started),
         }
     if step == DailyStep.ANALYTICS:
         if r.revenue.error:

@@ -173,7 +173,12 @@ STEPS: list[_Step[Any]] = [
     _Step(DailyStep.HEALTH, HealthRunResult, lambda today, _u: health_refresh(today=today), one_transaction=True),
     _Step(DailyStep.RISK, RiskRefreshResult, lambda today, _u: risk_refresh(today=today), one_transaction=True),
     # After the metrics, health and risk a segment's conditions read, before the rules that read segments.
-    _Step(DailyStep.SEGMENTS, SegmentsRefreshed, lambda today, _u: segments_refresh(today=today), one_transaction=True),
+    _Step(
+        DailyStep.SEGMENTS,
+        SegmentsRefreshed,
+        lambda today, user: segments_refresh(today=today, acting_user=user),
+        one_transaction=True,
+    ),
     # Computed once a day so that the cohort, lifetime-value and backtest pages only read results.
     _Step(DailyStep.ANALYTICS, AnalyticsResult, _analytics, one_transaction=True),
     _Step(DailyStep.RENEWALS, RenewalsOpened, _renewals, one_transaction=True),

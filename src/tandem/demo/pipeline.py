@@ -41,6 +41,7 @@ POST_BUILD_STEPS: list[str] = [
     "tandem.health.demo.demo_step",  # metric and health history, churn model (issue #4)
     "tandem.opportunities.demo.build_demo_opportunities",  # closed renewals, expansion pipeline, quotas
     "tandem.playbooks.demo.demo_step",  # the shipped playbooks and rules
+    "tandem.success.demo.demo_step",  # an onboarding segment, its plan template and plans from it
     "tandem.daily.demo.demo_step",  # the daily pipeline for today (renewal forecasts from churn risk)
     "tandem.demo.history.cta_history_step",  # a year of CTAs opened and closed by the same rules
 ]

@@ -68,8 +68,10 @@ def trait_columns(*, entity: str, table: Table, columns: ColumnMap, create_trait
             offer = TraitOffer(column=name, key=key, kind=kind, choices=choices, created=create_traits)
             found.offers.append(offer)
             if create_traits:
+                label = name.strip()
+                label = label[:1].upper() + label[1:] if label == label.lower() else label  # channel: Channel
                 found.definitions[key] = TraitDefinition(
-                    entity=trait_entity, key=key, label=name.strip(), kind=kind, choices=choices
+                    entity=trait_entity, key=key, label=label, kind=kind, choices=choices
                 )
                 found.positions[key], found.columns[key] = position, name
     return found

@@ -88,6 +88,7 @@ class SegmentsRefreshed:
     segments: int = 0
     joined: int = 0
     left: int = 0
+    plans_started: int = 0  # accounts given their segment's success plan template
 
 
 def _members_now(segment: Segment, *, today: dt.date, ctx: Any) -> set[int]:
@@ -120,9 +121,10 @@ def _refresh_one(segment: Segment, *, today: dt.date, ctx: Any = None) -> tuple[
     return len(joined), len(left)
 
 
-def segments_refresh(*, today: dt.date) -> SegmentsRefreshed:
+def segments_refresh(*, today: dt.date, acting_user: User | None = None) -> SegmentsRefreshed:
     """The daily pipeline's *segments* step: every segment's members as of today (after metrics,
-    health and risk, before the rules that read segments). Idempotent on a day."""
+    health and risk, before the rules that read segments), then the success plan templates given to
+    the new members of their segment. Idempotent on a day."""
     from tandem.playbooks.providers import default_providers
     from tandem.playbooks.rules.context import EvalContext
 
@@ -133,4 +135,7 @@ def segments_refresh(*, today: dt.date) -> SegmentsRefreshed:
         result.segments += 1
         result.joined += joined
         result.left += left
+    from tandem.success.templates_services import plan_templates_auto_apply
+
+    result.plans_started = plan_templates_auto_apply(acting_user=acting_user, today=today).plans
     return result

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tandem.accounts.models import Account, Contact
 from tandem.metrics.models import MetricDefinition
-from tandem.success.models import DesiredOutcome, KpiKind, OutcomeStatus, ServiceModel
+from tandem.segments.models import Segment
+from tandem.success.models import DesiredOutcome, KpiKind, OutcomeStatus, PlanTemplate, ServiceModel
 from tandem.users.models import User
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -134,3 +135,42 @@ class SharedCommentForm(forms.Form):
 
 class SharedCodeForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=12, required=False)
+
+
+class TemplateApplyForm(forms.Form):
+    template = forms.ModelChoiceField(label=_("Template"), queryset=PlanTemplate.objects.none())
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "apply-%s")
+        super().__init__(*args, **kwargs)
+        from django.db.models import Case, IntegerField, Value, When
+
+        from tandem.segments.models import SegmentMembership
+
+        segments = SegmentMembership.objects.filter(account=account, left_on__isnull=True).values("segment_id")
+        # The account's segments' templates first, then the general ones, then the others.
+        self.fields["template"].queryset = PlanTemplate.objects.annotate(  # type: ignore[attr-defined]
+            fit=Case(
+                When(segment_id__in=segments, then=Value(0)),
+                When(segment__isnull=True, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        ).order_by("fit", "name")
+
+
+class TemplateSaveForm(forms.Form):
+    name = forms.CharField(label=_("Template name"), max_length=120)
+    segment = forms.ModelChoiceField(
+        label=_("For the segment"),
+        queryset=Segment.objects.order_by("name"),
+        required=False,
+        empty_label=_("Any account"),
+    )
+    auto_apply = forms.BooleanField(
+        label=_("Give it to the segment's accounts without a plan, every day"), required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "template-%s")
+        super().__init__(*args, **kwargs)

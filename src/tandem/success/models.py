@@ -272,3 +272,43 @@ class PlanComment(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class PlanTemplate(TimeStampedModel):
+    """A success plan to start from: outcomes and milestones with their dates relative to the day it
+    is applied, for the accounts of a segment (or any account). With ``auto_apply`` the daily
+    pipeline gives it to each account of the segment that has no outcome yet."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    segment = models.ForeignKey(
+        "segments.Segment",
+        verbose_name=_("for the segment"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="plan_templates",
+        help_text=_("Offered first to its accounts; empty: any account."),
+    )
+    auto_apply = models.BooleanField(
+        _("give it to the segment's new accounts"),
+        default=False,
+        help_text=_("Every day, accounts of the segment without a desired outcome get this plan."),
+    )
+    service_model = models.CharField(_("service model"), max_length=20, choices=ServiceModel.choices, blank=True)
+    cadence_days = models.PositiveSmallIntegerField(_("touch-point cadence (days)"), null=True, blank=True)
+    experience = models.TextField(_("appropriate experience"), blank=True)
+    # [{"title", "kpi_kind", "metric" (key), "unit", "baseline", "target", "target_days"}]
+    outcomes = models.JSONField(_("outcomes"), default=list, blank=True)
+    # [{"title", "due_days", "outcome" (index in outcomes or null), "metric" (key), "threshold"}]
+    milestones = models.JSONField(_("milestones"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("success plan template")
+        verbose_name_plural = _("success plan templates")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

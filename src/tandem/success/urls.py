@@ -5,6 +5,10 @@ from tandem.success import views
 app_name = "success"
 urlpatterns = [
     path("outcomes/", views.portfolio, name="portfolio"),
+    path("templates/", views.templates_page, name="templates"),
+    path("templates/<int:template_id>/delete/", views.template_delete, name="template_delete"),
+    path("accounts/<int:account_id>/plan/template/", views.template_apply, name="template_apply"),
+    path("accounts/<int:account_id>/plan/save-as-template/", views.template_save, name="template_save"),
     path("accounts/<int:account_id>/milestones/", views.account_milestones_section, name="account_milestones"),
     path("accounts/<int:account_id>/plan/", views.plan_page, name="plan"),
     path("accounts/<int:account_id>/plan/edit/", views.plan_edit, name="plan_edit"),

@@ -9,13 +9,13 @@ from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from tandem.access.scoping import Action, can
+from tandem.access.scoping import Action, can, ensure, ensure_model
 from tandem.access.shortcuts import get_for_write, get_visible_or_404
 from tandem.accounts.forms import add_domain_errors
 from tandem.accounts.models import Account
@@ -25,11 +25,20 @@ from tandem.core.http import AuthenticatedHttpRequest
 from tandem.jobs.computations import computation_start
 from tandem.success.charts import outcomes_by_month_chart
 from tandem.success.documents import LANGUAGE_CODES, plan_document_html
-from tandem.success.forms import CompleteForm, MilestoneForm, OutcomeForm, PlanForm, ShareForm
-from tandem.success.models import DesiredOutcome, PlanShare, SuccessMilestone, SuccessPlan
+from tandem.success.forms import (
+    CompleteForm,
+    MilestoneForm,
+    OutcomeForm,
+    PlanForm,
+    ShareForm,
+    TemplateApplyForm,
+    TemplateSaveForm,
+)
+from tandem.success.models import DesiredOutcome, PlanShare, PlanTemplate, SuccessMilestone, SuccessPlan
 from tandem.success.selectors import account_milestones, account_plan, outcomes_portfolio, plan_for, plan_shares
 from tandem.success.services import milestone_complete, milestone_create, outcome_save, plan_save
 from tandem.success.sharing import plan_share_create, plan_share_revoke, share_is_active, share_path
+from tandem.success.templates_services import plan_template_apply, plan_template_delete, plan_template_from_plan
 
 
 def _render_section(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
@@ -77,6 +86,10 @@ def _page(request: AuthenticatedHttpRequest, account: Account, *, status: int = 
     if can_change:
         context |= {
             "share_form": forms.get("share_form") or ShareForm(account=account),
+            "apply_form": forms.get("apply_form") or TemplateApplyForm(account=account),
+            "template_form": (forms.get("template_form") or TemplateSaveForm())
+            if can(request.user, Action.CHANGE, PlanTemplate())
+            else None,
             "plan_form": forms.get("plan_form") or PlanForm(account=account, initial=_plan_initial(account)),
             "outcome_form": forms.get("outcome_form") or OutcomeForm(),
             "milestone_form": forms.get("milestone_form")
@@ -280,3 +293,63 @@ def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
         "success/portfolio.html",
         {"data": data, "charts": [outcomes_by_month_chart(data.months)], "today": today},
     )
+
+
+@login_required
+@permission_required("accounts.change_account", raise_exception=True)
+@require_POST
+def template_apply(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
+    account = get_for_write(Account.objects.select_related("csm_owner"), user=request.user, pk=account_id)
+    form = TemplateApplyForm(request.POST, account=account)
+    if form.is_valid():
+        template = form.cleaned_data["template"]
+        try:
+            added = plan_template_apply(acting_user=request.user, account=account, template=template)
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Started from the template “%(name)s”: %(n)s outcomes added.")
+                % {"name": template.name, "n": len(added)},
+            )
+            return redirect("success:plan", account.pk)
+    return _page(request, account, status=400, apply_form=form)
+
+
+@login_required
+@permission_required("accounts.change_account", raise_exception=True)
+@require_POST
+def template_save(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
+    """Save this plan as a template (templates are configuration: managers)."""
+    ensure_model(request.user, Action.CHANGE, PlanTemplate)
+    account = get_for_write(Account, user=request.user, pk=account_id)
+    form = TemplateSaveForm(request.POST)
+    if form.is_valid():
+        try:
+            template = plan_template_from_plan(acting_user=request.user, account=account, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, _("Saved as the template “%(name)s”.") % {"name": template.name})
+            return redirect("success:templates")
+    return _page(request, account, status=400, template_form=form)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+def templates_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    templates = PlanTemplate.objects.select_related("segment").order_by("name")
+    context = {"templates": templates, "can_change": can(request.user, Action.CHANGE, PlanTemplate())}
+    return render(request, "success/templates.html", context)
+
+
+@login_required
+@permission_required("accounts.view_account", raise_exception=True)
+@require_POST
+def template_delete(request: AuthenticatedHttpRequest, template_id: int) -> HttpResponse:
+    template = get_object_or_404(PlanTemplate, pk=template_id)
+    ensure(request.user, Action.CHANGE, template)
+    plan_template_delete(acting_user=request.user, template=template)
+    messages.success(request, _("Template deleted; the plans made from it stay as they are."))
+    return redirect("success:templates")
