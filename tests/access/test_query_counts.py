@@ -80,7 +80,7 @@ ENDPOINTS = {
 BASELINE: dict[str, tuple[int, ...]] = {
     "web:home": (12, 12),
     "accounts:list": (10, 10),  # with the total count and the segment filter's choices
-    "success:portfolio": (16, 16),  # nine aggregates (counts, months, owners, gaps) and the reported-ROI rows
+    "success:portfolio": (13, 13),  # six aggregates (outcomes and milestones with their months, owners, gaps, shares) and the ROI rows
     "health:portfolio": (15, 12),  # the CSM sees no company-wide ARR at risk (3 aggregates, 2 user look-ups)
     "health:metrics": (7, 7),
     "opportunities:renewals": (12, 12),  # one page of renewals, the totals and the counts as two aggregates

@@ -104,6 +104,14 @@ class TeamRow:
         return self.on_time / self.closed if self.closed else None
 
 
+def _day_start(today: dt.date, days_back: int) -> dt.datetime:
+    """The start of the day ``days_back`` days ago, in the company's time zone: a range on
+    ``closed_at`` that SQL compares as it is (``closed_at__date`` is a function per row on SQLite)."""
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=days_back), dt.time.min))
+
+
 def team_queues(*, today: dt.date, closed_days: int = 365) -> list[TeamRow]:
     """Per owner: open, overdue (SLA breached) and due-today CTAs, and those closed in the last
     ``closed_days`` with how many met their due date; unassigned as its own row."""
@@ -118,9 +126,7 @@ def team_queues(*, today: dt.date, closed_days: int = 365) -> list[TeamRow]:
     )
     closed = {
         r["owner_id"]: r
-        for r in CallToAction.objects.filter(
-            status=CtaStatus.CLOSED, closed_at__date__gte=today - dt.timedelta(days=closed_days)
-        )
+        for r in CallToAction.objects.filter(status=CtaStatus.CLOSED, closed_at__gte=_day_start(today, closed_days))
         .values("owner_id")
         .annotate(closed=Count("id"), on_time=Count("id", filter=Q(closed_at__date__lte=F("due_date"))))
     }
@@ -160,7 +166,7 @@ def cta_outcomes(*, today: dt.date, days: int = 365) -> OutcomeSummary:
     """CTAs closed in the last ``days``: how many met their due date, and their outcomes."""
     from tandem.playbooks.models import CtaOutcome
 
-    qs = CallToAction.objects.filter(status=CtaStatus.CLOSED, closed_at__date__gte=today - dt.timedelta(days=days))
+    qs = CallToAction.objects.filter(status=CtaStatus.CLOSED, closed_at__gte=_day_start(today, days))
     totals = qs.aggregate(closed=Count("id"), on_time=Count("id", filter=Q(closed_at__date__lte=F("due_date"))))
     counts = dict(qs.values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n"))
     return OutcomeSummary(

@@ -16,7 +16,14 @@ from tandem.web.templatetags.tandem_format import babel_locale
 def outcomes_by_month_chart(months: Sequence[tuple[dt.date, int, int]]) -> Chart:
     chart = pygal.Bar(**{**_base_config(height=220), "x_labels_major_every": 1}, show_legend=False)
     locale = babel_locale()
-    chart.x_labels = [format_skeleton("yMMM", month, locale=locale) for month, _a, _r in months]
+    # The month alone, with the year on the first bar and on January: twelve labels fit in any language.
+    chart.x_labels = [
+        format_skeleton("yMMM" if i == 0 or month.month == 1 else "MMM", month, locale=locale)
+        for i, (month, _a, _r) in enumerate(months)
+    ]
+    top = max([1, *(a for _m, a, _r in months), *(r for _m, _a, r in months)])
+    step = max(1, -(-top // 5))
+    chart.y_labels = list(range(0, top + step, step))  # whole numbers: these are counts
     chart.value_formatter = lambda v: f"{v:.0f}"
     chart.add(_("Outcomes achieved"), [a for _m, a, _r in months])
     chart.add(_("Milestones reached"), [r for _m, _a, r in months])

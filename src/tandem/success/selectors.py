@@ -177,49 +177,48 @@ def outcomes_portfolio(*, accounts: QuerySet[Account], today: dt.date, months: i
     """Outcomes and ROI across ``accounts`` (the reader's visible ones): a few aggregate queries,
     whatever the number of accounts, and the reported-ROI outcomes (one row each)."""
     from django.db.models import Count, Q
-    from django.db.models.functions import TruncMonth
+    from django.utils import timezone
 
     starts = _month_starts(today, months)
+    ends = [*starts[1:], _month_starts(today + dt.timedelta(days=32), 1)[0]]
     since = starts[0]
+
+    def midnight(day: dt.date) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
     live = accounts.filter(archived_at__isnull=True)
     ids = live.values("pk")
     outcomes = DesiredOutcome.objects.filter(plan__account__in=ids)
+    # One aggregate each for outcomes and milestones, months as conditional counts over plain
+    # ranges: SQL compares them as they are (a truncation to the month is a function per row on SQLite).
+    achieved_q = Q(status=OutcomeStatus.ACHIEVED)
     counts = outcomes.aggregate(
         open=Count("pk", filter=Q(status=OutcomeStatus.OPEN)),
-        achieved=Count("pk", filter=Q(status=OutcomeStatus.ACHIEVED, achieved_on__gte=since)),
+        achieved=Count("pk", filter=achieved_q & Q(achieved_on__gte=since)),
         plans=Count("plan__account", distinct=True),
+        **{
+            f"m{i}": Count("pk", filter=achieved_q & Q(achieved_on__gte=a, achieved_on__lt=b))
+            for i, (a, b) in enumerate(zip(starts, ends, strict=True))
+        },
     )
     milestones = SuccessMilestone.objects.filter(account__in=ids)
-    gaps = milestones.filter(completed_at__isnull=True, due_date__lt=today).count()
-    reached = milestones.filter(completed_at__date__gte=since).count()
-    from django.utils import timezone
-
+    reached_counts = milestones.aggregate(
+        gaps=Count("pk", filter=Q(completed_at__isnull=True, due_date__lt=today)),
+        reached=Count("pk", filter=Q(completed_at__gte=midnight(since))),
+        **{
+            f"m{i}": Count("pk", filter=Q(completed_at__gte=midnight(a), completed_at__lt=midnight(b)))
+            for i, (a, b) in enumerate(zip(starts, ends, strict=True))
+        },
+    )
+    gaps, reached = reached_counts["gaps"], reached_counts["reached"]
     shared = (
         PlanShare.objects.filter(plan__account__in=ids, revoked_at__isnull=True, expires_at__gt=timezone.now())
         .values("plan")
         .distinct()
         .count()
     )
-    achieved_by_month = dict(
-        outcomes.filter(status=OutcomeStatus.ACHIEVED, achieved_on__gte=since)
-        .annotate(month=TruncMonth("achieved_on"))
-        .values_list("month")
-        .annotate(n=Count("pk"))
-        .values_list("month", "n")
-    )
-    reached_by_month = dict(
-        milestones.filter(completed_at__date__gte=since)
-        .annotate(month=TruncMonth("completed_at"))
-        .values_list("month")
-        .annotate(n=Count("pk"))
-        .values_list("month", "n")
-    )
-
-    def _month(value: dt.date | dt.datetime) -> dt.date:
-        return (value.date() if isinstance(value, dt.datetime) else value).replace(day=1)
-
-    achieved_n = {_month(k): v for k, v in achieved_by_month.items() if k is not None}
-    reached_n = {_month(k): v for k, v in reached_by_month.items() if k is not None}
+    achieved_n = {m: counts[f"m{i}"] for i, m in enumerate(starts)}
+    reached_n = {m: reached_counts[f"m{i}"] for i, m in enumerate(starts)}
     roi = []
     for outcome in (
         outcomes.filter(kpi_kind=KpiKind.REPORTED, reported__isnull=False)

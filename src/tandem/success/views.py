@@ -291,7 +291,12 @@ def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "success/portfolio.html",
-        {"data": data, "charts": [outcomes_by_month_chart(data.months)], "today": today},
+        {
+            "data": data,
+            # Nothing achieved or reached in a year: the numbers say it, an empty chart would not help.
+            "charts": [outcomes_by_month_chart(data.months)] if any(a or r for _m, a, r in data.months) else [],
+            "today": today,
+        },
     )
 
 
