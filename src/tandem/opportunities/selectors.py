@@ -202,10 +202,9 @@ class BoardColumn:
     total: int = 0  # every opportunity in the column, when ``opportunities`` holds one page of them
 
 
-def pipeline_board(
-    *, user: User | AnonymousUser, owner_id: int | None = None, closed_since: dt.date | None = None
-) -> list[BoardColumn]:
-    """Expansion opportunities in one column per stage (closed columns only since ``closed_since``)."""
+def _board_queryset(
+    *, user: User | AnonymousUser, owner_id: int | None, closed_since: dt.date | None
+) -> QuerySet[Opportunity]:
     # An archived account's open deals are not worked: they leave the open columns (closed ones stay).
     # Closed deals only since ``closed_since``, in the query: read and dropped here, the years of
     # closed history made up half the rows the board loaded.
@@ -219,8 +218,15 @@ def pipeline_board(
         .order_by("close_date", "id"),
         user=user,
     )
-    if owner_id:
-        qs = qs.filter(owner_id=owner_id)
+    return qs.filter(owner_id=owner_id) if owner_id else qs
+
+
+def pipeline_board(
+    *, user: User | AnonymousUser, owner_id: int | None = None, closed_since: dt.date | None = None
+) -> list[BoardColumn]:
+    """Expansion opportunities in one column per stage (closed columns only since ``closed_since``):
+    every card (the CSV export); the page reads one page of them with :func:`pipeline_board_page`."""
+    qs = _board_queryset(user=user, owner_id=owner_id, closed_since=closed_since)
     by_stage: dict[str, list[Opportunity]] = defaultdict(list)
     for o in qs:
         by_stage[o.stage].append(o)
@@ -231,14 +237,65 @@ def pipeline_board(
             opportunities=by_stage[stage.value],
             amount=sum((o.amount for o in by_stage[stage.value]), ZERO),
             weighted=sum((o.weighted_amount for o in by_stage[stage.value]), ZERO),
+            total=len(by_stage[stage.value]),
         )
         for stage in Stage
     ]
+    return _masked(columns, user=user)
+
+
+def _masked(columns: list[BoardColumn], *, user: User | AnonymousUser) -> list[BoardColumn]:
     if not sees_contract_values(user):
         for column in columns:
             mask_rows(column.opportunities, user=user)
             column.amount = column.weighted = HIDDEN  # type: ignore[assignment]
     return columns
+
+
+def pipeline_board_page(
+    *,
+    user: User | AnonymousUser,
+    page: str | int | None,
+    per_page: int,
+    owner_id: int | None = None,
+    closed_since: dt.date | None = None,
+) -> tuple[list[BoardColumn], Any]:
+    """The board's columns with one page of cards each (the same page in every column) and their
+    totals as aggregates: one grouped query and a page per stage, whatever the number of deals.
+    Returns (columns, the Django page of the longest column)."""
+    from django.core.paginator import Paginator
+    from django.db.models import DecimalField, ExpressionWrapper, F
+
+    qs = _board_queryset(user=user, owner_id=owner_id, closed_since=closed_since)
+    # The weighted amount is each deal's amount * probability / 100 rounded to the cent, as on a
+    # card; summed in SQL before rounding it can differ from the cards' sum by a few cents at most.
+    weighted = ExpressionWrapper(
+        F("amount") * F("probability"), output_field=DecimalField(max_digits=24, decimal_places=2)
+    )
+    stats = {
+        row["stage"]: row
+        for row in qs.order_by()
+        .values("stage")
+        .annotate(n=Count("pk"), sum_amount=Sum("amount"), sum_weighted=Sum(weighted))
+    }
+    longest = max((row["n"] for row in stats.values()), default=0)
+    board_page = Paginator(range(longest), per_page).get_page(page)
+    first = (board_page.number - 1) * per_page
+    columns = []
+    for stage in Stage:
+        row = stats.get(stage.value)
+        cards = list(qs.filter(stage=stage.value)[first : first + per_page]) if row and row["n"] > first else []
+        columns.append(
+            BoardColumn(
+                stage=stage.value,
+                label=str(stage.label),
+                opportunities=cards,
+                amount=Decimal(row["sum_amount"] or 0).quantize(Decimal("0.01")) if row else ZERO,
+                weighted=(Decimal(row["sum_weighted"] or 0) / 100).quantize(Decimal("0.01")) if row else ZERO,
+                total=row["n"] if row else 0,
+            )
+        )
+    return _masked(columns, user=user), board_page
 
 
 @dataclass

@@ -38,7 +38,14 @@ from tandem.opportunities.models import (
     RenewalPolicy,
     Stage,
 )
-from tandem.opportunities.selectors import RenewalCenter, forecast, pipeline_board, quarter_bounds, renewal_center
+from tandem.opportunities.selectors import (
+    RenewalCenter,
+    forecast,
+    pipeline_board,
+    pipeline_board_page,
+    quarter_bounds,
+    renewal_center,
+)
 from tandem.opportunities.services import (
     opportunity_create,
     opportunity_move_stage,
@@ -260,14 +267,14 @@ def pipeline(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = OwnerFilterForm(request.GET)
     owner_id = filter_values(filters).get("owner")
     today = timezone.localdate()
-    columns = pipeline_board(user=request.user, owner_id=owner_id, closed_since=today - dt.timedelta(days=90))
     # One page of cards per column (the same page in each); the column headers count them all.
-    longest = max((len(c.opportunities) for c in columns), default=0)
-    board_page = _page(list(range(longest)), request.GET.get("page"), per_page=BOARD_PER_PAGE)
-    first = (board_page.number - 1) * BOARD_PER_PAGE
-    for column in columns:
-        column.total = len(column.opportunities)
-        column.opportunities = column.opportunities[first : first + BOARD_PER_PAGE]
+    columns, board_page = pipeline_board_page(
+        user=request.user,
+        page=request.GET.get("page"),
+        per_page=BOARD_PER_PAGE,
+        owner_id=owner_id,
+        closed_since=today - dt.timedelta(days=90),
+    )
     context = {
         "board_page": board_page,
         "total": sum(c.total for c in columns),
