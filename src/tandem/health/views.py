@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -35,11 +35,15 @@ from tandem.jobs.computations import computation_start, progress_fragment
 from tandem.jobs.models import Computation, JobStatus
 
 
-def _hist(scores: list[float]) -> list[int]:
-    counts = [0] * 10
-    for s in scores:
-        counts[min(int(s // 10), 9)] += 1
-    return counts
+def _hist(scores: QuerySet[Any]) -> list[int]:
+    """Accounts per ten points of score (90-100 includes 100), counted in one aggregate query:
+    loading every score took most of the page's time at 100,000 accounts."""
+    bins = {
+        f"b{i}": Count("pk", filter=Q(score__gte=10 * i) & (Q(score__lt=10 * (i + 1)) if i < 9 else Q()))
+        for i in range(10)
+    }
+    counts = scores.order_by().aggregate(**bins)
+    return [counts[f"b{i}"] or 0 for i in range(10)]
 
 
 def _scored(groups: dict[str, list[Any]]) -> dict[str, list[Any]] | None:
@@ -64,7 +68,8 @@ def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
 
     card = primary_scorecard()
     visible = health_portfolio(user=request.user)
-    scores = list(visible.values_list("score", flat=True))
+    histogram = _hist(visible)
+    scored = sum(histogram)
     heat: dict[str, dict[str, int]] = {t: {b: 0 for b in Band.values} for t in Tier.values}
     for tier, band, n in visible.values_list("account__tier", "band").annotate(n=Count("account")):
         heat.setdefault(tier, {b: 0 for b in Band.values})[band] = n
@@ -83,8 +88,8 @@ def portfolio(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "card": card,
         "scorecards": Scorecard.objects.filter(is_active=True),
-        "count": len(scores),
-        "distribution": charts.distribution_chart(_hist(scores)) if scores else None,
+        "count": scored,
+        "distribution": charts.distribution_chart(histogram) if scored else None,
         "heatmap": heatmap,
         "bands": Band.choices,
         "fallers": list(movers.order_by("change_30d", "account_id")[:10]),
