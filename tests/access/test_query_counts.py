@@ -80,11 +80,13 @@ ENDPOINTS = {
 BASELINE: dict[str, tuple[int, ...]] = {
     "web:home": (12, 12),
     "accounts:list": (10, 10),  # with the total count and the segment filter's choices
-    "success:portfolio": (13, 13),  # six aggregates (outcomes and milestones with their months, owners, gaps, shares) and the ROI rows
+    # six aggregates (outcomes and milestones with their months, owners, gaps, shares) and the ROI rows
+    "success:portfolio": (13, 13),
     "health:portfolio": (15, 12),  # the CSM sees no company-wide ARR at risk (3 aggregates, 2 user look-ups)
     "health:metrics": (7, 7),
     "opportunities:renewals": (12, 12),  # one page of renewals, the totals and the counts as two aggregates
-    "opportunities:pipeline": (9, 9),  # the columns' totals in one grouped query, then a page per stage that has deals (at most 7)
+    # the columns' totals in one grouped query, then a page per stage that has deals (at most 7)
+    "opportunities:pipeline": (9, 9),
     "playbooks:my_day": (6, 6),
     "playbooks:rules": (5, 5),
     "playbooks:pool": (5, 5),
