@@ -102,6 +102,8 @@ NOT_WRITE_SERVICES: dict[str, str] = {
     "subscriptions.services.account_refresh_revenue": "derived columns, excluded from the audit",
     "subscriptions.services.subscription_recompute_totals": "derived columns, excluded from the audit",
     "subscriptions.services.subscription_totals": "pure",
+    "traits.services.reserved_keys": "read: the built-in field names a custom field may not take",
+    "traits.services.traits_apply": "pure: checks and merges values the calling write service stores",
     "usage.services.catalog_record": "the event catalogue, computed from the event store",
     "usage.services.event_import_record": "the import ledger of the event store",
     "users.services.api_token_authenticate": "read; stamps last use, a field the audit leaves out",

@@ -111,10 +111,10 @@ def test_the_daily_refresh_keeps_each_stay_and_a_segment_in_use_cannot_be_delete
             playbook=playbook,
         )
         account_update(acting_user=None, account=big, data={"tier": Tier.SMB})
-    assert segments_refresh(today=day + dt.timedelta(days=1)).left == 1
+    assert segments_refresh(acting_user=None, today=day + dt.timedelta(days=1)).left == 1
     with as_fixture():
         account_update(acting_user=None, account=big, data={"tier": Tier.ENTERPRISE})
-    assert segments_refresh(today=day + dt.timedelta(days=2)).joined == 1
+    assert segments_refresh(acting_user=None, today=day + dt.timedelta(days=2)).joined == 1
     stays = list(big.segment_memberships.order_by("joined_on").values_list("joined_on", "left_on"))
     assert stays == [(day, day + dt.timedelta(days=1)), (day + dt.timedelta(days=2), None)]
     with pytest.raises(DomainError) as error:

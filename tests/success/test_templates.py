@@ -108,7 +108,7 @@ def test_the_daily_segments_step_gives_a_segments_template_to_its_accounts_witho
         outcomes=[{"title": "Go live", "kpi_kind": "reported", "target": 1, "target_days": 60}],
         milestones=[{"title": "Kick-off", "due_days": 7, "outcome": 0}],
     )
-    assert segments_refresh(today=day).plans_started == 1
+    assert segments_refresh(acting_user=None, today=day).plans_started == 1
     assert list(DesiredOutcome.objects.filter(plan__account=fresh).values_list("title", "target_date")) == [
         ("Go live", day + dt.timedelta(days=60))
     ]
@@ -116,7 +116,7 @@ def test_the_daily_segments_step_gives_a_segments_template_to_its_accounts_witho
     assert list(DesiredOutcome.objects.filter(plan__account=with_plan).values_list("title", flat=True)) == [
         "Their own goal"
     ]
-    assert segments_refresh(today=day + dt.timedelta(days=1)).plans_started == 0  # idempotent
+    assert segments_refresh(acting_user=None, today=day + dt.timedelta(days=1)).plans_started == 0  # idempotent
     # A metric deleted since the template was saved: the customer reports the figure instead.
     template.outcomes = [{"title": "Usage", "kpi_kind": "metric", "metric": "gone", "target": 3}]
     other = AccountFactory()

@@ -174,7 +174,7 @@ def test_an_import_offers_an_unknown_column_creates_it_on_request_and_a_segment_
     # The channel changes; the daily refresh moves the account out and keeps its stay.
     acme = Account.objects.get(external_id="a1")
     account_update(acting_user=None, account=acme, data={"traits": {"channel": "direct"}})
-    result = segments_refresh(today=TODAY + dt.timedelta(days=1))
+    result = segments_refresh(acting_user=None, today=TODAY + dt.timedelta(days=1))
     assert (result.joined, result.left) == (0, 1)
     stay = SegmentMembership.objects.get(segment=segment, account=acme)
     assert (stay.joined_on, stay.left_on) == (TODAY, TODAY + dt.timedelta(days=1))

@@ -176,7 +176,7 @@ STEPS: list[_Step[Any]] = [
     _Step(
         DailyStep.SEGMENTS,
         SegmentsRefreshed,
-        lambda today, user: segments_refresh(today=today, acting_user=user),
+        lambda today, user: segments_refresh(acting_user=user, today=today),
         one_transaction=True,
     ),
     # Computed once a day so that the cohort, lifetime-value and backtest pages only read results.

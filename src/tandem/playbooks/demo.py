@@ -64,10 +64,14 @@ def write_demo_signals(*, seed: int, today: dt.date, home: Path) -> tuple[int, i
     health = _latest_health(home)
     demo = Account.objects.filter(external_id__startswith="demo-")
     NpsResponse.objects.filter(account__in=demo).delete()
-    SuccessMilestone.objects.filter(account__in=demo).delete()
+    # Its own milestones only (on no outcome's path): those of the plans from a template
+    # (tandem.success.demo) stay, with their timeline entries.
+    own = SuccessMilestone.objects.filter(account__in=demo, outcome__isnull=True)
+    TimelineEvent.objects.filter(account__in=demo, kind=EventKind.SURVEY_ANSWERED).delete()
     TimelineEvent.objects.filter(
-        account__in=demo, kind__in=[EventKind.SURVEY_ANSWERED, EventKind.MILESTONE_REACHED]
-    ).delete()  # they pointed at the answers and milestones just deleted
+        account__in=demo, kind=EventKind.MILESTONE_REACHED, target_id__in=own.values("pk")
+    ).delete()  # they point at the answers and milestones deleted here
+    own.delete()
     accounts = list(
         demo.exclude(lifecycle_stage=LifecycleStage.CHURNED).values_list("id", "start_date", "csm_owner_id")
     )

@@ -121,7 +121,8 @@ def _refresh_one(segment: Segment, *, today: dt.date, ctx: Any = None) -> tuple[
     return len(joined), len(left)
 
 
-def segments_refresh(*, today: dt.date, acting_user: User | None = None) -> SegmentsRefreshed:
+@write_service
+def segments_refresh(*, acting_user: User | None, today: dt.date) -> SegmentsRefreshed:
     """The daily pipeline's *segments* step: every segment's members as of today (after metrics,
     health and risk, before the rules that read segments), then the success plan templates given to
     the new members of their segment. Idempotent on a day."""

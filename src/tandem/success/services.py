@@ -89,19 +89,20 @@ def milestone_complete(
 
 
 @write_service
-def milestones_reach_by_metrics(*, acting_user: User | None, today: dt.date) -> int:
+def milestones_reach_by_metrics(
+    *, acting_user: User | None, today: dt.date, account_ids: Sequence[int] | None = None
+) -> int:
     """The daily pipeline's *milestones* step: complete every open milestone whose metric has reached
     its threshold (at least it; at most it when lower is better), recording the value it reached
     (idempotent: a reached milestone stays reached).
 
     It reads each metric's latest values once, for the accounts with such milestones only."""
-    open_linked = list(
-        SuccessMilestone.objects.filter(
-            completed_at__isnull=True, metric__isnull=False, account__archived_at__isnull=True
-        )
-        .select_related("metric")
-        .order_by("id")
+    linked = SuccessMilestone.objects.filter(
+        completed_at__isnull=True, metric__isnull=False, account__archived_at__isnull=True
     )
+    if account_ids is not None:
+        linked = linked.filter(account_id__in=list(account_ids))
+    open_linked = list(linked.select_related("metric").order_by("id"))
     by_metric: dict[str, list[SuccessMilestone]] = {}
     for milestone in open_linked:
         assert milestone.metric is not None

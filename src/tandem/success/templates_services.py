@@ -17,7 +17,7 @@ from tandem.core.services import model_save, model_validate
 from tandem.metrics.models import MetricDefinition
 from tandem.success.models import DesiredOutcome, PlanTemplate, SuccessMilestone, SuccessPlan
 from tandem.success.selectors import plan_for
-from tandem.success.services import milestone_create, outcome_save, plan_save
+from tandem.success.services import milestone_create, milestones_reach_by_metrics, outcome_save, plan_save
 from tandem.users.models import User
 
 
@@ -155,6 +155,7 @@ def plan_templates_auto_apply(*, acting_user: User | None, today: dt.date) -> Te
     from tandem.segments.models import SegmentMembership
 
     result = TemplatesApplied()
+    started: list[int] = []
     for template in PlanTemplate.objects.filter(auto_apply=True, segment__isnull=False).order_by("id"):
         members = SegmentMembership.objects.filter(segment=template.segment, left_on__isnull=True).values("account_id")
         accounts = (
@@ -165,7 +166,12 @@ def plan_templates_auto_apply(*, acting_user: User | None, today: dt.date) -> Te
         )
         for account in accounts:
             plan_template_apply(acting_user=acting_user, account=account, template=template, today=today)
+            started.append(account.pk)
             result.plans += 1
+    if started:
+        # This step runs after the day's milestones step: a metric milestone the account has already
+        # reached is reached now, not on tomorrow's run.
+        milestones_reach_by_metrics(acting_user=acting_user, today=today, account_ids=started)
     return result
 
 
